@@ -1,0 +1,163 @@
+import type { Knex } from 'knex'
+
+// Domain tables are projections of golden values: the reconciliation engine is the only writer.
+// They exist so that filters, joins and spatial queries use ordinary typed, indexed columns.
+// A reference is kept twice: `<ref>_key` holds the natural key as claimed, `<ref>_id` the resolved
+// link, so a reference that arrives before its target resolves when the target arrives.
+export async function up(knex: Knex): Promise<void> {
+  await knex.raw('CREATE EXTENSION IF NOT EXISTS postgis')
+  await knex.raw('CREATE EXTENSION IF NOT EXISTS pg_trgm')
+
+  const entityId = (t: Knex.CreateTableBuilder) =>
+    t.uuid('id').primary().references('id').inTable('entities').onDelete('CASCADE').comment('Master entity id')
+  const stamp = (t: Knex.CreateTableBuilder) =>
+    t.bigInteger('updated_txid').comment('Transaction of the last golden-value change')
+
+  await knex.schema.createTable('admin_divisions', (t) => {
+    entityId(t)
+    t.text('code').comment('GB/T 2260 code (6 digits) or statistical code (9/12 digits)')
+    t.text('name').comment('Official name')
+    t.text('level').comment('PROVINCE, CITY, DISTRICT, TOWNSHIP or VILLAGE')
+    t.text('parent_key').comment('Parent division code as claimed')
+    t.uuid('parent_id').references('id').inTable('admin_divisions').onDelete('SET NULL').comment('Resolved parent')
+    t.specificType('geom', 'geometry(MultiPolygon,4326)').comment('Boundary, WGS 84')
+    t.double('area_sq_km').comment('Spheroidal area of the boundary in km²')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX admin_divisions_code_idx ON admin_divisions (code text_pattern_ops)')
+  await knex.raw('CREATE INDEX admin_divisions_parent_key_idx ON admin_divisions (parent_key)')
+  await knex.raw('CREATE INDEX admin_divisions_geom_idx ON admin_divisions USING gist (geom)')
+
+  await knex.schema.createTable('parcels', (t) => {
+    entityId(t)
+    t.text('parcel_code').comment('Cadastral parcel code')
+    t.text('land_use').comment('Land-use class')
+    t.specificType('geom', 'geometry(Polygon,4326)').comment('Parcel boundary, WGS 84')
+    t.double('area_sq_m').comment('Spheroidal area in m²')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX parcels_code_idx ON parcels (parcel_code)')
+  await knex.raw('CREATE INDEX parcels_geom_idx ON parcels USING gist (geom)')
+
+  await knex.schema.createTable('buildings', (t) => {
+    entityId(t)
+    t.text('name').comment('Building name')
+    t.specificType('footprint', 'geometry(Polygon,4326)').comment('Footprint, WGS 84')
+    t.integer('floors').comment('Number of floors above ground')
+    t.text('use_type').comment('Use, e.g. RESIDENTIAL')
+    t.text('parcel_key').comment('Parcel code as claimed')
+    t.uuid('parcel_id').references('id').inTable('parcels').onDelete('SET NULL').comment('Resolved parcel')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX buildings_footprint_idx ON buildings USING gist (footprint)')
+  await knex.raw('CREATE INDEX buildings_parcel_idx ON buildings (parcel_id)')
+
+  await knex.schema.createTable('addresses', (t) => {
+    entityId(t)
+    t.text('full_text').comment('Full address text')
+    t.text('normalized_text').comment('Normalised text used for matching and search')
+    t.text('division_key').comment('Division code as claimed')
+    t.uuid('division_id').references('id').inTable('admin_divisions').onDelete('SET NULL').comment('Resolved division')
+    t.text('road').comment('Road or street name')
+    t.text('door_number').comment('Door number')
+    t.text('building_name').comment('Building name or number')
+    t.text('unit').comment('Unit')
+    t.text('room').comment('Room')
+    t.specificType('location', 'geometry(Point,4326)').comment('Address point, WGS 84')
+    t.uuid('building_id').references('id').inTable('buildings').onDelete('SET NULL').comment('Building whose footprint holds the point')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX addresses_normalized_idx ON addresses (normalized_text)')
+  await knex.raw('CREATE INDEX addresses_trgm_idx ON addresses USING gin (normalized_text gin_trgm_ops)')
+  await knex.raw('CREATE INDEX addresses_division_key_idx ON addresses (division_key text_pattern_ops)')
+  await knex.raw('CREATE INDEX addresses_location_idx ON addresses USING gist (location)')
+  await knex.raw('CREATE INDEX addresses_location_geog_idx ON addresses USING gist ((location::geography))')
+  await knex.raw('CREATE INDEX addresses_building_idx ON addresses (building_id)')
+
+  await knex.schema.createTable('legal_entities', (t) => {
+    entityId(t)
+    t.text('credit_code').comment('GB 32100 unified social credit code')
+    t.text('name').comment('Registered name')
+    t.text('kind').comment('LegalEntityKind')
+    t.text('status').comment('LegalEntityStatus')
+    t.text('legal_representative_key').comment('Representative ID number as claimed')
+    t.uuid('legal_representative_id').comment('Resolved representative (persons.id)')
+    t.text('legal_representative_name').comment('Representative name as registered')
+    t.decimal('registered_capital', 20, 2).comment('Registered capital in CNY (10k units not used)')
+    t.date('established_date').comment('Date of establishment')
+    t.text('industry_code').comment('GB/T 4754 industry code')
+    t.text('business_scope').comment('Business scope')
+    t.text('registered_address_key').comment('Registered address text as claimed')
+    t.uuid('registered_address_id').references('id').inTable('addresses').onDelete('SET NULL').comment('Resolved address')
+    t.text('tax_status').comment('Tax registration status')
+    t.text('tax_credit_rating').comment('Tax credit rating (A, B, M, C, D)')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX legal_entities_credit_code_idx ON legal_entities (credit_code)')
+  await knex.raw('CREATE INDEX legal_entities_name_trgm_idx ON legal_entities USING gin (name gin_trgm_ops)')
+  await knex.raw('CREATE INDEX legal_entities_industry_idx ON legal_entities (industry_code text_pattern_ops)')
+  await knex.raw('CREATE INDEX legal_entities_rep_idx ON legal_entities (legal_representative_id)')
+  await knex.raw('CREATE INDEX legal_entities_rep_key_idx ON legal_entities (legal_representative_key)')
+  await knex.raw('CREATE INDEX legal_entities_address_idx ON legal_entities (registered_address_id)')
+
+  await knex.schema.createTable('persons', (t) => {
+    entityId(t)
+    t.text('id_number').comment('GB 11643 citizen identity number')
+    t.text('name').comment('Name')
+    t.text('gender').comment('MALE, FEMALE or UNKNOWN')
+    t.date('birth_date').comment('Date of birth')
+    t.text('ethnicity').comment('Ethnic group')
+    t.text('marital_status').comment('MaritalStatus')
+    t.text('education_level').comment('Highest education level')
+    t.text('employment_status').comment('EmploymentStatus')
+    t.date('death_date').comment('Date of death')
+    t.text('household_address_key').comment('Household-registration address as claimed')
+    t.uuid('household_address_id').references('id').inTable('addresses').onDelete('SET NULL').comment('Resolved address')
+    t.text('residence_address_key').comment('Residence address as claimed')
+    t.uuid('residence_address_id').references('id').inTable('addresses').onDelete('SET NULL').comment('Resolved address')
+    t.text('employer_key').comment('Employer credit code as claimed')
+    t.uuid('employer_id').references('id').inTable('legal_entities').onDelete('SET NULL').comment('Resolved employer')
+    stamp(t)
+  })
+  await knex.raw('ALTER TABLE legal_entities ADD CONSTRAINT legal_entities_rep_fk FOREIGN KEY (legal_representative_id) REFERENCES persons(id) ON DELETE SET NULL')
+  await knex.raw('CREATE INDEX persons_id_number_idx ON persons (id_number)')
+  await knex.raw('CREATE INDEX persons_name_trgm_idx ON persons USING gin (name gin_trgm_ops)')
+  await knex.raw('CREATE INDEX persons_birth_date_idx ON persons (birth_date)')
+  await knex.raw('CREATE INDEX persons_residence_idx ON persons (residence_address_id)')
+  await knex.raw('CREATE INDEX persons_household_idx ON persons (household_address_id)')
+  await knex.raw('CREATE INDEX persons_employer_idx ON persons (employer_id)')
+  await knex.raw('CREATE INDEX persons_employer_key_idx ON persons (employer_key)')
+  await knex.raw('CREATE INDEX persons_residence_key_idx ON persons (residence_address_key)')
+  await knex.raw('CREATE INDEX persons_household_key_idx ON persons (household_address_key)')
+
+  await knex.schema.createTable('indicators', (t) => {
+    entityId(t)
+    t.text('code').comment('Indicator code')
+    t.text('name').comment('Indicator name')
+    t.text('unit').comment('Unit of measure')
+    t.text('category').comment('Category')
+    t.text('subcategory').comment('Subcategory')
+    t.text('description').comment('Definition')
+    t.text('owner_code').references('code').inTable('departments').onDelete('SET NULL').comment('Department that owns its observations')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX indicators_code_idx ON indicators (code)')
+
+  await knex.schema.createTable('observations', (t) => {
+    entityId(t)
+    t.text('indicator_key').comment('Indicator code as claimed')
+    t.uuid('indicator_id').references('id').inTable('indicators').onDelete('SET NULL').comment('Resolved indicator')
+    t.text('region_key').comment('Region division code as claimed')
+    t.uuid('region_id').references('id').inTable('admin_divisions').onDelete('SET NULL').comment('Resolved region')
+    t.text('period').comment("Period: '2024', '2024Q2' or '2024-05'")
+    t.double('value').comment('Observed value')
+    t.text('status').comment('PRELIMINARY, FINAL or REVISED')
+    stamp(t)
+  })
+  await knex.raw('CREATE INDEX observations_key_idx ON observations (indicator_key, region_key, period)')
+}
+
+export async function down(knex: Knex): Promise<void> {
+  // persons and legal_entities reference each other, hence CASCADE.
+  await knex.raw('DROP TABLE IF EXISTS observations, indicators, persons, legal_entities, addresses, buildings, parcels, admin_divisions CASCADE')
+}

@@ -1,0 +1,21 @@
+import type { Knex } from 'knex'
+import * as createReconciliationCore from './20261127100000_create_reconciliation_core.js'
+import * as createDomainTables from './20261127100100_create_domain_tables.js'
+import * as createAccessTables from './20261127100200_create_access_tables.js'
+
+type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
+
+// Listed explicitly (not read from the directory) so migrations load the same way under tsx,
+// vitest and a compiled build.
+export const migrations: Record<string, Migration> = {
+  '20261127100000_create_reconciliation_core': createReconciliationCore,
+  '20261127100100_create_domain_tables': createDomainTables,
+  '20261127100200_create_access_tables': createAccessTables,
+}
+
+/** knex migration source over the list above; names sort by timestamp. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name],
+}

@@ -1,0 +1,64 @@
+/** Environment → typed configuration. Fails fast with a message that names the variable. */
+export interface Config {
+  /** postgres://… of a real PostgreSQL + PostGIS; undefined → embedded PGlite. */
+  databaseUrl?: string
+  /** Where the embedded database keeps its files. */
+  dataDir: string
+  port: number
+  host: string
+  /** production hides internal error details behind an error id. */
+  production: boolean
+  /** Seed the demo data (and demo keys) when the embedded database is new. */
+  seedDemo: boolean
+  demoPersons: number
+  demoLegalEntities: number
+  /** Identity-resolution thresholds for the weighted match (0..1). */
+  matchHigh: number
+  matchLow: number
+  /** Service extent [minLon, minLat, maxLon, maxLat]; submitted geometry must lie inside. */
+  extent: [number, number, number, number]
+  statementTimeoutMs: number
+  maxPageSize: number
+  logLevel: string
+}
+
+export class ConfigError extends Error {}
+
+function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const n = Number(raw)
+  if (!Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`)
+  return n
+}
+
+/** Reads the configuration; throws ConfigError naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const databaseUrl = env.DATABASE_URL || undefined
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl))
+    throw new ConfigError(`DATABASE_URL must start with postgres:// (got "${databaseUrl.slice(0, 20)}…")`)
+  const extentRaw = env.SERVICE_EXTENT ?? '118.3,29.1,120.8,30.6'
+  const extent = extentRaw.split(',').map(Number)
+  if (extent.length !== 4 || extent.some((v) => !Number.isFinite(v)) || extent[0] >= extent[2] || extent[1] >= extent[3])
+    throw new ConfigError(`SERVICE_EXTENT must be "minLon,minLat,maxLon,maxLat" (got "${extentRaw}")`)
+  const matchHigh = num(env, 'MATCH_HIGH', 0.9)
+  const matchLow = num(env, 'MATCH_LOW', 0.7)
+  if (!(matchLow > 0 && matchLow < matchHigh && matchHigh <= 1))
+    throw new ConfigError('MATCH_LOW and MATCH_HIGH must satisfy 0 < MATCH_LOW < MATCH_HIGH <= 1')
+  return {
+    databaseUrl,
+    dataDir: env.DATA_DIR || './.data/pglite',
+    port: num(env, 'PORT', 4000),
+    host: env.HOST || '0.0.0.0',
+    production: env.NODE_ENV === 'production',
+    seedDemo: env.SEED_DEMO ? env.SEED_DEMO !== 'false' : !databaseUrl,
+    demoPersons: num(env, 'DEMO_PERSONS', 10000),
+    demoLegalEntities: num(env, 'DEMO_LEGAL_ENTITIES', 2000),
+    matchHigh,
+    matchLow,
+    extent: extent as [number, number, number, number],
+    statementTimeoutMs: num(env, 'STATEMENT_TIMEOUT_MS', 15000),
+    maxPageSize: num(env, 'MAX_PAGE_SIZE', 500),
+    logLevel: env.LOG_LEVEL || 'info',
+  }
+}

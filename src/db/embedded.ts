@@ -1,0 +1,32 @@
+import { mkdirSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { PGlite } from '@electric-sql/pglite'
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
+import { postgis } from '@electric-sql/pglite-postgis'
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+
+export interface EmbeddedDatabase {
+  /** postgres:// URL of the wire-protocol socket in front of PGlite. */
+  url: string
+  stop(): Promise<void>
+}
+
+/**
+ * Starts PGlite with PostGIS and pg_trgm behind a loopback wire-protocol socket, so the same
+ * pg/knex code runs against it and against a real server. dataDir 'memory://' keeps nothing.
+ * PGlite is a single session: callers must use one connection (pool max 1).
+ */
+export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
+  const db = await PGlite.create({ dataDir, extensions: { postgis, pg_trgm } })
+  const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 })
+  await server.start()
+  const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address()
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async stop() {
+      await server.stop()
+      await db.close()
+    },
+  }
+}

@@ -1,0 +1,43 @@
+import knexFactory, { type Knex } from 'knex'
+import pg from 'pg'
+import { migrationSource } from '../../migrations/index.js'
+
+// DATE columns come back as 'YYYY-MM-DD' strings, not JS Dates shifted by the local time zone.
+pg.types.setTypeParser(1082, (v: string) => v)
+// numeric (registered capital) as a JS number; int8 counts as numbers (they stay far below 2^53).
+pg.types.setTypeParser(1700, (v: string) => Number(v))
+pg.types.setTypeParser(20, (v: string) => Number(v))
+
+export interface DbOptions {
+  url: string
+  /** 1 for embedded PGlite (a single session). */
+  poolMax: number
+  statementTimeoutMs?: number
+}
+
+/** A knex instance on the given database; nothing is connected until the first query. */
+export function createKnex({ url, poolMax, statementTimeoutMs }: DbOptions): Knex {
+  return knexFactory({
+    client: 'pg',
+    connection: statementTimeoutMs ? { connectionString: url, statement_timeout: statementTimeoutMs } : url,
+    pool: { min: 0, max: poolMax, idleTimeoutMillis: 30000 },
+    acquireConnectionTimeout: 20000,
+    migrations: { migrationSource, tableName: 'knex_migrations' },
+  })
+}
+
+/** Runs every pending migration; returns the names applied (empty when up to date). */
+export async function migrateLatest(knex: Knex): Promise<string[]> {
+  const [, applied] = await knex.migrate.latest()
+  return applied as string[]
+}
+
+/** True when the database answers and no migration is pending. */
+export async function isReady(knex: Knex): Promise<boolean> {
+  try {
+    const [, pending] = (await knex.migrate.list()) as [unknown[], unknown[]]
+    return pending.length === 0
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,77 @@
+import DataLoader from 'dataloader'
+import type { Knex } from 'knex'
+import type { Principal } from '../access/principal.js'
+import type { Config } from '../config.js'
+import { loadAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
+import { loadEntities, loadEntityTypes, type EntityObject } from '../reconciliation/entity.store.js'
+import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
+
+export interface GoldenRow {
+  entity_id: string
+  field: string
+  value: unknown
+  status: string
+  source_department: string | null
+  source_key: string | null
+  observed_at: Date | null
+  recorded_at: Date
+}
+
+export interface Loaders {
+  entity: Record<EntityTypeName, DataLoader<string, EntityObject | null>>
+  entityType: DataLoader<string, EntityTypeName | undefined>
+  /** Golden values of an entity, every field. */
+  golden: DataLoader<string, GoldenRow[]>
+  /** Fields of an entity with an open conflict or error report. */
+  openConflictFields: DataLoader<string, Set<string>>
+  department: DataLoader<string, { code: string; name: string } | null>
+  /** Principals by id (who resolved a conflict); null for an unknown id. */
+  principal: DataLoader<string, { id: string; name: string; departmentCode: string | null; roles: string[] } | null>
+  /** Ids of the legal entities a person represents. */
+  representativeOf: DataLoader<string, string[]>
+  /** The authority table, read once per request. */
+  rules: () => Promise<AuthorityRules>
+}
+
+export interface Context {
+  knex: Knex
+  config: Config
+  principal: Principal
+  /** Free-text purpose from the X-Purpose header, for the access log. */
+  purpose: string | null
+  loaders: Loaders
+}
+
+/** A fresh DataLoader set: one per request, never shared, so no caller sees another's cache. */
+export function createLoaders(knex: Knex): Loaders {
+  const entity = Object.fromEntries(ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))])) as Loaders['entity']
+  let rules: Promise<AuthorityRules> | undefined
+  return {
+    rules: () => (rules ??= loadAuthorityRules(knex)),
+    entity,
+    entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
+    golden: new DataLoader(async (ids) => {
+      const rows: GoldenRow[] = await knex('golden_values').whereIn('entity_id', ids as string[]).orderBy('field')
+      return ids.map((id) => rows.filter((r) => r.entity_id === id))
+    }),
+    openConflictFields: new DataLoader(async (ids) => {
+      const rows = await knex('conflicts').select('entity_id', 'field').whereIn('entity_id', ids as string[]).where('status', 'OPEN').whereNotNull('field')
+      return ids.map((id) => new Set(rows.filter((r: { entity_id: string }) => r.entity_id === id).map((r: { field: string }) => r.field)))
+    }),
+    principal: new DataLoader(async (ids) => {
+      const rows = await knex('principals').select('id', 'name', 'department_code', 'roles').whereIn('id', ids as string[])
+      return ids.map((id) => {
+        const r = rows.find((x: { id: string }) => x.id === id)
+        return r ? { id: r.id, name: r.name, departmentCode: r.department_code, roles: r.roles } : null
+      })
+    }),
+    representativeOf: new DataLoader(async (ids) => {
+      const rows = await knex('legal_entities').select('id', 'legal_representative_id').whereIn('legal_representative_id', ids as string[]).orderBy('id')
+      return ids.map((id) => rows.filter((r: { legal_representative_id: string }) => r.legal_representative_id === id).map((r: { id: string }) => r.id))
+    }),
+    department: new DataLoader(async (codes) => {
+      const rows = await knex('departments').select('code', 'name').whereIn('code', codes as string[])
+      return codes.map((c) => rows.find((r: { code: string }) => r.code === c) ?? null)
+    }),
+  }
+}

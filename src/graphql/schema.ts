@@ -1,0 +1,37 @@
+import 'reflect-metadata'
+import type { GraphQLSchema } from 'graphql'
+import { buildSchema, type NonEmptyArray } from 'type-graphql'
+import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
+import { PersonResolver } from '../population/person.resolver.js'
+import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
+import {
+  AuthorityRuleFieldsResolver, ChangeResolver, ClaimResolver, ConflictFieldsResolver, FieldChangeResolver, FieldProvenanceResolver,
+  PrincipalFieldsResolver, ReconciliationResolver, SourceRecordResolver,
+} from '../reconciliation/reconciliation.resolver.js'
+import { AddressResolver } from '../spatial/address.resolver.js'
+import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
+import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
+
+// Every resolver of every domain, in one list: the schema is generated from these.
+export const RESOLVERS: NonEmptyArray<Function> = [
+  ReconciliationResolver, ConflictFieldsResolver, FieldProvenanceResolver, FieldChangeResolver, ChangeResolver, ClaimResolver,
+  SourceRecordResolver, AuthorityRuleFieldsResolver, PrincipalFieldsResolver, MasterEntityResolver,
+  PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
+]
+
+let built: Promise<GraphQLSchema> | undefined
+
+/** The GraphQL schema, built once per process. */
+export function buildAppSchema(): Promise<GraphQLSchema> {
+  built ??= buildSchema({
+    resolvers: RESOLVERS,
+    scalarsMap: [
+      { type: Date, scalar: DateTimeScalar },
+    ],
+    orphanedTypes: [],
+    validate: false,
+  })
+  return built
+}
+
+export { DateScalar, GeoJSONScalar, JSONScalar }

@@ -1,0 +1,87 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import type { Context } from '../graphql/context.js'
+import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
+import { DateTimeScalar } from '../graphql/scalars.js'
+import { personPage } from '../population/person.resolver.js'
+import { Person, PersonConnection } from '../population/person.type.js'
+import { loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
+import { validateCreditCode } from '../reconciliation/rules/credit-code.js'
+import { badInput } from '../shared/errors.js'
+import { checkId } from '../shared/ids.js'
+import { Address } from '../spatial/address.type.js'
+import { LegalEntityFilter } from './legal-entity.input.js'
+import { legalEntityColumns, legalEntityIdsByCreditCode, legalEntityQuery } from './legal-entity.store.js'
+import { LegalEntity, LegalEntityConnection, LegalEntityLookup } from './legal-entity.type.js'
+
+const MAX_BULK_KEYS = 1000
+const asLegalEntity = (o: EntityObject | null) => o as unknown as LegalEntity | null
+
+@Resolver(() => LegalEntity)
+export class LegalEntityResolver {
+  @Query(() => LegalEntity, { nullable: true, description: 'One legal entity by id or credit code; asOf shows what the service knew then.' })
+  async legalEntity(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { nullable: true }) id?: string,
+    @Arg('creditCode', () => String, { nullable: true }) creditCode?: string,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf?: Date,
+  ): Promise<LegalEntity | null> {
+    if (!id && !creditCode) throw badInput('give id or creditCode', 'id')
+    const code = creditCode?.trim().toUpperCase()
+    const entityId = id ? checkId(id) : (await legalEntityIdsByCreditCode(ctx.knex, [code!])).get(code!)
+    if (!entityId) return null
+    if (asOf) return asLegalEntity(await loadEntityAsOf(ctx.knex, 'LEGAL_ENTITY', entityId, asOf))
+    return asLegalEntity(await ctx.loaders.entity.LEGAL_ENTITY.load(entityId))
+  }
+
+  @Query(() => LegalEntityConnection)
+  async legalEntities(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => LegalEntityFilter, { nullable: true }) filter?: LegalEntityFilter,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    const size = pageSize(first)
+    const { rows, hasNextPage } = await keysetPage(legalEntityQuery(ctx.knex, filter).select(legalEntityColumns(ctx.knex)), size, after, 'le.id')
+    const items = rows.map((r) => {
+      const e = rowToObject('LEGAL_ENTITY', r)
+      ctx.loaders.entity.LEGAL_ENTITY.prime(e.id, e)
+      return e as unknown as LegalEntity
+    })
+    return new LegalEntityConnection(new Page(items, hasNextPage, (e) => encodeCursor([e.id]),
+      async () => Number((await legalEntityQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
+  }
+
+  @Query(() => [LegalEntityLookup], { description: 'Up to 1,000 credit codes, each answered in order: FOUND, NOT_FOUND or INVALID.' })
+  async legalEntitiesByCreditCodes(@Ctx() ctx: Context, @Arg('creditCodes', () => [String]) creditCodes: string[]): Promise<LegalEntityLookup[]> {
+    if (creditCodes.length > MAX_BULK_KEYS) throw badInput(`at most ${MAX_BULK_KEYS} credit codes per call`, 'creditCodes')
+    const normalised = creditCodes.map((c) => c.trim().toUpperCase())
+    const ids = await legalEntityIdsByCreditCode(ctx.knex, normalised.filter((c) => validateCreditCode(c).ok))
+    const found = await ctx.loaders.entity.LEGAL_ENTITY.loadMany([...new Set(ids.values())])
+    const byId = new Map(found.filter((e): e is EntityObject => !!e && !(e instanceof Error)).map((e) => [e.id, e]))
+    return creditCodes.map((original, i) => {
+      const c = normalised[i]
+      if (!validateCreditCode(c).ok) return { creditCode: original, status: 'INVALID', legalEntity: null }
+      const e = byId.get(ids.get(c) ?? '')
+      return e ? { creditCode: original, status: 'FOUND', legalEntity: asLegalEntity(e) } : { creditCode: original, status: 'NOT_FOUND', legalEntity: null }
+    })
+  }
+
+  @FieldResolver(() => Person, { nullable: true })
+  legalRepresentative(@Root() e: LegalEntity, @Ctx() ctx: Context) {
+    return e.legalRepresentativeId ? ctx.loaders.entity.PERSON.load(e.legalRepresentativeId) : null
+  }
+
+  @FieldResolver(() => Address, { nullable: true })
+  registeredAddress(@Root() e: LegalEntity, @Ctx() ctx: Context) {
+    return e.registeredAddressId ? ctx.loaders.entity.ADDRESS.load(e.registeredAddressId) : null
+  }
+
+  @FieldResolver(() => PersonConnection, { description: 'Persons whose employer this is (HRSS data).' })
+  employees(
+    @Root() e: LegalEntity, @Ctx() ctx: Context,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return personPage(ctx, { employerId: e.id }, first, after)
+  }
+}

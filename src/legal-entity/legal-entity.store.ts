@@ -1,0 +1,42 @@
+import type { Knex } from 'knex'
+import { selectColumns } from '../reconciliation/entity.store.js'
+import { badInput } from '../shared/errors.js'
+import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
+import type { LegalEntityFilter } from './legal-entity.input.js'
+
+import { UUID } from '../shared/ids.js'
+/** Legal entities matching the filter, as a query on `legal_entities le`; BAD_USER_INPUT for malformed values. */
+export function legalEntityQuery(knex: Knex, filter: LegalEntityFilter | null | undefined): Knex.QueryBuilder {
+  const q = knex('legal_entities as le')
+  const f = filter ?? {}
+  if (f.nameContains) q.where('le.name', 'like', `%${f.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
+  if (f.kind) q.where('le.kind', f.kind)
+  if (f.status) q.where('le.status', f.status)
+  if (f.industryCodePrefix) {
+    if (!/^[A-T]?\d{0,4}$/.test(f.industryCodePrefix)) throw badInput('industryCodePrefix must look like "C39" or "65"', 'filter.industryCodePrefix')
+    q.where((w) => w.where('le.industry_code', 'like', `${f.industryCodePrefix}%`).orWhereRaw(`regexp_replace(le.industry_code, '^[A-T]', '') LIKE ?`, [`${f.industryCodePrefix!.replace(/^[A-T]/, '')}%`]))
+  }
+  if (f.legalRepresentativeId) {
+    if (!UUID.test(f.legalRepresentativeId)) throw badInput('legalRepresentativeId is not an id', 'filter.legalRepresentativeId')
+    q.where('le.legal_representative_id', f.legalRepresentativeId)
+  }
+  if (f.divisionCode || f.within || f.near) q.join('addresses as la', 'la.id', 'le.registered_address_id')
+  if (f.divisionCode) q.where('la.division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
+  if (f.within) whereWithin(q, 'la.location', polygonParam(f.within, 'filter.within'))
+  if (f.near) {
+    checkNear(f.near, 'filter.near')
+    whereNear(q, 'la.location', f.near)
+  }
+  return q
+}
+
+/** The select list for legal-entity rows. */
+export function legalEntityColumns(knex: Knex): (string | Knex.Raw)[] {
+  return selectColumns(knex, 'LEGAL_ENTITY', 'le')
+}
+
+/** Ids of legal entities holding each credit code; an unheld code maps to nothing. */
+export async function legalEntityIdsByCreditCode(knex: Knex, codes: string[]): Promise<Map<string, string>> {
+  const rows = await knex('legal_entities').select('id', 'credit_code').whereIn('credit_code', codes)
+  return new Map(rows.map((r: { id: string; credit_code: string }) => [r.credit_code, r.id]))
+}

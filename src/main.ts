@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig } from './config.js'
+import { createServer } from './server.js'
+import { seedDemoIfEmpty } from '../seeds/demo.js'
+
+// Start-up only: configuration, server, signals.
+async function main(): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(`configuration error: ${e.message}`)
+      process.exit(2)
+    }
+    throw e
+  }
+  let server
+  try {
+    server = await createServer(config, { beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined })
+  } catch (e) {
+    const reason = (e as Error).message?.split('\n')[0]
+    console.error(config.databaseUrl
+      ? `cannot start: the database at DATABASE_URL is not reachable or not usable (${reason})`
+      : `cannot start: the embedded database in ${config.dataDir} could not be opened (${reason}); set DATABASE_URL to use PostgreSQL + PostGIS`)
+    process.exit(1)
+  }
+  server.log.info(`GraphQL at http://localhost:${config.port}/graphql (GraphiQL in a browser), OGC API at /ogc`)
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    server.log.info({ signal }, 'shutting down')
+    await server.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+}
+
+void main()

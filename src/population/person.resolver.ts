@@ -1,0 +1,95 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import type { Context } from '../graphql/context.js'
+import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
+import { checkId } from '../shared/ids.js'
+import { DateTimeScalar } from '../graphql/scalars.js'
+import { loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
+import { validateIdNumber } from '../reconciliation/rules/id-number.js'
+import { badInput } from '../shared/errors.js'
+import { Address } from '../spatial/address.type.js'
+import { LegalEntity } from '../legal-entity/legal-entity.type.js'
+import { PersonFilter } from './person.input.js'
+import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
+import { Person, PersonConnection, PersonLookup } from './person.type.js'
+
+export const MAX_BULK_KEYS = 1000
+
+const asPerson = (o: EntityObject | null) => o as unknown as Person | null
+
+/** A page of persons as a connection; totalCount runs a count only when asked. */
+export async function personPage(ctx: Context, filter: PersonFilter | null | undefined, first: number | null | undefined, after: string | null | undefined) {
+  const size = pageSize(first)
+  const { rows, hasNextPage } = await keysetPage(personQuery(ctx.knex, filter).select(personColumns(ctx.knex)), size, after, 'p.id')
+  const items = rows.map((r) => {
+    const p = rowToObject('PERSON', r) as unknown as Person
+    ctx.loaders.entity.PERSON.prime(p.id, p as unknown as EntityObject)
+    return p
+  })
+  return new PersonConnection(new Page(items, hasNextPage, (p) => encodeCursor([p.id]),
+    async () => Number((await personQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
+}
+
+@Resolver(() => Person)
+export class PersonResolver {
+  @Query(() => Person, { nullable: true, description: 'One person by id or ID number; asOf shows what the service knew then.' })
+  async person(
+    @Ctx() ctx: Context,
+    @Arg('id', () => ID, { nullable: true }) id?: string,
+    @Arg('idNumber', () => String, { nullable: true }) idNumber?: string,
+    @Arg('asOf', () => DateTimeScalar, { nullable: true }) asOf?: Date,
+  ): Promise<Person | null> {
+    if (!id && !idNumber) throw badInput('give id or idNumber', 'id')
+    let personId = id ? checkId(id) : undefined
+    if (!personId) personId = (await personIdsByIdNumber(ctx.knex, [idNumber!.trim().toUpperCase()])).get(idNumber!.trim().toUpperCase())
+    if (!personId) return null
+    if (asOf) return asPerson(await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf))
+    return asPerson(await ctx.loaders.entity.PERSON.load(personId))
+  }
+
+  @Query(() => PersonConnection)
+  async persons(
+    @Ctx() ctx: Context,
+    @Arg('filter', () => PersonFilter, { nullable: true }) filter?: PersonFilter,
+    @Arg('first', () => Int, { nullable: true }) first?: number,
+    @Arg('after', () => String, { nullable: true }) after?: string,
+  ) {
+    return personPage(ctx, filter, first, after)
+  }
+
+  @Query(() => [PersonLookup], { description: 'Up to 1,000 ID numbers, each answered in order: FOUND, NOT_FOUND or INVALID.' })
+  async personsByIdNumbers(@Ctx() ctx: Context, @Arg('idNumbers', () => [String]) idNumbers: string[]): Promise<PersonLookup[]> {
+    if (idNumbers.length > MAX_BULK_KEYS) throw badInput(`at most ${MAX_BULK_KEYS} ID numbers per call`, 'idNumbers')
+    const normalised = idNumbers.map((n) => n.trim().toUpperCase())
+    const valid = normalised.filter((n) => validateIdNumber(n).ok)
+    const ids = await personIdsByIdNumber(ctx.knex, valid)
+    const persons = await ctx.loaders.entity.PERSON.loadMany([...new Set(ids.values())])
+    const byId = new Map(persons.filter((p): p is EntityObject => !!p && !(p instanceof Error)).map((p) => [p.id, p]))
+    return idNumbers.map((original, i) => {
+      const n = normalised[i]
+      if (!validateIdNumber(n).ok) return { idNumber: original, status: 'INVALID', person: null }
+      const person = byId.get(ids.get(n) ?? '')
+      return person ? { idNumber: original, status: 'FOUND', person: asPerson(person) } : { idNumber: original, status: 'NOT_FOUND', person: null }
+    })
+  }
+
+  @FieldResolver(() => Address, { nullable: true })
+  householdAddress(@Root() p: Person, @Ctx() ctx: Context) {
+    return p.householdAddressId ? ctx.loaders.entity.ADDRESS.load(p.householdAddressId) : null
+  }
+
+  @FieldResolver(() => Address, { nullable: true })
+  residenceAddress(@Root() p: Person, @Ctx() ctx: Context) {
+    return p.residenceAddressId ? ctx.loaders.entity.ADDRESS.load(p.residenceAddressId) : null
+  }
+
+  @FieldResolver(() => LegalEntity, { nullable: true })
+  employer(@Root() p: Person, @Ctx() ctx: Context) {
+    return p.employerId ? ctx.loaders.entity.LEGAL_ENTITY.load(p.employerId) : null
+  }
+
+  @FieldResolver(() => [LegalEntity])
+  async representativeOf(@Root() p: Person, @Ctx() ctx: Context) {
+    const ids = await ctx.loaders.representativeOf.load(p.id)
+    return (await ctx.loaders.entity.LEGAL_ENTITY.loadMany(ids)).filter((e) => e && !(e instanceof Error))
+  }
+}

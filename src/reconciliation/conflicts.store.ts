@@ -1,0 +1,56 @@
+import type { Knex } from 'knex'
+import type { Claim, ConflictType } from '../graphql/common.types.js'
+
+export function toConflict(r: Record<string, any>): ConflictType {
+  return {
+    id: r.id, kind: r.kind, status: r.status, entityType: r.entity_type, entityId: r.entity_id, otherEntityId: r.other_entity_id,
+    field: r.field, authorityCode: r.authority, matchScore: r.match_score, openedAt: r.opened_at, resolvedAt: r.resolved_at,
+    resolvedById: r.resolved_by, decision: r.decision, reason: r.reason, note: r.note, reportedByCode: r.reported_by,
+    suggestedValue: r.suggested_value,
+  }
+}
+
+/** One conflict by id; undefined when there is none. */
+export async function findConflict(db: Knex | Knex.Transaction, id: string): Promise<ConflictType | undefined> {
+  const row = await db('conflicts').where('id', id).first()
+  return row ? toConflict(row) : undefined
+}
+
+/** Conflicts that involve an entity (as subject or as the other side of a duplicate), newest first. */
+export async function conflictsOfEntity(knex: Knex, entityId: string, status?: string | null): Promise<ConflictType[]> {
+  const q = knex('conflicts').where((w) => w.where('entity_id', entityId).orWhere('other_entity_id', entityId)).orderBy('opened_at', 'desc')
+  if (status) q.where('status', status)
+  return (await q).map(toConflict)
+}
+
+/** Candidate claims of a conflict, oldest first (an error report's suggestion is not a claim). */
+export async function conflictCandidates(knex: Knex, conflictId: string): Promise<Claim[]> {
+  const rows = await knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id')
+    .where('cc.conflict_id', conflictId).orderBy('c.id')
+    .select('c.department_code', 'c.value', 'c.source_key', 'c.observed_at', 'c.recorded_at')
+  return rows.map((r: Record<string, any>) => ({ departmentCode: r.department_code, value: r.value, sourceKey: r.source_key, observedAt: r.observed_at, recordedAt: r.recorded_at }))
+}
+
+export interface ConflictFilterInput {
+  status?: string | null
+  kind?: string | null
+  entityType?: string | null
+  field?: string | null
+  authority?: string | null
+  department?: string | null
+}
+
+/** A keyset page of conflicts ordered by (opened_at, id); `after` is the last id seen. */
+export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | undefined): Knex.QueryBuilder {
+  const q = knex('conflicts as k')
+  if (filter?.status) q.where('k.status', filter.status)
+  if (filter?.kind) q.where('k.kind', filter.kind)
+  if (filter?.entityType) q.where('k.entity_type', filter.entityType)
+  if (filter?.field) q.where('k.field', filter.field)
+  if (filter?.authority) q.where('k.authority', filter.authority)
+  // A department's inbox: conflicts on its data (authority) or that its own claims or reports are part of.
+  if (filter?.department)
+    q.where((w) => w.where('k.authority', filter.department!).orWhere('k.reported_by', filter.department!).orWhereExists(
+      knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id').whereRaw('cc.conflict_id = k.id').where('c.department_code', filter.department!)))
+  return q
+}

@@ -1,0 +1,402 @@
+import { createHash } from 'node:crypto'
+import type { Knex } from 'knex'
+import type { TxContext } from '../db/transaction.js'
+import type { EntityTypeName } from '../shared/entity-types.js'
+import { AuthorityRules } from './authority.store.js'
+import { ENTITY_SPECS, normalizeAddressText } from './fields.js'
+import { projectEntities } from './projection.js'
+import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView } from './rules/merge.js'
+import { legalEntityMatchScore, personMatchScore } from './rules/match.js'
+import { ValidationError, type ValidatedRecord } from './rules/validate.js'
+
+export interface EngineOptions {
+  rules: AuthorityRules
+  matchHigh: number
+  matchLow: number
+}
+
+export interface RecordOutcome {
+  index: number
+  result: 'created' | 'updated' | 'unchanged'
+  entityId: string
+}
+
+export interface ApplyResult {
+  outcomes: RecordOutcome[]
+  conflictsOpened: number
+  possibleDuplicates: number
+}
+
+export interface PreparedRecord {
+  /** Position in the submitted batch. */
+  index: number
+  record: ValidatedRecord
+  attributes: unknown
+  geometry: unknown
+}
+
+interface Plan extends PreparedRecord {
+  hash: string
+  existing?: { id: string; entity_id: string | null; content_hash: string }
+  entityId?: string
+  created?: boolean
+  duplicateOf?: { id: string; score: number }
+}
+
+/** Natural key of a record as stored in the projection table: [column, value], or null when absent. */
+function naturalKeyOf(entityType: EntityTypeName, values: Record<string, unknown>): [string, string] | null {
+  switch (entityType) {
+    case 'PERSON': return typeof values.idNumber === 'string' ? ['id_number', values.idNumber] : null
+    case 'LEGAL_ENTITY': return typeof values.creditCode === 'string' ? ['credit_code', values.creditCode] : null
+    case 'ADMIN_DIVISION': return ['code', values.code as string]
+    case 'PARCEL': return ['parcel_code', values.parcelCode as string]
+    case 'INDICATOR': return ['code', values.code as string]
+    case 'ADDRESS': return typeof values.fullText === 'string' ? ['normalized_text', normalizeAddressText(values.fullText)] : null
+    case 'OBSERVATION': return ['natural_key', `${values.indicator}|${values.region}|${values.period}`]
+    case 'BUILDING': return null
+  }
+}
+
+const OBSERVATION_KEY_SQL = `indicator_key || '|' || region_key || '|' || period`
+
+/** Splits records so that no source key or natural key repeats inside one part (later ones see earlier ones applied). */
+export function splitOnRepeats(entityType: EntityTypeName, records: PreparedRecord[]): PreparedRecord[][] {
+  const parts: PreparedRecord[][] = []
+  let current: PreparedRecord[] = []
+  let seen = new Set<string>()
+  for (const r of records) {
+    const nk = naturalKeyOf(entityType, r.record.values)
+    const keys = [`s:${r.record.sourceKey}`, ...(nk ? [`n:${nk[1]}`] : [])]
+    if (keys.some((k) => seen.has(k))) {
+      parts.push(current)
+      current = []
+      seen = new Set()
+    }
+    keys.forEach((k) => seen.add(k))
+    current.push(r)
+  }
+  if (current.length) parts.push(current)
+  return parts
+}
+
+/** The entity an id now stands for, following merges (merged_into chains end at a survivor). */
+async function survivors(trx: Knex.Transaction, ids: string[]): Promise<Map<string, string>> {
+  const map = new Map<string, string>()
+  if (!ids.length) return map
+  const { rows } = await trx.raw(
+    `WITH RECURSIVE chain(start, id, merged_into) AS (
+        SELECT e.id, e.id, e.merged_into FROM entities e WHERE e.id = ANY(?::uuid[])
+        UNION ALL SELECT c.start, e.id, e.merged_into FROM chain c JOIN entities e ON e.id = c.merged_into)
+      SELECT start, id FROM chain WHERE merged_into IS NULL`, [ids])
+  for (const r of rows) map.set(r.start, r.id)
+  return map
+}
+
+async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[]): Promise<void> {
+  const wanted = plans.filter((p) => !p.entityId)
+  if (!wanted.length) return
+  const table = ENTITY_SPECS[entityType].table
+  const keyed = wanted.map((p) => [p, naturalKeyOf(entityType, p.record.values)] as const).filter(([, k]) => k)
+  if (!keyed.length) return
+  const column = keyed[0][1]![0]
+  const keySql = column === 'natural_key' ? OBSERVATION_KEY_SQL : column
+  const { rows } = await trx.raw(`SELECT id, ${keySql} AS k FROM ${table} WHERE ${keySql} = ANY(?)`, [keyed.map(([, k]) => k![1])])
+  const byKey = new Map<string, string>(rows.map((r: { id: string; k: string }) => [r.k, r.id]))
+  for (const [p, k] of keyed) {
+    const id = byKey.get(k![1])
+    if (id) p.entityId = id
+  }
+}
+
+/** Weighted match for records that no key linked (persons and legal entities only). */
+async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
+  for (const p of plans.filter((x) => !x.entityId)) {
+    const v = p.record.values
+    let best: { id: string; score: number } | undefined
+    if (entityType === 'PERSON' && typeof v.name === 'string' && typeof v.birthDate === 'string') {
+      // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
+      const { rows } = await trx.raw(
+        `SELECT id, name, birth_date, gender, residence_address_key FROM persons
+          WHERE birth_date = ? AND (id_number IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.3) LIMIT 20`,
+        [v.birthDate, (v.idNumber as string) ?? null, v.name, v.name])
+      for (const r of rows) {
+        const score = personMatchScore(
+          { name: v.name, birthDate: v.birthDate, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
+          { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key })
+        if (!best || score > best.score) best = { id: r.id, score }
+      }
+    } else if (entityType === 'LEGAL_ENTITY' && typeof v.name === 'string') {
+      const { rows } = await trx.raw(
+        `SELECT id, name, registered_address_key FROM legal_entities
+          WHERE (credit_code IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.5) LIMIT 20`,
+        [(v.creditCode as string) ?? null, v.name, v.name])
+      for (const r of rows) {
+        const score = legalEntityMatchScore({ name: v.name, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key })
+        if (!best || score > best.score) best = { id: r.id, score }
+      }
+    }
+    if (!best) continue
+    if (best.score >= opts.matchHigh) p.entityId = best.id
+    else if (best.score >= opts.matchLow) p.duplicateOf = best
+  }
+}
+
+function claimView(row: { id: number; department_code: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
+  return {
+    id: Number(row.id), department: row.department_code, value: row.value,
+    observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null, txid: Number(row.txid), dismissed: row.dismissed_txid !== null,
+  }
+}
+
+export interface RecomputeResult {
+  conflictsOpened: number
+  changedFields: number
+}
+
+/**
+ * Re-decides the golden value of the given fields of the given entities from their current claims,
+ * writes golden values, history and VALUE_MISMATCH conflicts, and re-projects the entities.
+ * fields = null recomputes every claimed field.
+ */
+export async function recomputeEntities(
+  tx: TxContext, entityType: EntityTypeName, entityIds: string[], fields: Set<string> | null, rules: AuthorityRules,
+): Promise<RecomputeResult> {
+  const { trx, txid, at } = tx
+  const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
+  if (!entityIds.length) return result
+  const claimRows = await trx('claims')
+    .select('id', 'entity_id', 'field', 'department_code', 'value', 'observed_at', 'txid', 'dismissed_txid')
+    .whereIn('entity_id', entityIds).whereNull('superseded_txid')
+  const goldenRows = await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', entityIds)
+  const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
+    .whereIn('entity_id', entityIds).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
+
+  const claimsBy = new Map<string, ClaimView[]>()
+  for (const r of claimRows) {
+    const k = `${r.entity_id}|${r.field}`
+    const list = claimsBy.get(k) ?? []
+    list.push(claimView(r))
+    claimsBy.set(k, list)
+  }
+  const goldenBy = new Map<string, GoldenView>()
+  for (const g of goldenRows)
+    goldenBy.set(`${g.entity_id}|${g.field}`, { value: g.value, status: g.status, department: g.source_department, claimId: g.claim_id === null ? null : Number(g.claim_id), txid: Number(g.txid) })
+  const conflictBy = new Map<string, string>(openConflicts.map((c: { id: string; entity_id: string; field: string }) => [`${c.entity_id}|${c.field}`, c.id]))
+
+  // Kind-dependent authority (legal entities) and indicator-owned observations.
+  const kindOf = new Map<string, string | null>()
+  if (entityType === 'LEGAL_ENTITY') {
+    for (const id of entityIds) {
+      const kindClaims = claimsBy.get(`${id}|kind`) ?? []
+      const rule = rules.ruleFor('LEGAL_ENTITY', 'kind')
+      const d = rule ? decideGoldenValue(rule, kindClaims, goldenBy.get(`${id}|kind`) ?? null) : null
+      const next = d?.next === 'keep' ? goldenBy.get(`${id}|kind`)?.value : d?.next?.value
+      kindOf.set(id, (next as string) ?? null)
+    }
+  }
+  const ownerOf = new Map<string, string | null>()
+  if (entityType === 'OBSERVATION') {
+    const keys = [...new Set(claimRows.filter((c: { field: string }) => c.field === 'indicator').map((c: { value: unknown }) => c.value as string))]
+    const owners = keys.length ? await trx('indicators').select('code', 'owner_code').whereIn('code', keys) : []
+    const ownerByCode = new Map<string, string>(owners.map((o: { code: string; owner_code: string }) => [o.code, o.owner_code]))
+    for (const r of claimRows) if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value) ?? null)
+  }
+
+  const goldenUpserts: Record<string, unknown>[] = []
+  const goldenDeletes: [string, string][] = []
+  const history: Record<string, unknown>[] = []
+  const newConflicts: { entity_id: string; field: string; authority: string; candidates: number[] }[] = []
+  const extendConflicts: { id: string; candidates: number[] }[] = []
+  const closeConflicts: string[] = []
+
+  for (const id of entityIds) {
+    const fieldNames = fields ?? new Set([...claimsBy.keys()].filter((k) => k.startsWith(`${id}|`)).map((k) => k.slice(id.length + 1)))
+    for (const field of fieldNames) {
+      const k = `${id}|${field}`
+      let rule = rules.ruleFor(entityType, field, kindOf.get(id))
+      if (!rule) continue
+      const owner = ownerOf.get(id)
+      if (entityType === 'OBSERVATION' && owner && (field === 'value' || field === 'status')) rule = { ...rule, authority: owner }
+      const standing = goldenBy.get(k) ?? null
+      const claims = claimsBy.get(k) ?? []
+      const decision = decideGoldenValue(rule, claims, standing)
+      if (changesGolden(decision, standing)) {
+        result.changedFields++
+        const next = decision.next
+        if (next === null) {
+          goldenDeletes.push([id, field])
+          history.push({ entity_id: id, entity_type: entityType, field, old_value: JSON.stringify(standing?.value ?? null), new_value: null, status: standing!.status, source_department: null, observed_at: null, recorded_at: at, txid })
+        } else if (next !== 'keep') {
+          const claim = claims.find((c) => c.id === next.claimId)
+          goldenUpserts.push({
+            entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
+            source_key: null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
+          })
+          history.push({
+            entity_id: id, entity_type: entityType, field, old_value: standing ? JSON.stringify(standing.value) : null,
+            new_value: JSON.stringify(next.value), status: next.status, source_department: next.department, observed_at: claim?.observedAt ?? null, recorded_at: at, txid,
+          })
+        }
+      }
+      if (decision.next === 'keep') continue
+      const open = conflictBy.get(k)
+      const authoritative = decision.next?.status === 'AUTHORITATIVE'
+      if (authoritative && decision.mismatches.length) {
+        const candidates = decision.mismatches.map((c) => c.id)
+        if (open) extendConflicts.push({ id: open, candidates })
+        else newConflicts.push({ entity_id: id, field, authority: rule.authority, candidates })
+      } else if (open) {
+        closeConflicts.push(open)
+      }
+    }
+  }
+
+  if (goldenUpserts.length) {
+    // source_key is filled from the winning claim in the same statement.
+    for (let i = 0; i < goldenUpserts.length; i += 500)
+      await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
+        .merge(['value', 'status', 'source_department', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
+    await trx.raw(
+      `UPDATE golden_values g SET source_key = c.source_key FROM claims c WHERE g.claim_id = c.id AND g.txid = ? AND g.entity_id = ANY(?::uuid[])`,
+      [txid, entityIds])
+  }
+  for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
+  for (let i = 0; i < history.length; i += 500) await trx('field_history').insert(history.slice(i, i + 500))
+
+  for (const c of newConflicts) {
+    const [row] = await trx('conflicts').insert({
+      kind: 'VALUE_MISMATCH', status: 'OPEN', entity_type: entityType, entity_id: c.entity_id, field: c.field,
+      authority: c.authority, opened_at: at, opened_txid: txid,
+    }).returning('id')
+    await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: row.id, claim_id })))
+    result.conflictsOpened++
+  }
+  for (const c of extendConflicts) {
+    await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id }))).onConflict(['conflict_id', 'claim_id']).ignore()
+  }
+  if (closeConflicts.length) {
+    await trx('conflicts').whereIn('id', closeConflicts).update({
+      status: 'RESOLVED', resolved_at: at, reason: 'Closed by the service: no department disagrees any more',
+    })
+  }
+  await projectEntities(trx, entityType, entityIds, txid)
+  return result
+}
+
+function contentHash(p: PreparedRecord): string {
+  return createHash('sha256').update(canonicalJson({ v: p.record.values, o: p.record.observedAt })).digest('hex')
+}
+
+/**
+ * Applies validated records of one type from one department in one transaction, set-based:
+ * identity resolution, source records, claims, golden values, conflicts, projection.
+ * Records must not repeat a source key or natural key (see splitOnRepeats). Throws
+ * ValidationError(MISSING_FIELD) when a record would create an entity without its required fields.
+ */
+export async function applyRecords(tx: TxContext, department: string, entityType: EntityTypeName, records: PreparedRecord[], opts: EngineOptions): Promise<ApplyResult> {
+  const { trx, txid, at } = tx
+  const plans: Plan[] = records.map((r) => ({ ...r, hash: contentHash(r) }))
+  if (!plans.length) return { outcomes: [], conflictsOpened: 0, possibleDuplicates: 0 }
+
+  const existing = await trx('source_records').select('id', 'source_key', 'entity_id', 'content_hash')
+    .where({ department_code: department, entity_type: entityType }).whereIn('source_key', plans.map((p) => p.record.sourceKey))
+  const existingByKey = new Map(existing.map((e: { source_key: string }) => [e.source_key, e]))
+  for (const p of plans) p.existing = existingByKey.get(p.record.sourceKey) as Plan['existing']
+
+  const outcomes: RecordOutcome[] = []
+  const live = plans.filter((p) => {
+    if (p.existing && p.existing.content_hash === p.hash && p.existing.entity_id) {
+      outcomes.push({ index: p.index, result: 'unchanged', entityId: p.existing.entity_id })
+      return false
+    }
+    return true
+  })
+  if (!live.length) return { outcomes, conflictsOpened: 0, possibleDuplicates: 0 }
+
+  // Identity: own key already linked → natural key → weighted match.
+  const linked = await survivors(trx, live.map((p) => p.existing?.entity_id).filter((x): x is string => !!x))
+  for (const p of live) if (p.existing?.entity_id) p.entityId = linked.get(p.existing.entity_id)
+  await resolveByNaturalKey(trx, entityType, live)
+  await resolveByMatch(trx, entityType, live, opts)
+
+  const spec = ENTITY_SPECS[entityType]
+  const toCreate = live.filter((p) => !p.entityId)
+  for (const p of toCreate) {
+    const missing = spec.fields.find((f) => f.requiredForNew && p.record.values[f.name] === undefined)
+    if (missing) throw Object.assign(new ValidationError('MISSING_FIELD', missing.name, `${missing.name} is required to create a new ${spec.typeName}`), { recordIndex: p.index })
+  }
+  if (toCreate.length) {
+    for (let i = 0; i < toCreate.length; i += 1000) {
+      const chunk = toCreate.slice(i, i + 1000)
+      const rows = await trx('entities').insert(chunk.map(() => ({ entity_type: entityType, created_txid: txid, created_at: at }))).returning('id')
+      chunk.forEach((p, j) => { p.entityId = rows[j].id; p.created = true })
+    }
+  }
+
+  // Source records (insert or update), one statement per chunk.
+  for (let i = 0; i < live.length; i += 500) {
+    const chunk = live.slice(i, i + 500)
+    const rows = await trx('source_records').insert(chunk.map((p) => ({
+      department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
+      attributes: JSON.stringify(p.attributes ?? {}), geometry: p.geometry ? JSON.stringify(p.geometry) : null,
+      content_hash: p.hash, observed_at: p.record.observedAt, received_at: at, entity_id: p.entityId, txid,
+    }))).onConflict(['department_code', 'entity_type', 'source_key'])
+      .merge(['attributes', 'geometry', 'content_hash', 'observed_at', 'received_at', 'entity_id', 'txid'])
+      .returning(['id', 'source_key'])
+    const idByKey = new Map(rows.map((r: { id: string; source_key: string }) => [r.source_key, r.id]))
+    for (const p of chunk) p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
+  }
+
+  // Claims: one current claim per (record, field). An out-of-order claim (older observedAt than the
+  // record's current one) is kept as history but does not replace it (rule 1).
+  const recordIds = live.map((p) => p.existing!.id)
+  const current = await trx('claims').select('id', 'source_record_id', 'field', 'value', 'observed_at')
+    .whereIn('source_record_id', recordIds).whereNull('superseded_txid')
+  const currentBy = new Map(current.map((c: { source_record_id: string; field: string }) => [`${c.source_record_id}|${c.field}`, c]))
+  const supersede: number[] = []
+  const inserts: Record<string, unknown>[] = []
+  const touched = new Map<string, Set<string>>()
+  for (const p of live) {
+    const fields = touched.get(p.entityId!) ?? new Set<string>()
+    touched.set(p.entityId!, fields)
+    for (const [field, value] of Object.entries(p.record.values)) {
+      const prev = currentBy.get(`${p.existing!.id}|${field}`) as { id: number; value: unknown; observed_at: Date | null } | undefined
+      const obs = p.record.observedAt
+      if (prev && canonicalJson(prev.value) === canonicalJson(value) && (prev.observed_at ? new Date(prev.observed_at).toISOString() : null) === obs) continue
+      const older = prev && prev.observed_at && obs && Date.parse(obs) < new Date(prev.observed_at).getTime()
+      if (prev && !older) supersede.push(prev.id)
+      inserts.push({
+        entity_id: p.entityId, field, department_code: department, source_record_id: p.existing!.id, source_key: p.record.sourceKey,
+        value: JSON.stringify(value), observed_at: obs, recorded_at: at, txid, superseded_txid: older ? txid : null,
+      })
+      fields.add(field)
+    }
+    // A record that moved to another entity (re-linked) takes its standing claims along.
+  }
+  if (supersede.length) await trx('claims').whereIn('id', supersede).update({ superseded_txid: txid })
+  for (let i = 0; i < inserts.length; i += 500) await trx('claims').insert(inserts.slice(i, i + 500))
+
+  // Golden values per entity; legal entities recompute every field when their kind may have changed.
+  const byFields = new Map<string, string[]>()
+  for (const [id, fields] of touched) {
+    const key = entityType === 'LEGAL_ENTITY' && fields.has('kind') ? '*' : [...fields].sort().join(',')
+    byFields.set(key, [...(byFields.get(key) ?? []), id])
+  }
+  let conflictsOpened = 0
+  for (const [key, ids] of byFields) {
+    const r = await recomputeEntities(tx, entityType, ids, key === '*' ? null : new Set(key ? key.split(',') : []), opts.rules)
+    conflictsOpened += r.conflictsOpened
+  }
+
+  // Possible duplicates: the new entity and its look-alike, with the score.
+  const duplicates = live.filter((x) => x.duplicateOf && x.created)
+  for (const p of duplicates) {
+    await trx('conflicts').insert({
+      kind: 'POSSIBLE_DUPLICATE', status: 'OPEN', entity_type: entityType, entity_id: p.entityId, other_entity_id: p.duplicateOf!.id,
+      match_score: p.duplicateOf!.score, opened_at: at, opened_txid: txid,
+    })
+  }
+  for (const p of live) outcomes.push({ index: p.index, result: p.created ? 'created' : 'updated', entityId: p.entityId! })
+  outcomes.sort((a, b) => a.index - b.index)
+  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length }
+}

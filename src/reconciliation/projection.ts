@@ -1,0 +1,102 @@
+import type { Knex } from 'knex'
+import type { EntityTypeName } from '../shared/entity-types.js'
+import { ENTITY_SPECS, normalizeAddressText } from './fields.js'
+
+/** The natural-key column that references to each entity type resolve against. */
+export const REFERENCE_TARGET_KEY: Partial<Record<EntityTypeName, string>> = {
+  PERSON: 'id_number',
+  LEGAL_ENTITY: 'credit_code',
+  ADDRESS: 'normalized_text',
+  ADMIN_DIVISION: 'code',
+  PARCEL: 'parcel_code',
+  INDICATOR: 'code',
+}
+
+interface ReferenceColumn { table: string; stem: string; target: EntityTypeName }
+
+/** Every reference column pair in the domain tables, read from the field registry. */
+export const REFERENCE_COLUMNS: ReferenceColumn[] = Object.values(ENTITY_SPECS).flatMap((spec) =>
+  spec.fields.flatMap((f) => (f.kind.type === 'reference' ? [{ table: spec.table, stem: f.column, target: f.kind.target }] : [])))
+
+const GEOMETRY_SQL: Record<string, string> = {
+  // Divisions are stored as MultiPolygon whatever was submitted.
+  admin_divisions: 'ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))',
+}
+
+/**
+ * Rewrites the domain-table rows of the given entities from their golden values, then links
+ * references both ways (this row's keys to targets, and waiting rows' keys to this row).
+ * An entity without any golden value gets no row.
+ */
+export async function projectEntities(trx: Knex.Transaction, entityType: EntityTypeName, entityIds: string[], txid: number): Promise<void> {
+  if (!entityIds.length) return
+  const spec = ENTITY_SPECS[entityType]
+  const golden = await trx('golden_values').select('entity_id', 'field', 'value').whereIn('entity_id', entityIds)
+  const byEntity = new Map<string, Map<string, unknown>>()
+  for (const g of golden) {
+    let m = byEntity.get(g.entity_id)
+    if (!m) byEntity.set(g.entity_id, (m = new Map()))
+    m.set(g.field, g.value)
+  }
+  const gone = entityIds.filter((id) => !byEntity.has(id))
+  if (gone.length) await trx(spec.table).whereIn('id', gone).delete()
+
+  const rows: Record<string, unknown>[] = []
+  for (const [id, values] of byEntity) {
+    const row: Record<string, unknown> = { id, updated_txid: txid }
+    for (const f of spec.fields) {
+      const v = values.get(f.name) ?? null
+      if (f.kind.type === 'reference') {
+        row[`${f.column}_key`] = v
+        row[`${f.column}_id`] = null
+      } else if (f.kind.type === 'geometry') {
+        row[f.column] = v === null ? null : trx.raw(GEOMETRY_SQL[spec.table] ?? 'ST_SetSRID(ST_GeomFromGeoJSON(?), 4326)', [JSON.stringify(v)])
+      } else {
+        row[f.column] = v
+      }
+    }
+    if (entityType === 'ADDRESS') row.normalized_text = typeof row.full_text === 'string' ? normalizeAddressText(row.full_text) : null
+    rows.push(row)
+  }
+  // Chunks keep the bind-parameter count far below PostgreSQL's 65,535.
+  const columns = rows.length ? Object.keys(rows[0]) : []
+  for (let i = 0; i < rows.length; i += 500) {
+    await trx(spec.table).insert(rows.slice(i, i + 500)).onConflict('id').merge(columns.filter((c) => c !== 'id'))
+  }
+  const ids = [...byEntity.keys()]
+  if (!ids.length) return
+
+  // Derived columns.
+  if (entityType === 'ADMIN_DIVISION')
+    await trx.raw(`UPDATE admin_divisions SET area_sq_km = ST_Area(geom::geography) / 1e6 WHERE id = ANY(?::uuid[])`, [ids])
+  if (entityType === 'PARCEL')
+    await trx.raw(`UPDATE parcels SET area_sq_m = ST_Area(geom::geography) WHERE id = ANY(?::uuid[])`, [ids])
+  if (entityType === 'ADDRESS')
+    await trx.raw(
+      `UPDATE addresses a SET building_id = (SELECT b.id FROM buildings b WHERE ST_Intersects(b.footprint, a.location) LIMIT 1)
+        WHERE a.id = ANY(?::uuid[])`, [ids])
+  if (entityType === 'BUILDING')
+    await trx.raw(
+      `UPDATE addresses a SET building_id = b.id FROM buildings b
+        WHERE b.id = ANY(?::uuid[]) AND ST_Intersects(b.footprint, a.location) AND a.building_id IS DISTINCT FROM b.id`, [ids])
+
+  // This row's references → their targets.
+  for (const ref of REFERENCE_COLUMNS.filter((r) => r.table === spec.table)) {
+    const targetTable = ENTITY_SPECS[ref.target].table
+    const targetKey = REFERENCE_TARGET_KEY[ref.target]!
+    await trx.raw(
+      `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${targetTable} t
+        WHERE s.id = ANY(?::uuid[]) AND s.${ref.stem}_key IS NOT NULL
+          AND (t.${targetKey} = s.${ref.stem}_key OR 'id:' || t.id::text = s.${ref.stem}_key)`, [ids])
+  }
+  // Rows waiting for this entity → this entity.
+  const targetKey = REFERENCE_TARGET_KEY[entityType]
+  if (targetKey) {
+    for (const ref of REFERENCE_COLUMNS.filter((r) => r.target === entityType)) {
+      await trx.raw(
+        `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${spec.table} t
+          WHERE t.id = ANY(?::uuid[]) AND (s.${ref.stem}_key = t.${targetKey} OR s.${ref.stem}_key = 'id:' || t.id::text)
+            AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
+    }
+  }
+}

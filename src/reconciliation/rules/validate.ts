@@ -1,0 +1,215 @@
+import * as turf from '@turf/turf'
+import type { EntityTypeName } from '../../shared/entity-types.js'
+import { ENTITY_SPECS, fieldForAttribute, normalizeAddressText, type FieldSpec } from '../fields.js'
+import { validateCreditCode } from './credit-code.js'
+import { divisionLevelOf, isValidDivisionCode, parentCodeOf } from './division-code.js'
+import { validateIdNumber } from './id-number.js'
+import { parsePeriod } from './period.js'
+
+/** Per-record rejection codes (CONTRACT.md §3). */
+export type ValidationCode =
+  | 'INVALID_ID_NUMBER' | 'INVALID_CREDIT_CODE' | 'INVALID_DIVISION_CODE' | 'INVALID_GEOMETRY'
+  | 'INVALID_DATE' | 'INVALID_VALUE' | 'UNKNOWN_FIELD' | 'MISSING_FIELD' | 'NOT_AUTHORIZED'
+
+export class ValidationError extends Error {
+  constructor(readonly code: ValidationCode, readonly field: string | null, message: string) {
+    super(message)
+  }
+}
+
+export interface RecordInput {
+  sourceKey?: unknown
+  observedAt?: unknown
+  attributes?: unknown
+  geometry?: unknown
+}
+
+export interface ValidatedRecord {
+  sourceKey: string
+  observedAt: string | null
+  /** Field name → claimed value, in the stored form (dates 'YYYY-MM-DD', references as key strings). */
+  values: Record<string, unknown>
+}
+
+export interface ValidationOptions {
+  /** [minLon, minLat, maxLon, maxLat] submitted geometry must lie inside. */
+  extent: [number, number, number, number]
+  /** Known department codes (for INDICATOR.owner). */
+  departments: Set<string>
+}
+
+const MAX_VERTICES = 100_000
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+
+/** Checks a 'YYYY-MM-DD' string is a real calendar date; returns false for anything else. */
+export function isRealDate(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false
+  const d = new Date(`${value}T00:00:00Z`)
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value
+}
+
+function countPositions(coords: unknown): number {
+  if (!Array.isArray(coords)) return 0
+  if (typeof coords[0] === 'number') return 1
+  return coords.reduce((n: number, c) => n + countPositions(c), 0)
+}
+
+function positionsOk(coords: unknown, depth: number): boolean {
+  if (!Array.isArray(coords)) return false
+  if (depth === 0) {
+    return coords.length >= 2 && coords.length <= 3 && coords.every((n) => typeof n === 'number' && Number.isFinite(n)) &&
+      Math.abs(coords[0] as number) <= 180 && Math.abs(coords[1] as number) <= 90
+  }
+  return coords.every((c) => positionsOk(c, depth - 1))
+}
+
+/**
+ * Checks an RFC 7946 geometry of one of the allowed types: coordinate ranges, closed rings of 4+
+ * positions, no self-intersection, inside the extent. Throws ValidationError(INVALID_GEOMETRY, field).
+ */
+export function validateGeometry(value: unknown, allowed: readonly string[], field: string, extent?: [number, number, number, number]): void {
+  const fail = (message: string): never => { throw new ValidationError('INVALID_GEOMETRY', field, message) }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) fail('geometry must be a GeoJSON geometry object')
+  const g = value as { type?: unknown; coordinates?: unknown }
+  if (typeof g.type !== 'string' || !allowed.includes(g.type)) fail(`geometry type must be ${allowed.join(' or ')}, got ${String(g.type)}`)
+  const depth = ({ Point: 0, MultiPoint: 1, LineString: 1, Polygon: 2, MultiPolygon: 3 } as Record<string, number>)[g.type as string]
+  if (depth === undefined) fail(`unsupported geometry type ${String(g.type)}`)
+  if (!positionsOk(g.coordinates, depth)) fail('coordinates must be [longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90]')
+  if (countPositions(g.coordinates) > MAX_VERTICES) fail(`geometry has more than ${MAX_VERTICES} vertices`)
+  const polygons = g.type === 'Polygon' ? [g.coordinates as number[][][]] : g.type === 'MultiPolygon' ? (g.coordinates as number[][][][]) : []
+  if ((g.type === 'Polygon' || g.type === 'MultiPolygon') && polygons.length === 0) fail('polygon has no rings')
+  for (const rings of polygons) {
+    if (!rings.length) fail('polygon has no rings')
+    for (const ring of rings) {
+      if (ring.length < 4) fail('a polygon ring needs at least 4 positions')
+      const [a, b] = [ring[0], ring[ring.length - 1]]
+      if (a[0] !== b[0] || a[1] !== b[1]) fail('polygon ring is not closed (first and last positions differ)')
+    }
+    if (turf.kinks(turf.polygon(rings)).features.length > 0) fail('polygon ring intersects itself')
+  }
+  if (extent) {
+    const [minX, minY, maxX, maxY] = turf.bbox(g as never)
+    if (minX < extent[0] || minY < extent[1] || maxX > extent[2] || maxY > extent[3])
+      fail(`geometry lies outside the service extent [${extent.join(', ')}]`)
+  }
+}
+
+function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: ValidationOptions): unknown {
+  const field = attribute
+  const invalid = (code: ValidationCode, message: string): never => { throw new ValidationError(code, field, message) }
+  const kind = spec.kind
+  switch (kind.type) {
+    case 'string': {
+      if (typeof raw !== 'string' && typeof raw !== 'number') invalid('INVALID_VALUE', `${field} must be a string`)
+      const v = String(raw).trim()
+      if (!v) invalid('INVALID_VALUE', `${field} must not be empty`)
+      if (kind.maxLength && v.length > kind.maxLength) invalid('INVALID_VALUE', `${field} is longer than ${kind.maxLength} characters`)
+      if (kind.pattern && !kind.pattern.test(v)) invalid('INVALID_VALUE', `${field} has an invalid format`)
+      return v
+    }
+    case 'enum':
+      if (typeof raw !== 'string' || !kind.values.includes(raw)) invalid('INVALID_VALUE', `${field} must be one of ${kind.values.join(', ')}`)
+      return raw
+    case 'date':
+      if (!isRealDate(raw)) invalid('INVALID_DATE', `${field} must be a real date YYYY-MM-DD`)
+      return raw
+    case 'number':
+    case 'integer': {
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw
+      if (typeof n !== 'number' || !Number.isFinite(n)) invalid('INVALID_VALUE', `${field} must be a number`)
+      const num = n as number
+      if (kind.type === 'integer' && !Number.isInteger(num)) invalid('INVALID_VALUE', `${field} must be a whole number`)
+      if ((kind.min !== undefined && num < kind.min) || (kind.max !== undefined && num > kind.max))
+        invalid('INVALID_VALUE', `${field} must be between ${kind.min} and ${kind.max}`)
+      return num
+    }
+    case 'idNumber': {
+      const r = typeof raw === 'string' ? validateIdNumber(raw.trim()) : { ok: false as const, message: 'must be a string' }
+      if (!r.ok) invalid('INVALID_ID_NUMBER', `${field}: ${r.message}`)
+      return (raw as string).trim().toUpperCase()
+    }
+    case 'creditCode': {
+      const r = typeof raw === 'string' ? validateCreditCode(raw.trim().toUpperCase()) : { ok: false as const, message: 'must be a string' }
+      if (!r.ok) invalid('INVALID_CREDIT_CODE', `${field}: ${r.message}`)
+      return (raw as string).trim().toUpperCase()
+    }
+    case 'divisionCode': {
+      const v = typeof raw === 'number' ? String(raw) : raw
+      if (typeof v !== 'string' || !isValidDivisionCode(v)) invalid('INVALID_DIVISION_CODE', `${field} must be a 6, 9 or 12 digit division code`)
+      return v
+    }
+    case 'period':
+      if (typeof raw !== 'string' || !parsePeriod(raw)) invalid('INVALID_VALUE', `${field} must be a year '2024', quarter '2024Q2' or month '2024-05'`)
+      return raw
+    case 'department':
+      if (typeof raw !== 'string' || !opts.departments.has(raw)) invalid('INVALID_VALUE', `${field} must be a known department code`)
+      return raw
+    case 'geometry':
+      validateGeometry(raw, kind.geometryTypes, field, opts.extent)
+      return raw
+    case 'reference': {
+      if (attribute.endsWith('Id')) {
+        if (typeof raw !== 'string' || !UUID.test(raw)) invalid('INVALID_VALUE', `${field} must be an entity id`)
+        return `id:${(raw as string).toLowerCase()}`
+      }
+      const keySpec: FieldSpec = {
+        ...spec,
+        kind: kind.keyKind === 'idNumber' ? { type: 'idNumber' }
+          : kind.keyKind === 'creditCode' ? { type: 'creditCode' }
+          : kind.keyKind === 'divisionCode' ? { type: 'divisionCode' }
+          : { type: 'string', maxLength: 300 },
+      }
+      const key = checkValue(keySpec, attribute, raw, opts) as string
+      return kind.keyKind === 'addressText' ? normalizeAddressText(key) : key
+    }
+  }
+}
+
+/**
+ * Validates one submitted record of the given type; returns the claimed values by field, or
+ * throws ValidationError with the first problem found (code, field, message).
+ */
+export function validateRecord(entityType: EntityTypeName, record: RecordInput, opts: ValidationOptions): ValidatedRecord {
+  const spec = ENTITY_SPECS[entityType]
+  if (typeof record.sourceKey !== 'string' || !record.sourceKey.trim())
+    throw new ValidationError('MISSING_FIELD', 'sourceKey', 'sourceKey is required')
+  if (record.sourceKey.length > 200) throw new ValidationError('INVALID_VALUE', 'sourceKey', 'sourceKey is longer than 200 characters')
+  let observedAt: string | null = null
+  if (record.observedAt !== undefined && record.observedAt !== null) {
+    const t = record.observedAt instanceof Date ? record.observedAt : new Date(String(record.observedAt))
+    if (Number.isNaN(t.getTime())) throw new ValidationError('INVALID_DATE', 'observedAt', 'observedAt must be an ISO 8601 date-time')
+    observedAt = t.toISOString()
+  }
+  const attributes = record.attributes
+  if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes))
+    throw new ValidationError('INVALID_VALUE', 'attributes', 'attributes must be an object of field name → value')
+
+  const values: Record<string, unknown> = {}
+  for (const [attribute, raw] of Object.entries(attributes as Record<string, unknown>)) {
+    const field = fieldForAttribute(entityType, attribute)
+    if (!field || field.kind.type === 'geometry' && attribute !== field.name)
+      throw new ValidationError('UNKNOWN_FIELD', attribute, `${spec.typeName} has no field "${attribute}"`)
+    if (raw === null || raw === undefined) continue
+    if (field.name in values) throw new ValidationError('INVALID_VALUE', attribute, `${field.name} is given twice (by "${attribute}" and another name)`)
+    values[field.name] = checkValue(field, attribute, raw, opts)
+  }
+  if (record.geometry !== undefined && record.geometry !== null) {
+    if (!spec.geometryField) throw new ValidationError('INVALID_GEOMETRY', 'geometry', `${spec.typeName} has no geometry`)
+    const field = spec.fields.find((f) => f.name === spec.geometryField)!
+    if (spec.geometryField in values) throw new ValidationError('INVALID_VALUE', 'geometry', `${spec.geometryField} is given twice`)
+    values[field.name] = checkValue(field, 'geometry', record.geometry, opts)
+  }
+
+  // Facts that follow from a code need not be submitted.
+  if (entityType === 'ADMIN_DIVISION' && typeof values.code === 'string') {
+    values.level ??= divisionLevelOf(values.code)
+    const parent = parentCodeOf(values.code)
+    if (values.parent === undefined && parent) values.parent = parent
+  }
+  for (const f of spec.fields) {
+    if (f.naturalKey && entityType !== 'PERSON' && entityType !== 'LEGAL_ENTITY' && entityType !== 'ADDRESS' && values[f.name] === undefined)
+      throw new ValidationError('MISSING_FIELD', f.name, `${f.name} is required to identify a ${spec.typeName}`)
+  }
+  if (Object.keys(values).length === 0) throw new ValidationError('MISSING_FIELD', 'attributes', 'the record claims no field')
+  return { sourceKey: record.sourceKey.trim(), observedAt, values }
+}

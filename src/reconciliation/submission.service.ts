@@ -1,0 +1,138 @@
+import type { Knex } from 'knex'
+import { withTransaction, type TxContext } from '../db/transaction.js'
+import type { EntityTypeName } from '../shared/entity-types.js'
+import { loadAuthorityRules } from './authority.store.js'
+import { applyRecords, splitOnRepeats, type EngineOptions, type PreparedRecord } from './engine.js'
+import { ENTITY_SPECS } from './fields.js'
+import { ValidationError, validateRecord, type RecordInput, type ValidationCode } from './rules/validate.js'
+
+export interface RejectedRecord {
+  index: number
+  sourceKey: string | null
+  code: ValidationCode
+  field: string | null
+  message: string
+}
+
+export interface SubmissionResult {
+  batchKey: string | null
+  accepted: number
+  created: number
+  updated: number
+  unchanged: number
+  conflictsOpened: number
+  possibleDuplicates: number
+  rejected: RejectedRecord[]
+}
+
+export interface SubmissionOptions {
+  matchHigh: number
+  matchLow: number
+  extent: [number, number, number, number]
+}
+
+export interface Submission {
+  department: string
+  entityType: EntityTypeName
+  batchKey?: string | null
+  records: RecordInput[]
+  principalId?: string | null
+}
+
+function emptyResult(batchKey: string | null): SubmissionResult {
+  return { batchKey, accepted: 0, created: 0, updated: 0, unchanged: 0, conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
+}
+
+/**
+ * Validates and applies one department's records inside an existing transaction. Rejected records
+ * are quarantined and listed; they never block the accepted ones. Returns the counts.
+ */
+export async function applySubmission(tx: TxContext, sub: Submission, opts: SubmissionOptions): Promise<SubmissionResult> {
+  const { trx } = tx
+  const batchKey = sub.batchKey ?? null
+  const result = emptyResult(batchKey)
+  const departments = new Set<string>((await trx('departments').pluck('code')) as string[])
+  const rules = await loadAuthorityRules(trx)
+  const engine: EngineOptions = { rules, matchHigh: opts.matchHigh, matchLow: opts.matchLow }
+  const reject = (index: number, record: RecordInput, e: ValidationError) =>
+    result.rejected.push({ index, sourceKey: typeof record.sourceKey === 'string' ? record.sourceKey : null, code: e.code, field: e.field, message: e.message })
+
+  const prepared: PreparedRecord[] = []
+  sub.records.forEach((record, index) => {
+    try {
+      const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments })
+      prepared.push({ index, record: validated, attributes: record.attributes, geometry: record.geometry ?? null })
+    } catch (e) {
+      if (!(e instanceof ValidationError)) throw e
+      reject(index, record, e)
+    }
+  })
+
+  // PostGIS has the final word on validity (turf's checks come first and name the problem).
+  const geometryField = ENTITY_SPECS[sub.entityType].geometryField
+  const withGeometry = geometryField ? prepared.filter((p) => p.record.values[geometryField] !== undefined) : []
+  const invalid = new Set<number>()
+  if (withGeometry.length) {
+    const { rows } = await trx.raw(
+      `SELECT i, ST_IsValidReason(ST_GeomFromGeoJSON(g)) AS reason FROM unnest(?::int[], ?::text[]) AS u(i, g)
+        WHERE NOT ST_IsValid(ST_GeomFromGeoJSON(g))`,
+      [withGeometry.map((p) => p.index), withGeometry.map((p) => JSON.stringify(p.record.values[geometryField!]))])
+    for (const r of rows) {
+      invalid.add(r.i)
+      reject(r.i, sub.records[r.i], new ValidationError('INVALID_GEOMETRY', 'geometry', `geometry is not valid: ${r.reason}`))
+    }
+  }
+
+  const accepted = prepared.filter((p) => !invalid.has(p.index))
+  for (const part of splitOnRepeats(sub.entityType, accepted)) {
+    let remaining = part
+    // A record the engine refuses (e.g. a new entity without its name) is dropped and the rest retried.
+    for (;;) {
+      try {
+        const r = await trx.transaction((sp) => applyRecords({ ...tx, trx: sp }, sub.department, sub.entityType, remaining, engine))
+        for (const o of r.outcomes) result[o.result]++
+        result.conflictsOpened += r.conflictsOpened
+        result.possibleDuplicates += r.possibleDuplicates
+        break
+      } catch (e) {
+        const index = (e as { recordIndex?: number }).recordIndex
+        if (!(e instanceof ValidationError) || index === undefined) throw e
+        reject(index, sub.records[index], e)
+        remaining = remaining.filter((p) => p.index !== index)
+        if (!remaining.length) break
+      }
+    }
+  }
+  result.accepted = result.created + result.updated + result.unchanged
+  result.rejected.sort((a, b) => a.index - b.index)
+
+  if (result.rejected.length) {
+    const rows = result.rejected.map((r) => ({
+      department_code: sub.department, entity_type: sub.entityType, batch_key: batchKey, record_index: r.index, source_key: r.sourceKey,
+      payload: JSON.stringify(sub.records[r.index] ?? null), code: r.code, field: r.field, message: r.message, received_at: tx.at,
+    }))
+    for (let i = 0; i < rows.length; i += 500) await trx('quarantined_records').insert(rows.slice(i, i + 500))
+  }
+  return result
+}
+
+/**
+ * Submits one batch as its own transaction. The same batchKey from the same department is
+ * applied once: a repeat returns the first result and changes nothing.
+ */
+export async function submitRecords(knex: Knex, sub: Submission, opts: SubmissionOptions): Promise<SubmissionResult> {
+  return withTransaction(knex, { operation: 'submitRecords', departmentCode: sub.department, principalId: sub.principalId }, async (tx) => {
+    if (sub.batchKey) {
+      const seen = await tx.trx('submission_batches').where({ department_code: sub.department, batch_key: sub.batchKey }).first()
+      if (seen) {
+        const first = seen.result as SubmissionResult
+        // Nothing is applied again: every accepted record counts as unchanged.
+        return { ...first, created: 0, updated: 0, unchanged: first.accepted, conflictsOpened: 0, possibleDuplicates: 0 }
+      }
+    }
+    const result = await applySubmission(tx, sub, opts)
+    if (sub.batchKey)
+      await tx.trx('submission_batches').insert({ department_code: sub.department, batch_key: sub.batchKey, entity_type: sub.entityType, result: JSON.stringify(result), txid: tx.txid })
+    return result
+  })
+}

@@ -1,0 +1,106 @@
+import 'reflect-metadata'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { ApolloServer } from '@apollo/server'
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled'
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
+import { expressMiddleware } from '@as-integrations/express5'
+import express from 'express'
+import type { Knex } from 'knex'
+import { pino, type Logger } from 'pino'
+import { seedReference } from '../seeds/reference.js'
+import { authenticate } from './access/authenticate.js'
+import type { Config } from './config.js'
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
+import { createKnex, isReady, migrateLatest } from './db/knex.js'
+import { createLoaders, type Context } from './graphql/context.js'
+import { formatErrorWith } from './graphql/errors.js'
+import { graphiqlRouter } from './graphql/graphiql.js'
+import { buildAppSchema } from './graphql/schema.js'
+
+export interface RunningServer {
+  url: string
+  knex: Knex
+  log: Logger
+  close(): Promise<void>
+}
+
+export interface ServerOptions {
+  /** Called after migrations and reference data, before listening (the demo seed hooks in here). */
+  beforeListen?: (knex: Knex, log: Logger) => Promise<void>
+  log?: Logger
+}
+
+/**
+ * Starts the whole service on config.port (0 = any free port): database (embedded when no
+ * DATABASE_URL), migrations, reference data, GraphQL, GraphiQL, health routes.
+ * Throws when the database cannot be reached or migrated.
+ */
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? pino({ level: config.logLevel })
+  let embedded: EmbeddedDatabase | undefined
+  let url = config.databaseUrl
+  if (!url) {
+    embedded = await startEmbeddedDatabase(config.dataDir)
+    url = embedded.url
+    log.info({ dataDir: config.dataDir }, 'embedded PostGIS (PGlite) started')
+  }
+  const knex = createKnex({ url, poolMax: embedded ? 1 : 10, statementTimeoutMs: config.statementTimeoutMs })
+  try {
+    const applied = await migrateLatest(knex)
+    if (applied.length) log.info({ applied }, 'migrations applied')
+    await seedReference(knex)
+    await options.beforeListen?.(knex, log)
+  } catch (e) {
+    await knex.destroy()
+    await embedded?.stop()
+    throw e
+  }
+
+  const app = express()
+  app.disable('x-powered-by')
+  const httpServer: Server = await new Promise((resolve) => {
+    const s = app.listen(config.port, config.host, () => resolve(s))
+  })
+  const apollo = new ApolloServer<Context>({
+    schema: await buildAppSchema(),
+    includeStacktraceInErrorResponses: false,
+    formatError: formatErrorWith(log),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+  })
+  await apollo.start()
+
+  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }) })
+  app.get('/readyz', async (_req, res) => {
+    const ready = await Promise.race([isReady(knex), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))])
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'reachable and migrated' : 'unreachable or not migrated' })
+  })
+  app.use(graphiqlRouter({ endpoint: '/graphql' }))
+  app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(apollo, {
+    context: async ({ req }) => ({
+      knex, config,
+      principal: await authenticate(knex, req.headers),
+      purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
+      loaders: createLoaders(knex),
+    }),
+  }))
+  app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
+  // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
+  app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const status = err.status && err.status < 500 ? err.status : 500
+    if (status === 500) log.error({ err }, 'unhandled HTTP error')
+    res.status(status).json({ errors: [{ message: status === 500 ? 'Internal error' : 'Malformed request', extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] })
+  })
+
+  const { port } = httpServer.address() as AddressInfo
+  return {
+    url: `http://127.0.0.1:${port}`,
+    knex,
+    log,
+    async close() {
+      await apollo.stop()
+      await knex.destroy()
+      await embedded?.stop()
+    },
+  }
+}

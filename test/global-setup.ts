@@ -1,0 +1,63 @@
+import type { TestProject } from 'vitest/node'
+import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded.js'
+import { createKnex, migrateLatest } from '../src/db/knex.js'
+import { seedReference } from '../seeds/reference.js'
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** postgres:// URL of the database every test file uses. */
+    databaseUrl: string
+    /** True when that database is the in-process PGlite (one session: pool max 1). */
+    embedded: boolean
+  }
+}
+
+let embeddedDb: EmbeddedDatabase | undefined
+
+/** Hides a password in a URL before it is printed; returns the input unchanged if it is not a URL. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+/**
+ * One database for the whole run: DATABASE_URL (a real PostGIS) when set, else an in-memory
+ * PGlite kept alive until teardown. Either way it is migrated and holds the reference data
+ * before the first test file starts, so files never race to migrate it.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  const externalUrl = process.env.DATABASE_URL || undefined
+  if (!externalUrl) embeddedDb = await startEmbeddedDatabase('memory://')
+  const url = externalUrl ?? embeddedDb!.url
+
+  const knex = createKnex({ url, poolMax: 1 })
+  try {
+    await migrateLatest(knex)
+    await seedReference(knex)
+  } catch (err) {
+    await embeddedDb?.stop()
+    embeddedDb = undefined
+    throw err
+  } finally {
+    // Frees the connection: the embedded database accepts exactly one, and the tests need it.
+    await knex.destroy()
+  }
+
+  console.log(
+    externalUrl
+      ? `[test] database: PostgreSQL at ${redact(externalUrl)} (DATABASE_URL)`
+      : `[test] database: embedded PGlite + PostGIS (memory://) at ${url}; set DATABASE_URL to use a real PostgreSQL`,
+  )
+  project.provide('databaseUrl', url)
+  project.provide('embedded', !externalUrl)
+}
+
+export async function teardown(): Promise<void> {
+  await embeddedDb?.stop()
+  embeddedDb = undefined
+}

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto'
+import type { GraphQLFormattedError } from 'graphql'
+import type { Knex } from 'knex'
+import { inject } from 'vitest'
+import { loadConfig, type Config } from '../src/config.js'
+import { createKnex } from '../src/db/knex.js'
+
+// Sessions. The run has one database (test/global-setup.ts). When it is the embedded PGlite it
+// accepts exactly ONE connection for the whole process, so:
+//   - a file that starts a server uses the server's `knex` for its own queries and never opens a
+//     second connection (a second one is refused, or waits forever for the first to close);
+//   - startTestServer gives the server a pool of one, so the server itself never asks for two;
+//   - a file that uses testKnex() instead starts no server, and destroys that knex in afterAll so
+//     the next file can connect.
+// Tests do not roll back: every test creates its own data under keys made with uniqueSuffix().
+
+/** Parsed body of a GraphQL-over-HTTP response. */
+export interface GqlResult<TData = any> {
+  data?: TData | null
+  errors?: GraphQLFormattedError[]
+  extensions?: Record<string, unknown>
+}
+
+export interface TestServer {
+  /** http://host:port of the running server (no trailing slash). */
+  url: string
+  /** The server's own knex; in embedded mode the only connection there is, so use this one. */
+  knex: Knex
+  close(): Promise<void>
+  /** POSTs to /graphql over real HTTP; throws only when the answer is not JSON. */
+  gql<TData = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<TData>>
+}
+
+/**
+ * A knex on the run's database (pool of 1 when embedded, 4 otherwise). The caller destroys it in
+ * afterAll; in embedded mode it must not be used in a file that also starts a server.
+ */
+export function testKnex(): Knex {
+  return createKnex({ url: inject('databaseUrl'), poolMax: inject('embedded') ? 1 : 4 })
+}
+
+let openServers = 0
+
+/**
+ * Starts the real server (migrated, reference data seeded, no demo data) on an ephemeral port of
+ * the run's database. Throws if, in embedded mode, another test server of this file is still open.
+ */
+export async function startTestServer(overrides: Partial<Config> = {}): Promise<TestServer> {
+  const embedded = inject('embedded')
+  if (embedded && openServers > 0)
+    throw new Error('The embedded database has one session: close the previous test server before starting another')
+  // Imported here so that files needing only the database do not load the whole GraphQL stack.
+  const { createServer } = await import('../src/server.js')
+  const config: Config = {
+    ...loadConfig({
+      LOG_LEVEL: 'warn',
+      ...process.env,
+      DATABASE_URL: inject('databaseUrl'),
+      // The URL points at a socket, so the server cannot tell it is PGlite; this says so.
+      DB_POOL_MAX: embedded ? '1' : '4',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      SEED_DEMO: 'false',
+    }),
+    ...overrides,
+  }
+  const server = await createServer(config)
+  openServers++
+  let closed = false
+  const url = server.url.replace(/\/+$/, '')
+
+  return {
+    url,
+    knex: server.knex,
+    async close() {
+      if (closed) return
+      closed = true
+      try {
+        await server.close()
+      } finally {
+        openServers--
+      }
+    },
+    async gql(query, variables, headers) {
+      const res = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      })
+      const text = await res.text()
+      try {
+        return JSON.parse(text) as GqlResult
+      } catch {
+        throw new Error(`POST ${url}/graphql answered HTTP ${res.status} with non-JSON: ${text.slice(0, 300)}`)
+      }
+    },
+  }
+}
+
+let counter = 0
+
+/** A short key part, e.g. "9f3a61c2b": a counter keeps it unique in this file, 32 random bits across files and runs. */
+export function uniqueSuffix(): string {
+  return `${randomBytes(4).toString('hex')}${(counter++).toString(36)}`
+}
