@@ -15,6 +15,7 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
 import { createLoaders, type Context } from './graphql/context.js'
 import { formatErrorWith } from './graphql/errors.js'
+import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 
@@ -62,11 +63,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const httpServer: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s))
   })
+  const metrics = createMetrics(knex)
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
     formatError: formatErrorWith(log),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metrics.plugin],
   })
   await apollo.start()
 
@@ -74,6 +76,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   app.get('/readyz', async (_req, res) => {
     const ready = await Promise.race([isReady(knex), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))])
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'reachable and migrated' : 'unreachable or not migrated' })
+  })
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
   app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(apollo, {
