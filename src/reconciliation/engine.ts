@@ -3,7 +3,7 @@ import type { Knex } from 'knex'
 import type { TxContext } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
-import { ENTITY_SPECS, normalizeAddressText } from './fields.js'
+import { ENTITY_SPECS, missingForNewEntity, normalizeAddressText } from './fields.js'
 import { projectEntities } from './projection.js'
 import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView } from './rules/merge.js'
 import { legalEntityMatchScore, personMatchScore } from './rules/match.js'
@@ -25,6 +25,8 @@ export interface ApplyResult {
   outcomes: RecordOutcome[]
   conflictsOpened: number
   possibleDuplicates: number
+  /** Records refused by the engine (e.g. a new entity without a name); nothing of them was applied. */
+  rejected: { index: number; error: ValidationError }[]
 }
 
 export interface PreparedRecord {
@@ -163,9 +165,9 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
   }
 }
 
-function claimView(row: { id: number; department_code: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
+function claimView(row: { id: number; department_code: string; source_key: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
   return {
-    id: Number(row.id), department: row.department_code, value: row.value,
+    id: Number(row.id), department: row.department_code, sourceKey: row.source_key, value: row.value,
     observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null, txid: Number(row.txid), dismissed: row.dismissed_txid !== null,
   }
 }
@@ -187,7 +189,7 @@ export async function recomputeEntities(
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const claimRows = await trx('claims')
-    .select('id', 'entity_id', 'field', 'department_code', 'value', 'observed_at', 'txid', 'dismissed_txid')
+    .select('id', 'entity_id', 'field', 'department_code', 'source_key', 'value', 'observed_at', 'txid', 'dismissed_txid')
     .whereIn('entity_id', entityIds).whereNull('superseded_txid')
   const goldenRows = await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', entityIds)
   const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
@@ -252,7 +254,7 @@ export async function recomputeEntities(
           const claim = claims.find((c) => c.id === next.claimId)
           goldenUpserts.push({
             entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
-            source_key: null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
+            source_key: claim?.sourceKey ?? null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
           })
           history.push({
             entity_id: id, entity_type: entityType, field, old_value: standing ? JSON.stringify(standing.value) : null,
@@ -273,15 +275,9 @@ export async function recomputeEntities(
     }
   }
 
-  if (goldenUpserts.length) {
-    // source_key is filled from the winning claim in the same statement.
-    for (let i = 0; i < goldenUpserts.length; i += 500)
-      await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
-        .merge(['value', 'status', 'source_department', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
-    await trx.raw(
-      `UPDATE golden_values g SET source_key = c.source_key FROM claims c WHERE g.claim_id = c.id AND g.txid = ? AND g.entity_id = ANY(?::uuid[])`,
-      [txid, entityIds])
-  }
+  for (let i = 0; i < goldenUpserts.length; i += 500)
+    await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
+      .merge(['value', 'status', 'source_department', 'source_key', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
   for (let i = 0; i < history.length; i += 500) await trx('field_history').insert(history.slice(i, i + 500))
 
@@ -318,7 +314,7 @@ function contentHash(p: PreparedRecord): string {
 export async function applyRecords(tx: TxContext, department: string, entityType: EntityTypeName, records: PreparedRecord[], opts: EngineOptions): Promise<ApplyResult> {
   const { trx, txid, at } = tx
   const plans: Plan[] = records.map((r) => ({ ...r, hash: contentHash(r) }))
-  if (!plans.length) return { outcomes: [], conflictsOpened: 0, possibleDuplicates: 0 }
+  if (!plans.length) return { outcomes: [], conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
 
   const existing = await trx('source_records').select('id', 'source_key', 'entity_id', 'content_hash')
     .where({ department_code: department, entity_type: entityType }).whereIn('source_key', plans.map((p) => p.record.sourceKey))
@@ -326,14 +322,14 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   for (const p of plans) p.existing = existingByKey.get(p.record.sourceKey) as Plan['existing']
 
   const outcomes: RecordOutcome[] = []
-  const live = plans.filter((p) => {
+  let live = plans.filter((p) => {
     if (p.existing && p.existing.content_hash === p.hash && p.existing.entity_id) {
       outcomes.push({ index: p.index, result: 'unchanged', entityId: p.existing.entity_id })
       return false
     }
     return true
   })
-  if (!live.length) return { outcomes, conflictsOpened: 0, possibleDuplicates: 0 }
+  if (!live.length) return { outcomes, conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
 
   // Identity: own key already linked → natural key → weighted match.
   const linked = await survivors(trx, live.map((p) => p.existing?.entity_id).filter((x): x is string => !!x))
@@ -341,12 +337,18 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   await resolveByNaturalKey(trx, entityType, live)
   await resolveByMatch(trx, entityType, live, opts)
 
+  // A record that would found a new entity without the fields to identify it is refused (and only it).
   const spec = ENTITY_SPECS[entityType]
-  const toCreate = live.filter((p) => !p.entityId)
-  for (const p of toCreate) {
-    const missing = spec.fields.find((f) => f.requiredForNew && p.record.values[f.name] === undefined)
-    if (missing) throw Object.assign(new ValidationError('MISSING_FIELD', missing.name, `${missing.name} is required to create a new ${spec.typeName}`), { recordIndex: p.index })
+  const rejected: ApplyResult['rejected'] = []
+  for (const p of live.filter((x) => !x.entityId)) {
+    const missing = missingForNewEntity(entityType, p.record.values)
+    if (missing) rejected.push({ index: p.index, error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`) })
   }
+  if (rejected.length) {
+    const refused = new Set(rejected.map((r) => r.index))
+    live = live.filter((p) => !refused.has(p.index))
+  }
+  const toCreate = live.filter((p) => !p.entityId)
   if (toCreate.length) {
     for (let i = 0; i < toCreate.length; i += 1000) {
       const chunk = toCreate.slice(i, i + 1000)
@@ -420,5 +422,5 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   }
   for (const p of live) outcomes.push({ index: p.index, result: p.created ? 'created' : 'updated', entityId: p.entityId! })
   outcomes.sort((a, b) => a.index - b.index)
-  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length }
+  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length, rejected }
 }

@@ -20,10 +20,10 @@ describe('HTTP endpoints beside GraphQL', () => {
   it('/healthz and /readyz answer', async () => {
     const health = await fetch(`${server.url}/healthz`)
     expect(health.status).toBe(200)
-    expect(await health.json()).toEqual({ status: 'ok' })
+    expect((await health.json()) as unknown).toEqual({ status: 'ok' })
     const ready = await fetch(`${server.url}/readyz`)
     expect(ready.status).toBe(200)
-    expect((await ready.json()).status).toBe('ready')
+    expect(((await ready.json()) as { status: string }).status).toBe('ready')
   })
 
   it('/metrics counts GraphQL operations in Prometheus text format', async () => {
@@ -39,7 +39,7 @@ describe('HTTP endpoints beside GraphQL', () => {
   it('answers an unknown route with a coded 404', async () => {
     const res = await fetch(`${server.url}/nope`)
     expect(res.status).toBe(404)
-    expect((await res.json()).error.code).toBe('NOT_FOUND')
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND')
   })
 
   it('answers a malformed JSON body with a coded 400, not a stack trace', async () => {
