@@ -108,18 +108,26 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
   }
 }
 
+/** Entities a steward declared NOT_DUPLICATE of the given one. */
+async function excludedPartners(trx: Knex.Transaction, entityId: string): Promise<Set<string>> {
+  const rows = await trx('identity_exclusions').select('entity_a', 'entity_b').where('entity_a', entityId).orWhere('entity_b', entityId)
+  return new Set(rows.map((r: { entity_a: string; entity_b: string }) => (r.entity_a === entityId ? r.entity_b : r.entity_a)))
+}
+
 /** Weighted match for records that no key linked (persons and legal entities only). */
 async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
   for (const p of plans.filter((x) => !x.entityId)) {
     const v = p.record.values
     let best: { id: string; score: number } | undefined
+    // Entities a steward declared distinct from the record's former entity are never candidates.
+    const excluded = p.existing?.entity_id ? await excludedPartners(trx, p.existing.entity_id) : new Set<string>()
     if (entityType === 'PERSON' && typeof v.name === 'string' && typeof v.birthDate === 'string') {
       // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
       const { rows } = await trx.raw(
         `SELECT id, name, birth_date, gender, residence_address_key FROM persons
           WHERE birth_date = ? AND (id_number IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.3) LIMIT 20`,
         [v.birthDate, (v.idNumber as string) ?? null, v.name, v.name])
-      for (const r of rows) {
+      for (const r of rows.filter((x: { id: string }) => !excluded.has(x.id))) {
         const score = personMatchScore(
           { name: v.name, birthDate: v.birthDate, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
           { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key })
@@ -130,7 +138,7 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
         `SELECT id, name, registered_address_key FROM legal_entities
           WHERE (credit_code IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.5) LIMIT 20`,
         [(v.creditCode as string) ?? null, v.name, v.name])
-      for (const r of rows) {
+      for (const r of rows.filter((x: { id: string }) => !excluded.has(x.id))) {
         const score = legalEntityMatchScore({ name: v.name, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key })
         if (!best || score > best.score) best = { id: r.id, score }
       }
@@ -171,11 +179,21 @@ export async function recomputeEntities(
   const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
     .whereIn('entity_id', entityIds).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
 
+  // A steward's KEEP_AUTHORITATIVE dismissed these values: the same department claiming the same
+  // value again (a newer record, a re-observation) does not reopen the conflict.
+  const dismissedRows = await trx('claims').select('entity_id', 'field', 'department_code', 'value')
+    .whereIn('entity_id', entityIds).whereNotNull('dismissed_txid')
+  const dismissedKey = (r: { entity_id: string; field: string; department_code: string; value: unknown }) =>
+    `${r.entity_id}|${r.field}|${r.department_code}|${canonicalJson(r.value)}`
+  const dismissed = new Set(dismissedRows.map(dismissedKey))
+
   const claimsBy = new Map<string, ClaimView[]>()
   for (const r of claimRows) {
     const k = `${r.entity_id}|${r.field}`
     const list = claimsBy.get(k) ?? []
-    list.push(claimView(r))
+    const view = claimView(r)
+    if (dismissed.has(dismissedKey(r))) view.dismissed = true
+    list.push(view)
     claimsBy.set(k, list)
   }
   const goldenBy = new Map<string, GoldenView>()
