@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { TxContext } from '../db/transaction.js'
-import type { EntityTypeName } from '../shared/entity-types.js'
+import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
 import { ENTITY_SPECS, normalizeAddressText } from './fields.js'
 import { projectEntities } from './projection.js'
-import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView } from './rules/merge.js'
+import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView, type RuleView } from './rules/merge.js'
 import { legalEntityMatchScore, personMatchScore } from './rules/match.js'
 import { ValidationError, type ValidatedRecord } from './rules/validate.js'
 
@@ -206,10 +206,21 @@ export async function recomputeEntities(
   if (entityType === 'LEGAL_ENTITY') {
     for (const id of entityIds) {
       const kindClaims = claimsBy.get(`${id}|kind`) ?? []
-      const rule = rules.ruleFor('LEGAL_ENTITY', 'kind')
-      const d = rule ? decideGoldenValue(rule, kindClaims, goldenBy.get(`${id}|kind`) ?? null) : null
-      const next = d?.next === 'keep' ? goldenBy.get(`${id}|kind`)?.value : d?.next?.value
-      kindOf.set(id, (next as string) ?? null)
+      const standing = goldenBy.get(`${id}|kind`) ?? null
+      const decide = (rule: RuleView | undefined) => {
+        const d = rule ? decideGoldenValue(rule, kindClaims, standing) : null
+        return (d?.next === 'keep' ? standing?.value : d?.next?.value) as string | undefined
+      }
+      let next = decide(rules.ruleFor('LEGAL_ENTITY', 'kind'))
+      // A kind whose own authority claims it (a social organisation registered by CAB alone)
+      // stands even though the default authority of `kind` has said nothing.
+      if (next === undefined) {
+        for (const kind of LEGAL_ENTITY_KINDS) {
+          const rule = rules.ruleFor('LEGAL_ENTITY', 'kind', kind)
+          if (rule?.entityKind === kind && decide(rule) === kind) { next = kind; break }
+        }
+      }
+      kindOf.set(id, next ?? null)
     }
   }
   const ownerOf = new Map<string, string | null>()
