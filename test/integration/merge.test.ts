@@ -127,7 +127,7 @@ describe('mergeEntities / unmergeEntity', () => {
     const rep = async () => (await server.gql(`query($c: String!) { legalEntity(creditCode: $c) { legalRepresentative { id } } }`, { c: creditCode }, STEWARD)).data.legalEntity.legalRepresentative?.id
     expect(await rep()).toBe(b)
 
-    const m = await server.gql(MERGE, { s: a, m: b, r: 'one person, two registrations' }, STEWARD)
+    const m = await server.gql(MERGE, { s: a, m: b, r: `one person, two registrations ${sfx}` }, STEWARD)
     expect(m.errors).toBeUndefined()
     expect(m.data.mergeEntities).toEqual({ id: a, entityType: 'PERSON' })
     const merged = await golden(a)
@@ -136,10 +136,10 @@ describe('mergeEntities / unmergeEntity', () => {
     expect(await golden(b)).toEqual({})
     expect(await rep()).toBe(a)
     const row = await server.knex('merges').where({ survivor_id: a, merged_id: b }).first()
-    expect(row).toMatchObject({ reason: 'one person, two registrations', principal_id: 'header:CAB' })
+    expect(row).toMatchObject({ reason: `one person, two registrations ${sfx}`, principal_id: 'header:CAB' })
     expect(row.source_record_ids).toHaveLength(2)
 
-    const u = await server.gql(UNMERGE, { e: a, ids: row.source_record_ids, r: 'registrations were different people' }, STEWARD)
+    const u = await server.gql(UNMERGE, { e: a, ids: row.source_record_ids, r: `registrations were different people ${sfx}` }, STEWARD)
     expect(u.errors).toBeUndefined()
     expect(u.data.unmergeEntity.map((x: { id: string }) => x.id)).toEqual([a, b])
     expect({ a: await golden(a), b: await golden(b) }).toEqual(before)
@@ -147,7 +147,7 @@ describe('mergeEntities / unmergeEntity', () => {
     expect(await entityOfRecord('EDU', `eb-${sfx}`)).toBe(b)
     expect((await server.knex('merges').where('id', row.id).first()).unmerged_txid).not.toBeNull()
     const audited = await server.knex('transactions').whereIn('operation', ['mergeEntities', 'unmergeEntity']).where('principal_id', 'header:CAB')
-      .whereIn('reason', ['one person, two registrations', 'registrations were different people'])
+      .whereIn('reason', [`one person, two registrations ${sfx}`, `registrations were different people ${sfx}`])
     expect(audited).toHaveLength(2)
   })
 

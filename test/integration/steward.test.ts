@@ -25,13 +25,14 @@ async function personWithMismatch() {
 describe('resolveConflict', () => {
   it('KEEP_AUTHORITATIVE closes the conflict, is audited, and the same value does not reopen it', async () => {
     const { sfx, idNumber, conflictId } = await personWithMismatch()
-    const r = await server.gql(RESOLVE, { id: conflictId, decision: 'KEEP_AUTHORITATIVE', reason: 'PSB register checked' }, STEWARD)
+    const reason = `PSB register checked ${sfx}`
+    const r = await server.gql(RESOLVE, { id: conflictId, decision: 'KEEP_AUTHORITATIVE', reason }, STEWARD)
     expect(r.errors).toBeUndefined()
-    expect(r.data.resolveConflict).toMatchObject({ status: 'RESOLVED', decision: 'KEEP_AUTHORITATIVE', reason: 'PSB register checked', currentValue: '1979-05-20' })
+    expect(r.data.resolveConflict).toMatchObject({ status: 'RESOLVED', decision: 'KEEP_AUTHORITATIVE', reason, currentValue: '1979-05-20' })
     expect(r.data.resolveConflict.resolvedBy.id).toBe('header:CAB')
     expect(r.data.resolveConflict.resolvedAt).toBeTruthy()
 
-    const tx = await server.knex('transactions').where({ operation: 'resolveConflict', reason: 'PSB register checked' }).orderBy('txid', 'desc').first()
+    const tx = await server.knex('transactions').where({ operation: 'resolveConflict', reason }).first()
     expect(tx).toMatchObject({ principal_id: 'header:CAB' })
     const dismissed = await server.knex('claims as c').join('conflict_candidates as cc', 'cc.claim_id', 'c.id').where('cc.conflict_id', conflictId).select('c.dismissed_txid')
     expect(dismissed.every((d) => Number(d.dismissed_txid) === Number(tx.txid))).toBe(true)
