@@ -5,8 +5,11 @@ import type { TestServer } from '../helpers.js'
 
 // Shared by the scenario tests: valid random keys and one-line GraphQL calls as a department or steward.
 
-/** A valid GB 11643 ID number for a Hangzhou person born on `birth` (YYYY-MM-DD); random sequence digits. */
-export function makeIdNumber(birth = '1985-03-14', region = '330106'): string {
+/**
+ * A valid GB 11643 ID number for a Zhejiang person born on `birth` (YYYY-MM-DD). Region and
+ * sequence digits are random (10^5 numbers per birth date), so reruns on a kept database do not collide.
+ */
+export function makeIdNumber(birth = '1985-03-14', region = `3301${String(randomInt(0, 100)).padStart(2, '0')}`): string {
   const first17 = `${region}${birth.replaceAll('-', '')}${String(randomInt(0, 1000)).padStart(3, '0')}`
   return first17 + idNumberCheckChar(first17)!
 }
