@@ -8,6 +8,7 @@ import {
   AuthorityRuleFieldsResolver, ChangeResolver, ClaimResolver, ConflictFieldsResolver, FieldChangeResolver, FieldProvenanceResolver,
   PrincipalFieldsResolver, ReconciliationResolver, SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
+import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
 import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
@@ -17,6 +18,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ReconciliationResolver, ConflictFieldsResolver, FieldProvenanceResolver, FieldChangeResolver, ChangeResolver, ClaimResolver,
   SourceRecordResolver, AuthorityRuleFieldsResolver, PrincipalFieldsResolver, MasterEntityResolver,
   PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
+  StewardResolver,
 ]
 
 let built: Promise<GraphQLSchema> | undefined

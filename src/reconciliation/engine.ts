@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { TxContext } from '../db/transaction.js'
-import type { EntityTypeName } from '../shared/entity-types.js'
+import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
 import { ENTITY_SPECS, missingForNewEntity, normalizeAddressText } from './fields.js'
 import { projectEntities } from './projection.js'
-import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView } from './rules/merge.js'
+import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView, type RuleView } from './rules/merge.js'
 import { legalEntityMatchScore, personMatchScore } from './rules/match.js'
 import { ValidationError, type ValidatedRecord } from './rules/validate.js'
 
@@ -110,6 +110,12 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
   }
 }
 
+/** Entities a steward declared NOT_DUPLICATE of the given one. */
+async function excludedPartners(trx: Knex.Transaction, entityId: string): Promise<Set<string>> {
+  const rows = await trx('identity_exclusions').select('entity_a', 'entity_b').where('entity_a', entityId).orWhere('entity_b', entityId)
+  return new Set(rows.map((r: { entity_a: string; entity_b: string }) => (r.entity_a === entityId ? r.entity_b : r.entity_a)))
+}
+
 /**
  * Weighted match for records that no key linked (persons and legal entities only), set-based:
  * one query fetches the candidates of the whole batch, scores are computed here.
@@ -119,8 +125,10 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
 async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
   const open = plans.filter((x) => !x.entityId)
   if (!open.length) return
-  const consider = (p: Plan, candidates: { id: string; score: number }[]) => {
-    const best = candidates.sort((a, b) => b.score - a.score)[0]
+  const consider = async (p: Plan, candidates: { id: string; score: number }[]) => {
+    // Entities a steward declared distinct from the record's former entity are never candidates.
+    const excluded = p.existing?.entity_id ? await excludedPartners(trx, p.existing.entity_id) : null
+    const best = candidates.filter((c) => !excluded?.has(c.id)).sort((a, b) => b.score - a.score)[0]
     if (!best) return
     if (best.score >= opts.matchHigh) p.entityId = best.id
     else if (best.score >= opts.matchLow) p.duplicateOf = best
@@ -142,7 +150,7 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
             { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
             { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }),
         }))
-      consider(p, candidates)
+      await consider(p, candidates)
     }
   } else if (entityType === 'LEGAL_ENTITY') {
     const wanted = open.filter((p) => typeof p.record.values.name === 'string')
@@ -158,7 +166,7 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
         const similar = await trx.raw(`SELECT id, credit_code, name, registered_address_key FROM legal_entities WHERE similarity(name, ?) > 0.5 LIMIT 20`, [v.name as string])
         pool = [...pool, ...similar.rows]
       }
-      consider(p, pool.map((r: { id: string; name: string; registered_address_key: string }) => ({
+      await consider(p, pool.map((r: { id: string; name: string; registered_address_key: string }) => ({
         id: r.id, score: legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }),
       })))
     }
@@ -195,11 +203,21 @@ export async function recomputeEntities(
   const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
     .whereIn('entity_id', entityIds).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
 
+  // A steward's KEEP_AUTHORITATIVE dismissed these values: the same department claiming the same
+  // value again (a newer record, a re-observation) does not reopen the conflict.
+  const dismissedRows = await trx('claims').select('entity_id', 'field', 'department_code', 'value')
+    .whereIn('entity_id', entityIds).whereNotNull('dismissed_txid')
+  const dismissedKey = (r: { entity_id: string; field: string; department_code: string; value: unknown }) =>
+    `${r.entity_id}|${r.field}|${r.department_code}|${canonicalJson(r.value)}`
+  const dismissed = new Set(dismissedRows.map(dismissedKey))
+
   const claimsBy = new Map<string, ClaimView[]>()
   for (const r of claimRows) {
     const k = `${r.entity_id}|${r.field}`
     const list = claimsBy.get(k) ?? []
-    list.push(claimView(r))
+    const view = claimView(r)
+    if (dismissed.has(dismissedKey(r))) view.dismissed = true
+    list.push(view)
     claimsBy.set(k, list)
   }
   const goldenBy = new Map<string, GoldenView>()
@@ -212,10 +230,21 @@ export async function recomputeEntities(
   if (entityType === 'LEGAL_ENTITY') {
     for (const id of entityIds) {
       const kindClaims = claimsBy.get(`${id}|kind`) ?? []
-      const rule = rules.ruleFor('LEGAL_ENTITY', 'kind')
-      const d = rule ? decideGoldenValue(rule, kindClaims, goldenBy.get(`${id}|kind`) ?? null) : null
-      const next = d?.next === 'keep' ? goldenBy.get(`${id}|kind`)?.value : d?.next?.value
-      kindOf.set(id, (next as string) ?? null)
+      const standing = goldenBy.get(`${id}|kind`) ?? null
+      const decide = (rule: RuleView | undefined) => {
+        const d = rule ? decideGoldenValue(rule, kindClaims, standing) : null
+        return (d?.next === 'keep' ? standing?.value : d?.next?.value) as string | undefined
+      }
+      let next = decide(rules.ruleFor('LEGAL_ENTITY', 'kind'))
+      // A kind whose own authority claims it (a social organisation registered by CAB alone)
+      // stands even though the default authority of `kind` has said nothing.
+      if (next === undefined) {
+        for (const kind of LEGAL_ENTITY_KINDS) {
+          const rule = rules.ruleFor('LEGAL_ENTITY', 'kind', kind)
+          if (rule?.entityKind === kind && decide(rule) === kind) { next = kind; break }
+        }
+      }
+      kindOf.set(id, next ?? null)
     }
   }
   const ownerOf = new Map<string, string | null>()
