@@ -20,8 +20,6 @@ export interface Config {
   /** Service extent [minLon, minLat, maxLon, maxLat]; submitted geometry must lie inside. */
   extent: [number, number, number, number]
   statementTimeoutMs: number
-  /** DB_POOL_MAX: connections to the database; 1 for a PGlite socket (a single session). */
-  dbPoolMax?: number
   maxPageSize: number
   logLevel: string
 }
@@ -63,7 +61,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     matchLow,
     extent: extent as [number, number, number, number],
     statementTimeoutMs: num(env, 'STATEMENT_TIMEOUT_MS', 15000),
-    dbPoolMax: env.DB_POOL_MAX ? num(env, 'DB_POOL_MAX', 10) : undefined,
     maxPageSize: num(env, 'MAX_PAGE_SIZE', 500),
     logLevel: env.LOG_LEVEL || 'info',
   }

@@ -122,7 +122,7 @@ describe('merge rules', () => {
     const r = await submit(server, 'PSB', 'PERSON', [
       { sourceKey: `ok1-${sfx}`, attributes: { idNumber: makeIdNumber('1987-01-01'), name: `Ok1 ${sfx}` } },
       { sourceKey: `bad-${sfx}`, attributes: { idNumber: '330106198701010000', name: `Bad ${sfx}` } },
-      { sourceKey: `nameless-${sfx}`, attributes: { idNumber: makeIdNumber('1987-02-02') } },
+      { sourceKey: `nameless-${sfx}`, attributes: { gender: 'FEMALE', birthDate: '1987-02-02' } },
       { sourceKey: `ok2-${sfx}`, attributes: { idNumber: makeIdNumber('1987-03-03'), name: `Ok2 ${sfx}`, gender: 'FEMALE' } },
     ], batchKey)
     expect(r).toMatchObject({ accepted: 2, created: 2 })

@@ -82,7 +82,8 @@ describe('validation codes', () => {
 
   it('UNKNOWN_FIELD and MISSING_FIELD', async () => {
     await rejects('PSB', 'PERSON', { attributes: { idNumber: makeIdNumber(), name: 'x', shoeSize: 42 } }, goodPerson(), 'UNKNOWN_FIELD', 'shoeSize')
-    await rejects('PSB', 'PERSON', { attributes: { idNumber: makeIdNumber() } }, goodPerson(), 'MISSING_FIELD', 'name')
+    // A new person needs its ID number or at least a name; gender and birth date alone identify nobody.
+    await rejects('PSB', 'PERSON', { attributes: { gender: 'MALE', birthDate: '1990-01-01' } }, goodPerson(), 'MISSING_FIELD', 'name')
     await rejects('PSB', 'PERSON', { sourceKey: '', attributes: { idNumber: makeIdNumber(), name: 'x' } }, goodPerson(), 'MISSING_FIELD', 'sourceKey')
     await rejects('CAB', 'ADMIN_DIVISION', { attributes: { name: 'no code' } }, { sourceKey: `g-${uniqueSuffix()}`, attributes: { code: '330106', name: '西湖区' } }, 'MISSING_FIELD', 'code')
   })
