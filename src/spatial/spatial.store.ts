@@ -193,7 +193,7 @@ export async function nearestAddressIds(knex: Knex, lon: number, lat: number, li
 
 // Only some levels have boundaries (the demo has districts only), so the divisions whose
 // boundary holds the point are completed with their ancestors through parent links.
-const DIVISIONS_AT_SQL = `
+export const DIVISIONS_AT_SQL = `
 WITH RECURSIVE hit AS (
   SELECT d.id, d.parent_id FROM admin_divisions d
    WHERE d.geom IS NOT NULL AND ST_Intersects(d.geom, ST_SetSRID(ST_MakePoint(?, ?), 4326))
@@ -217,7 +217,7 @@ export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise
 
 // Points inside (ST_Within: interior) for residents, legal entities and addresses; buildings count
 // when their footprint touches the area at all. Area on the spheroid.
-const AREA_SUMMARY_SQL = `
+export const AREA_SUMMARY_SQL = `
 WITH g AS MATERIALIZED (SELECT ST_SetSRID(ST_GeomFromGeoJSON(?), 4326) AS g)
 SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km,
   (SELECT count(*) FROM persons p JOIN addresses a ON a.id = p.residence_address_id

@@ -50,7 +50,7 @@ describe('OGC API – Features over HTTP', () => {
     ]))
     const api = await fetch(new URL(rels['service-desc'].href))
     expect(api.headers.get('content-type')).toMatch(/^application\/openapi\+json;\s*version=3\.0/)
-    const doc = await api.json()
+    const doc: any = await api.json()
     expect(doc.openapi).toMatch(/^3\.0\./)
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/collections/addresses/items', '/collections/parcels/items/{featureId}']))
   })
