@@ -3,6 +3,7 @@ import * as createReconciliationCore from './20261127100000_create_reconciliatio
 import * as createDomainTables from './20261127100100_create_domain_tables.js'
 import * as createAccessTables from './20261127100200_create_access_tables.js'
 import * as createStewardTables from './20261127120400_create_steward_tables.js'
+import * as createSpatialSearchIndexes from './20261127120100_create_spatial_search_indexes.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   '20261127100100_create_domain_tables': createDomainTables,
   '20261127100200_create_access_tables': createAccessTables,
   '20261127120400_create_steward_tables': createStewardTables,
+  '20261127120100_create_spatial_search_indexes': createSpatialSearchIndexes,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

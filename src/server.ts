@@ -18,6 +18,7 @@ import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
+import { ogcRouter } from './ogc/ogc.router.js'
 
 export interface RunningServer {
   url: string
@@ -89,6 +90,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       loaders: createLoaders(knex),
     }),
   }))
+  app.use('/ogc', ogcRouter(knex, log))
   app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
   // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -11,6 +11,8 @@ import {
 import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
+import { BuildingResolver, ParcelResolver } from '../spatial/building.resolver.js'
+import { SpatialResolver } from '../spatial/spatial.resolver.js'
 import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
 
 // Every resolver of every domain, in one list: the schema is generated from these.
@@ -19,6 +21,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   SourceRecordResolver, AuthorityRuleFieldsResolver, PrincipalFieldsResolver, MasterEntityResolver,
   PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
   StewardResolver,
+  SpatialResolver, BuildingResolver, ParcelResolver,
 ]
 
 let built: Promise<GraphQLSchema> | undefined
