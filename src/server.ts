@@ -17,6 +17,7 @@ import { createLoaders, type Context } from './graphql/context.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
+import { statsRouter } from './statistics/stats.router.js'
 
 export interface RunningServer {
   url: string
@@ -84,6 +85,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       loaders: createLoaders(knex),
     }),
   }))
+  app.use('/stats', statsRouter(knex))
   app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
   // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

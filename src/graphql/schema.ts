@@ -10,6 +10,8 @@ import {
 } from '../reconciliation/reconciliation.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
+import { AdminDivisionStatisticsResolver } from '../statistics/admin-division-statistics.resolver.js'
+import { IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver } from '../statistics/statistics.resolver.js'
 import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
 
 // Every resolver of every domain, in one list: the schema is generated from these.
@@ -17,6 +19,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ReconciliationResolver, ConflictFieldsResolver, FieldProvenanceResolver, FieldChangeResolver, ChangeResolver, ClaimResolver,
   SourceRecordResolver, AuthorityRuleFieldsResolver, PrincipalFieldsResolver, MasterEntityResolver,
   PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
+  IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver, AdminDivisionStatisticsResolver,
 ]
 
 let built: Promise<GraphQLSchema> | undefined
