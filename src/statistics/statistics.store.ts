@@ -11,32 +11,32 @@ import type { Indicator, Observation } from './statistics.type.js'
 const REGION_MATCH_ONE = `a.division_key LIKE ?`
 const REGION_MATCH_MANY = `a.division_key LIKE ANY(?::text[])`
 
-/** Residents (living persons by residence address) per region, gender and age band. */
-const RESIDENTS_SQL = (match: string) => `
-  SELECT left(a.division_key, ?) AS region, p.gender,
+/**
+ * One statement, one pass per register: residents (living persons by residence address) per
+ * region, gender and age band ('R'); household-registered living persons per region ('H');
+ * ACTIVE legal entities per region, kind and GB/T 4754 division prefix such as 'C39' or '39' ('L').
+ * Bindings: length, under15, under65, pattern; length, pattern; length, pattern.
+ */
+const DERIVED_COUNTS_SQL = (match: string) => `
+  SELECT 'R' AS part, left(a.division_key, ?) AS region, p.gender AS k1,
          CASE WHEN p.birth_date IS NULL THEN 'UNKNOWN'
               WHEN p.birth_date > ?::date THEN '0-14'
               WHEN p.birth_date > ?::date THEN '15-64'
-              ELSE '65+' END AS band,
+              ELSE '65+' END AS k2,
          count(*)::int AS n
     FROM persons p JOIN addresses a ON a.id = p.residence_address_id
    WHERE p.death_date IS NULL AND ${match}
-   GROUP BY 1, 2, 3`
-
-/** Household-registered living persons per region (by household-registration address). */
-const HOUSEHOLD_SQL = (match: string) => `
-  SELECT left(a.division_key, ?) AS region, count(*)::int AS n
+   GROUP BY 2, 3, 4
+  UNION ALL
+  SELECT 'H', left(a.division_key, ?), NULL, NULL, count(*)::int
     FROM persons p JOIN addresses a ON a.id = p.household_address_id
    WHERE p.death_date IS NULL AND ${match}
-   GROUP BY 1`
-
-/** ACTIVE legal entities per region, kind and GB/T 4754 division prefix ('C39', '39'). */
-const LEGAL_ENTITIES_SQL = (match: string) => `
-  SELECT left(a.division_key, ?) AS region, le.kind, substring(le.industry_code from '^[A-T]?[0-9]{0,2}') AS division,
-         count(*)::int AS n
+   GROUP BY 2
+  UNION ALL
+  SELECT 'L', left(a.division_key, ?), le.kind, substring(le.industry_code from '^[A-T]{0,1}[0-9]{0,2}'), count(*)::int
     FROM legal_entities le JOIN addresses a ON a.id = le.registered_address_id
    WHERE le.status = 'ACTIVE' AND ${match}
-   GROUP BY 1, 2, 3`
+   GROUP BY 2, 3, 4`
 
 const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n)
 
@@ -54,28 +54,21 @@ export async function derivedCountsByPrefix(
     // One prefix: a plain LIKE, which the text_pattern_ops index on division_key can serve.
     const match = group.length === 1 ? REGION_MATCH_ONE : REGION_MATCH_MANY
     const pattern = group.length === 1 ? `${group[0]}%` : group.map((p) => `${p}%`)
-    const [residents, household, entities] = await Promise.all([
-      knex.raw(RESIDENTS_SQL(match), [length, cutoffs.under15, cutoffs.under65, pattern]),
-      knex.raw(HOUSEHOLD_SQL(match), [length, pattern]),
-      knex.raw(LEGAL_ENTITIES_SQL(match), [length, pattern]),
-    ])
-    for (const r of residents.rows as { region: string; gender: string | null; band: string; n: number }[]) {
+    const { rows } = await knex.raw(DERIVED_COUNTS_SQL(match), [length, cutoffs.under15, cutoffs.under65, pattern, length, pattern, length, pattern])
+    for (const r of rows as { part: 'R' | 'H' | 'L'; region: string; k1: string | null; k2: string | null; n: number }[]) {
       const c = result.get(r.region)
       if (!c) continue
-      c.residents += r.n
-      add(c.residentsByGender, r.gender ?? 'UNKNOWN', r.n)
-      add(c.residentsByAgeBand, r.band, r.n)
-    }
-    for (const r of household.rows as { region: string; n: number }[]) {
-      const c = result.get(r.region)
-      if (c) c.householdRegistered += r.n
-    }
-    for (const r of entities.rows as { region: string; kind: string | null; division: string | null; n: number }[]) {
-      const c = result.get(r.region)
-      if (!c) continue
-      c.legalEntities += r.n
-      add(c.legalEntitiesByKind, r.kind ?? 'UNKNOWN', r.n)
-      add(c.legalEntitiesByIndustrySection, sectionKey(r.division), r.n)
+      if (r.part === 'R') {
+        c.residents += r.n
+        add(c.residentsByGender, r.k1 ?? 'UNKNOWN', r.n)
+        add(c.residentsByAgeBand, r.k2!, r.n)
+      } else if (r.part === 'H') {
+        c.householdRegistered += r.n
+      } else {
+        c.legalEntities += r.n
+        add(c.legalEntitiesByKind, r.k1 ?? 'UNKNOWN', r.n)
+        add(c.legalEntitiesByIndustrySection, sectionKey(r.k2), r.n)
+      }
     }
   }
   return result
@@ -89,9 +82,16 @@ export async function indicatorByCode(knex: Knex, code: string): Promise<Indicat
 
 /** Indicators of a category (every indicator when category is null), ordered by category, subcategory and code. */
 export async function indicatorList(knex: Knex, category: string | null): Promise<Indicator[]> {
-  const q = knex('indicators').select(selectColumns(knex, 'INDICATOR')).whereNotNull('code').orderBy(['category', 'subcategory', 'code'])
+  const q = knex('indicators').select(selectColumns(knex, 'INDICATOR')).whereNotNull('code')
   if (category !== null) q.where('category', category)
-  return (await q).map((r: Record<string, unknown>) => rowToObject('INDICATOR', r) as unknown as Indicator)
+  const list = (await q).map((r: Record<string, unknown>) => rowToObject('INDICATOR', r) as unknown as Indicator)
+  // Sorted here, by code point, so the order does not depend on the database's collation.
+  const key = (i: Indicator) => [i.category ?? '\uffff', i.subcategory ?? '\uffff', i.code]
+  return list.sort((a, b) => {
+    const [ka, kb] = [key(a), key(b)]
+    for (let n = 0; n < 3; n++) if (ka[n] !== kb[n]) return ka[n] < kb[n] ? -1 : 1
+    return 0
+  })
 }
 
 export interface ObservationRow extends Observation {
