@@ -171,8 +171,9 @@ describe('derived statistics', () => {
 
   it('has non-trivial expectations (the fixture exercises every bucket)', () => {
     const e = expected(township)
-    expect(e.residentCount).toBe(6)
-    expect(e.ageBand).toEqual({ '0-14': 2, '15-64': 2, '65+': 1, UNKNOWN: 1 })
+    expect(e.residentCount).toBe(7)
+    expect(e.householdRegisteredCount).toBe(6)
+    expect(e.ageBand).toEqual({ '0-14': 2, '15-64': 3, '65+': 1, UNKNOWN: 1 })
     expect(e.section).toEqual({ I: 1, C: 1, F: 1, UNKNOWN: 1 })
   })
 
@@ -288,6 +289,12 @@ describe('indicators and observations', () => {
     expect(stats.conflictsOpened).toBe(1)
     const r = await server.gql(`query($code: String!) { observations(indicatorCode: $code) { value source { code } region { code } } }`, { code: hrssCode })
     expect(r.data.observations).toEqual([{ value: 321, source: { code: 'HRSS' }, region: { code: township } }])
+    // The other order: the catalogue's authority first, then the owner; still one observation.
+    const later = { indicatorCode: hrssCode, regionCode: sibling, period: '2024' }
+    await submit('STATS', 'OBSERVATION', [{ sourceKey: `stats-${hrssCode}-2`, attributes: { ...later, value: 10, status: 'FINAL' } }])
+    await submit('HRSS', 'OBSERVATION', [{ sourceKey: `hrss-${hrssCode}-2`, attributes: { ...later, value: 11, status: 'FINAL' } }])
+    const both = await server.gql(`query($code: String!, $r: String) { observations(indicatorCode: $code, regionCode: $r) { value source { code } } }`, { code: hrssCode, r: sibling })
+    expect(both.data.observations).toEqual([{ value: 11, source: { code: 'HRSS' } }])
   })
 
   it('rejects malformed periods in submissions and in arguments, with coded errors', async () => {
@@ -323,12 +330,12 @@ describe('indicators and observations', () => {
       expect(text.charCodeAt(0)).not.toBe(0xfeff)
       const lines = text.split('\r\n')
       expect(lines[0]).toBe('indicator_code,indicator_name,region_code,region_name,period,value,unit,status,source,recorded_at')
-      expect(lines.length).toBe(4) // header, 2 rows, and the empty string after the last CRLF
-      expect(lines[3]).toBe('')
+      expect(lines.length).toBe(5) // header, 3 rows, and the empty string after the last CRLF
+      expect(lines[4]).toBe('')
       const fields = lines[1].split(',')
       expect(fields.slice(0, 9)).toEqual([code, `测试指标 ${code}`, township, `测试区划${township}`, '2024Q1', '3', '亿元', 'FINAL', 'STATS'])
       expect(Number.isNaN(Date.parse(fields[9]))).toBe(false)
-      expect(lines[2].split(',')[4]).toBe('2024Q2')
+      expect([lines[2].split(',')[4], lines[3].split(',')[4]]).toEqual(['2024Q2', '2024-05'])
     })
 
     it('quotes fields holding commas and quotes', async () => {
@@ -377,21 +384,21 @@ describe('discrepancies', () => {
     await submit('STATS', 'OBSERVATION', [
       obs('POP_RESIDENT', township, t.residentCount), // equal: not listed
       obs('POP_RESIDENT', village1, v1.residentCount * 2), // 100 % off
-      obs('POP_HOUSEHOLD', township, t.householdRegisteredCount + 1), // 1 in 5 = 20 % off
+      obs('POP_HOUSEHOLD', township, t.householdRegisteredCount + 1), // 1 in 6 ≈ 17 % off
       obs('LE_COUNT', village3, 7), // the registers hold none there: infinitely off
       obs(`T_${suffix}`.toUpperCase(), township, 999), // not derivable: never compared
     ])
     const r = await server.gql(`query($p: String!) { statisticsDiscrepancies(period: $p) { indicator { code } region { code } period publishedValue derivedValue relativeDifference } }`, { p: period })
     expect(r.errors).toBeUndefined()
-    expect(t.householdRegisteredCount).toBe(5)
+    expect(t.householdRegisteredCount).toBe(6)
     const mine = r.data.statisticsDiscrepancies.filter((d: { region: { code: string } }) => d.region.code.startsWith(township))
     expect(mine).toEqual([
       { indicator: { code: 'LE_COUNT' }, region: { code: village3 }, period, publishedValue: 7, derivedValue: 0, relativeDifference: null },
-      { indicator: { code: 'POP_HOUSEHOLD' }, region: { code: township }, period, publishedValue: 6, derivedValue: 5, relativeDifference: 0.2 },
+      { indicator: { code: 'POP_HOUSEHOLD' }, region: { code: township }, period, publishedValue: 7, derivedValue: 6, relativeDifference: 1 / 6 },
       { indicator: { code: 'POP_RESIDENT' }, region: { code: village1 }, period, publishedValue: v1.residentCount * 2, derivedValue: v1.residentCount, relativeDifference: 1 },
     ])
     expect(expected(village3).legalEntityCount).toBe(0)
-    // A higher threshold drops the 20 % one.
+    // A higher threshold drops the 17 % one.
     const high = await server.gql(`query($p: String!) { statisticsDiscrepancies(period: $p, minRelativeDifference: 0.5) { indicator { code } } }`, { p: period })
     expect(high.data.statisticsDiscrepancies.map((d: { indicator: { code: string } }) => d.indicator.code)).toEqual(['LE_COUNT', 'POP_RESIDENT'])
     // Zero lists every derivable figure, the exact one included.
