@@ -17,7 +17,7 @@ const REGION_MATCH_MANY = `a.division_key LIKE ANY(?::text[])`
  * ACTIVE legal entities per region, kind and GB/T 4754 division prefix such as 'C39' or '39' ('L').
  * Bindings: length, under15, under65, pattern; length, pattern; length, pattern.
  */
-const DERIVED_COUNTS_SQL = (match: string) => `
+export const DERIVED_COUNTS_SQL = (match: string) => `
   SELECT 'R' AS part, left(a.division_key, ?) AS region, p.gender AS k1,
          CASE WHEN p.birth_date IS NULL THEN 'UNKNOWN'
               WHEN p.birth_date > ?::date THEN '0-14'
@@ -38,6 +38,18 @@ const DERIVED_COUNTS_SQL = (match: string) => `
    WHERE le.status = 'ACTIVE' AND ${match}
    GROUP BY 2, 3, 4`
 
+/**
+ * The one statement counting a group of prefixes of the same length (also used by
+ * bench/statistics.ts to time the SQL alone).
+ */
+export function derivedCountsQuery(knex: Knex, sameLengthPrefixes: string[], cutoffs: { under15: string; under65: string }): Knex.Raw {
+  const length = sameLengthPrefixes[0].length
+  // One prefix: a plain LIKE, which the text_pattern_ops index on division_key can serve.
+  const one = sameLengthPrefixes.length === 1
+  const pattern = one ? `${sameLengthPrefixes[0]}%` : sameLengthPrefixes.map((p) => `${p}%`)
+  return knex.raw(DERIVED_COUNTS_SQL(one ? REGION_MATCH_ONE : REGION_MATCH_MANY), [length, cutoffs.under15, cutoffs.under65, pattern, length, pattern, length, pattern])
+}
+
 const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n)
 
 /**
@@ -50,11 +62,8 @@ export async function derivedCountsByPrefix(
   const result = new Map<string, DerivedCounts>(prefixes.map((p) => [p, emptyCounts()]))
   const byLength = new Map<number, string[]>()
   for (const p of new Set(prefixes)) byLength.set(p.length, [...(byLength.get(p.length) ?? []), p])
-  for (const [length, group] of byLength) {
-    // One prefix: a plain LIKE, which the text_pattern_ops index on division_key can serve.
-    const match = group.length === 1 ? REGION_MATCH_ONE : REGION_MATCH_MANY
-    const pattern = group.length === 1 ? `${group[0]}%` : group.map((p) => `${p}%`)
-    const { rows } = await knex.raw(DERIVED_COUNTS_SQL(match), [length, cutoffs.under15, cutoffs.under65, pattern, length, pattern, length, pattern])
+  for (const [, group] of byLength) {
+    const { rows } = await derivedCountsQuery(knex, group, cutoffs)
     for (const r of rows as { part: 'R' | 'H' | 'L'; region: string; k1: string | null; k2: string | null; n: number }[]) {
       const c = result.get(r.region)
       if (!c) continue
