@@ -9,7 +9,7 @@ let server: TestServer
 
 beforeAll(async () => {
   server = await startTestServer()
-  await seedDemo(server.knex, { persons: 600, legalEntities: 150, matchHigh: 0.9, matchLow: 0.7, extent: [118.3, 29.1, 120.8, 30.6] })
+  await seedDemo(server.knex, { persons: 1500, legalEntities: 300, matchHigh: 0.9, matchLow: 0.7, extent: [118.3, 29.1, 120.8, 30.6] })
 }, 300_000)
 
 afterAll(async () => {
