@@ -19,6 +19,7 @@ import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { ogcRouter } from './ogc/ogc.router.js'
+import { statsRouter } from './statistics/stats.router.js'
 
 export interface RunningServer {
   url: string
@@ -91,6 +92,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     }),
   }))
   app.use('/ogc', ogcRouter(knex, log))
+  app.use('/stats', statsRouter(knex))
   app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
   // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

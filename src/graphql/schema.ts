@@ -13,6 +13,8 @@ import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
 import { BuildingResolver, ParcelResolver } from '../spatial/building.resolver.js'
 import { SpatialResolver } from '../spatial/spatial.resolver.js'
+import { AdminDivisionStatisticsResolver } from '../statistics/admin-division-statistics.resolver.js'
+import { IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver } from '../statistics/statistics.resolver.js'
 import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
 
 // Every resolver of every domain, in one list: the schema is generated from these.
@@ -22,6 +24,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
   StewardResolver,
   SpatialResolver, BuildingResolver, ParcelResolver,
+  IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver, AdminDivisionStatisticsResolver,
 ]
 
 let built: Promise<GraphQLSchema> | undefined

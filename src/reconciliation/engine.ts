@@ -269,7 +269,13 @@ export async function recomputeEntities(
       let rule = rules.ruleFor(entityType, field, kindOf.get(id))
       if (!rule) continue
       const owner = ownerOf.get(id)
-      if (entityType === 'OBSERVATION' && owner && (field === 'value' || field === 'status')) rule = { ...rule, authority: owner }
+      if (entityType === 'OBSERVATION' && owner && owner !== rule.authority) {
+        // The indicator's owner is the authority for its observations. The identifying fields
+        // (indicator, region, period) must also be set when only the owner, or only the catalogue's
+        // authority, has submitted, or the projection has no natural key and a later claim
+        // would create a second entity: the rule's own authority stands in for them.
+        rule = field === 'value' || field === 'status' ? { ...rule, authority: owner } : { ...rule, authority: owner, fallbacks: [rule.authority, ...rule.fallbacks] }
+      }
       const standing = goldenBy.get(k) ?? null
       const claims = claimsBy.get(k) ?? []
       const decision = decideGoldenValue(rule, claims, standing)
