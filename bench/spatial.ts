@@ -60,6 +60,7 @@ await withTransaction(knex, { operation: 'bench', departmentCode: 'NRP' }, (tx) 
   records: boundaries.features.map((f) => ({ sourceKey: `bench-boundary-${f.properties.code}`, attributes: { code: f.properties.code }, geometry: f.geometry })),
 }, opts))
 
+// Ids are derived from the sequence number (md5), so persons can point at addresses without a lookup.
 const have = Number((await knex('addresses').where('full_text', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0)
 if (have < N) {
   const started = performance.now()
@@ -68,17 +69,41 @@ if (have < N) {
     await withTransaction(knex, { operation: 'bench-addresses' }, async ({ trx, txid }) => {
       await trx.raw(
         `WITH pts AS MATERIALIZED (
-           SELECT gen_random_uuid() AS id, g,
+           SELECT md5(? || 'addr' || g)::uuid AS id, g,
                   ST_SetSRID(ST_MakePoint(? + random() * ?, ? + random() * ?), 4326) AS loc
              FROM generate_series(?::int, ?::int) g
          ), e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'ADDRESS', ? FROM pts)
          INSERT INTO addresses (id, full_text, normalized_text, division_key, location, updated_txid)
          SELECT id, ? || '路' || g || '号', ? || '路' || g || '号', '330100', loc, ? FROM pts`,
-        [AREA.lon[0], AREA.lon[1] - AREA.lon[0], AREA.lat[0], AREA.lat[1] - AREA.lat[0], from, to, txid, TAG, TAG, txid])
+        [TAG, AREA.lon[0], AREA.lon[1] - AREA.lon[0], AREA.lat[0], AREA.lat[1] - AREA.lat[0], from, to, txid, TAG, TAG, txid])
     })
     process.stdout.write(`\r  inserted ${to.toLocaleString()} / ${N.toLocaleString()} addresses`)
   }
   await knex.raw('ANALYZE addresses')
+  console.log(`\n  load: ${((performance.now() - started) / 1000).toFixed(1)} s`)
+}
+// As many persons as addresses, each living at a pseudo-randomly chosen bench address (hashint4, so
+// some addresses have several residents and some none); 1 % are dead (areaSummary must skip them).
+const havePersons = Number((await knex('persons').where('residence_address_key', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0)
+if (havePersons < N) {
+  const started = performance.now()
+  for (let from = havePersons + 1; from <= N; from += 100_000) {
+    const to = Math.min(N, from + 99_999)
+    await withTransaction(knex, { operation: 'bench-persons' }, async ({ trx, txid }) => {
+      await trx.raw(
+        `WITH ps AS MATERIALIZED (
+           SELECT md5(? || 'person' || i)::uuid AS id, i, 1 + (abs(hashint4(i)::bigint) % ?) AS home
+             FROM generate_series(?::int, ?::int) i
+         ), e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'PERSON', ? FROM ps)
+         INSERT INTO persons (id, gender, birth_date, death_date, residence_address_key, residence_address_id, updated_txid)
+         SELECT id, CASE WHEN i % 2 = 0 THEN 'FEMALE' ELSE 'MALE' END, date '1925-01-01' + ((i::bigint * 7919) % 36500)::int,
+                CASE WHEN i % 100 = 0 THEN date '2024-06-01' END, ? || home, md5(? || 'addr' || home)::uuid, ?
+           FROM ps`,
+        [TAG, N, from, to, txid, TAG, TAG, txid])
+    })
+    process.stdout.write(`\r  inserted ${to.toLocaleString()} / ${N.toLocaleString()} persons`)
+  }
+  await knex.raw('ANALYZE persons')
   console.log(`\n  load: ${((performance.now() - started) / 1000).toFixed(1)} s`)
 }
 const total = Number((await knex('addresses').count({ n: '*' }).first())?.n ?? 0)
