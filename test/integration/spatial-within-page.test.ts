@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import * as turf from '@turf/turf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startTestServer, type TestServer } from '../helpers.js'
+import { startTestServer, type GqlResult, type TestServer } from '../helpers.js'
 import { submit, type Position } from './spatial-fixtures.js'
 
 // addresses(filter: {within}) pages by id without parallel workers (spatial.store.ts); the set must
@@ -44,7 +44,7 @@ describe('addresses(filter: {within: district boundary})', () => {
     const seen: { id: string; fullText: string }[] = []
     let after: string | null = null
     for (let page = 0; page < 20; page++) {
-      const res = await server.gql(`query($f: SpatialFilter, $after: String) { addresses(filter: $f, first: 4, after: $after) { nodes { id fullText } pageInfo { hasNextPage endCursor } } }`,
+      const res: GqlResult = await server.gql(`query($f: SpatialFilter, $after: String) { addresses(filter: $f, first: 4, after: $after) { nodes { id fullText } pageInfo { hasNextPage endCursor } } }`,
         { f: { within: boundary, divisionCode: district }, after })
       expect(res.errors).toBeUndefined()
       seen.push(...res.data.addresses.nodes)
