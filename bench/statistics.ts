@@ -4,8 +4,14 @@
  * Loads N persons, N/5 addresses and N/10 legal entities over the 13 Hangzhou districts DIRECTLY
  * WITH SQL (generate_series into entities / addresses / persons / legal_entities): a benchmark
  * of the read path may bypass the reconciliation engine, which would take hours for 1M persons.
- * Then times derivedStatistics for one district and for the whole city through GraphQL over HTTP,
- * and the same SQL statement sent directly with pg, and prints p50/p99 and the ratio.
+ * The statistics triggers (migration 20261127130100) are on during the load, so the load itself
+ * fills person_counts / legal_entity_counts. Then times derivedStatistics for one district and for
+ * the whole city through GraphQL over HTTP, the statement it sends (maintained counts) directly
+ * with pg, and the live statement over the registers (the previous implementation, kept as the
+ * reference), and prints p50/p99 and the ratios. Finally measures the triggers' write overhead:
+ * inserting --write-rows persons and moving as many persons to another address, each with the
+ * statistics triggers on and off (ALTER TABLE … DISABLE TRIGGER USER), inside transactions that
+ * are rolled back.
  *
  * Needs a real PostgreSQL + PostGIS: BENCH_DATABASE_URL (default
  * postgres://postgres@127.0.0.1:5432/stats_bench). The database is DROPPED and re-created.
@@ -28,6 +34,7 @@ const arg = (name: string, fallback: number) => {
 }
 const PERSONS = arg('persons', 1_000_000)
 const ITERATIONS = arg('iterations', 30)
+const WRITE_ROWS = arg('write-rows', 100_000)
 const url = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/stats_bench'
 const DISTRICTS = ['330102', '330105', '330106', '330108', '330109', '330110', '330111', '330112', '330113', '330114', '330122', '330127', '330182']
 
@@ -78,9 +85,47 @@ async function load(): Promise<void> {
              md5('addr' || (1 + (i::bigint * 13) % ?))::uuid, ?
         FROM generate_series(1, ?) i`, [addresses, txid, entities])
   })
-  await knex.raw('VACUUM ANALYZE addresses, persons, legal_entities, admin_divisions')
+  await knex.raw('VACUUM ANALYZE addresses, persons, legal_entities, admin_divisions, person_counts, legal_entity_counts')
   console.log(`loaded ${PERSONS} persons, ${addresses} addresses, ${entities} legal entities in ${Math.round((Date.now() - started) / 1000)} s`)
   await knex.destroy()
+}
+
+/** ms of fn inside a transaction that is rolled back, best of `runs`; statistics triggers on or off. */
+async function timedRolledBack(client: pg.Client, triggers: boolean, sql: string, params: unknown[], runs = 3): Promise<number> {
+  let best = Infinity
+  for (let i = 0; i < runs; i++) {
+    await client.query('BEGIN')
+    try {
+      if (!triggers) for (const t of ['persons', 'legal_entities', 'addresses']) await client.query(`ALTER TABLE ${t} DISABLE TRIGGER USER`)
+      const t = process.hrtime.bigint()
+      await client.query(sql, params)
+      best = Math.min(best, Number(process.hrtime.bigint() - t) / 1e6)
+    } finally {
+      await client.query('ROLLBACK')
+    }
+  }
+  return best
+}
+
+async function writeOverhead(client: pg.Client): Promise<string[]> {
+  const addresses = Math.max(1, Math.round(PERSONS / 5))
+  const insert = [`
+    WITH e AS (INSERT INTO entities (id, entity_type, created_txid)
+               SELECT md5('extra' || i)::uuid, 'PERSON', (SELECT min(txid) FROM transactions) FROM generate_series(1, $1::int) i RETURNING id)
+    INSERT INTO persons (id, gender, birth_date, residence_address_id, household_address_id)
+    SELECT md5('extra' || i)::uuid, CASE WHEN i % 2 = 0 THEN 'FEMALE' ELSE 'MALE' END, date '1925-01-01' + ((i::bigint * 7919) % 36500)::int,
+           md5('addr' || (1 + (i::bigint * 37) % $2::int))::uuid, md5('addr' || (1 + (i::bigint * 19) % $2::int))::uuid
+      FROM generate_series(1, $1::int) i`, [WRITE_ROWS, addresses]] as const
+  const move = [`
+    UPDATE persons SET residence_address_id = md5('addr' || (1 + (i::bigint * 41) % $2::int))::uuid
+      FROM generate_series(1, $1::int) i WHERE persons.id = md5('p' || i)::uuid`, [WRITE_ROWS, addresses]] as const
+  const out: string[] = []
+  for (const [label, [sql, params]] of [[`insert ${WRITE_ROWS.toLocaleString('en')} persons`, insert], [`move ${WRITE_ROWS.toLocaleString('en')} persons to another address`, move]] as const) {
+    const off = await timedRolledBack(client, false, sql, [...params])
+    const on = await timedRolledBack(client, true, sql, [...params])
+    out.push(`| ${label} | ${off.toFixed(0)} | ${on.toFixed(0)} | ${(on / off).toFixed(2)} |`)
+  }
+  return out
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -121,12 +166,15 @@ async function main(): Promise<void> {
       })
       const native = derivedCountsQuery(server.knex, [prefix], cutoffs).toSQL().toNative()
       const direct = await time(async () => { await client.query(native.sql, native.bindings as unknown[]) })
-      rows.push(`| ${label} | ${residents.toLocaleString('en')} | ${viaGraphQL.p50.toFixed(1)} | ${viaGraphQL.p99.toFixed(1)} | ${direct.p50.toFixed(1)} | ${direct.p99.toFixed(1)} | ${(viaGraphQL.p50 / direct.p50).toFixed(2)} |`)
+      const liveNative = derivedCountsQuery(server.knex, [prefix], cutoffs, 'live').toSQL().toNative()
+      const live = await time(async () => { await client.query(liveNative.sql, liveNative.bindings as unknown[]) })
+      rows.push(`| ${label} | ${residents.toLocaleString('en')} | ${viaGraphQL.p50.toFixed(1)} | ${viaGraphQL.p99.toFixed(1)} | ${direct.p50.toFixed(1)} | ${direct.p99.toFixed(1)} | ${(viaGraphQL.p50 / direct.p50).toFixed(2)} | ${live.p50.toFixed(1)} | ${live.p99.toFixed(1)} | ${(live.p50 / direct.p50).toFixed(0)} |`)
     }
   } finally {
-    await client.end()
     await server.close()
   }
+  let writes: string[]
+  try { writes = await writeOverhead(client) } finally { await client.end() }
   const { rows: version } = await (async () => {
     const c = new pg.Client({ connectionString: url })
     await c.connect()
@@ -135,8 +183,10 @@ async function main(): Promise<void> {
   console.log(`\nMachine: ${os.cpus()[0]?.model ?? 'unknown CPU'} × ${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}`)
   console.log(`Database: ${String(version[0].v).split(',')[0]}`)
   console.log(`Command: npm run bench:statistics -- --persons ${PERSONS} (iterations ${ITERATIONS}, 3 warm-up)`)
-  console.log('\n| region | residents | GraphQL p50 ms | GraphQL p99 ms | SQL p50 ms | SQL p99 ms | ratio (p50) |\n|---|---|---|---|---|---|---|')
+  console.log('\n| region | residents | GraphQL p50 ms | GraphQL p99 ms | SQL p50 ms | SQL p99 ms | GraphQL/SQL (p50) | live SQL p50 ms | live SQL p99 ms | live/counts SQL (p50) |\n|---|---|---|---|---|---|---|---|---|---|')
   for (const r of rows) console.log(r)
+  console.log('\n| write (one statement, rolled back, best of 3) | triggers off ms | triggers on ms | on/off |\n|---|---|---|---|')
+  for (const r of writes) console.log(r)
 }
 
 main().catch((e) => {

@@ -3,21 +3,25 @@ import { rowToObject, selectColumns } from '../reconciliation/entity.store.js'
 import { emptyCounts, sectionKey, type DerivedCounts } from './derivations.js'
 import type { Indicator, Observation } from './statistics.type.js'
 
-// Derived statistics are computed live from the projection tables. A region is a division-code
-// prefix (district 330106 → '330106', city 330100 → '3301'); a person or legal entity belongs to
-// it when the division_key of its (resolved) address starts with the prefix. Each query groups by
+// Derived statistics come from maintained counts (person_counts, legal_entity_counts: migration
+// 20261127130100_maintain_statistics_counts, kept by triggers in the same transaction as every
+// write to persons, legal_entities and addresses). A region is a division-code prefix (district
+// 330106 → '330106', city 330100 → '3301'); a person or legal entity belongs to it when the
+// division_key of its (resolved) address starts with the prefix. Each query groups by
 // left(division_key, length) so that many regions of one prefix length cost one pass.
+// The live computation over the registers (LIVE_DERIVED_COUNTS_SQL) stays as the reference the
+// tests compare the counts with, and as the benchmark's "before".
 
-const REGION_MATCH_ONE = `a.division_key LIKE ?`
-const REGION_MATCH_MANY = `a.division_key LIKE ANY(?::text[])`
+export interface AgeCutoffs { under15: string; under65: string }
+export type CountsSource = 'counts' | 'live'
 
 /**
- * One statement, one pass per register: residents (living persons by residence address) per
- * region, gender and age band ('R'); household-registered living persons per region ('H');
- * ACTIVE legal entities per region, kind and GB/T 4754 division prefix such as 'C39' or '39' ('L').
- * Bindings: length, under15, under65, pattern; length, pattern; length, pattern.
+ * The live reference: one statement, one pass per register: residents (living persons by
+ * residence address) per region, gender and age band ('R'); household-registered living persons
+ * per region ('H'); ACTIVE legal entities per region, kind and GB/T 4754 division prefix such as
+ * 'C39' or '39' ('L'). Bindings: length, under15, under65, pattern; length, pattern; length, pattern.
  */
-export const DERIVED_COUNTS_SQL = (match: string) => `
+export const LIVE_DERIVED_COUNTS_SQL = (match: (column: string) => string) => `
   SELECT 'R' AS part, left(a.division_key, ?) AS region, p.gender AS k1,
          CASE WHEN p.birth_date IS NULL THEN 'UNKNOWN'
               WHEN p.birth_date > ?::date THEN '0-14'
@@ -25,58 +29,142 @@ export const DERIVED_COUNTS_SQL = (match: string) => `
               ELSE '65+' END AS k2,
          count(*)::int AS n
     FROM persons p JOIN addresses a ON a.id = p.residence_address_id
-   WHERE p.death_date IS NULL AND ${match}
+   WHERE p.death_date IS NULL AND ${match('a.division_key')}
    GROUP BY 2, 3, 4
   UNION ALL
   SELECT 'H', left(a.division_key, ?), NULL, NULL, count(*)::int
     FROM persons p JOIN addresses a ON a.id = p.household_address_id
-   WHERE p.death_date IS NULL AND ${match}
+   WHERE p.death_date IS NULL AND ${match('a.division_key')}
    GROUP BY 2
   UNION ALL
   SELECT 'L', left(a.division_key, ?), le.kind, substring(le.industry_code from '^[A-T]{0,1}[0-9]{0,2}'), count(*)::int
     FROM legal_entities le JOIN addresses a ON a.id = le.registered_address_id
-   WHERE le.status = 'ACTIVE' AND ${match}
+   WHERE le.status = 'ACTIVE' AND ${match('a.division_key')}
    GROUP BY 2, 3, 4`
 
 /**
- * The one statement counting a group of prefixes of the same length (also used by
- * bench/statistics.ts to time the SQL alone).
+ * The same counts from the maintained aggregates. Residents are counted per birth YEAR, so the
+ * two years holding an age-band cut-off date come back whole ('B15', 'B65'); for each, the persons
+ * of that year on the shorter side of the cut-off are counted live ('C15', 'C65': living persons
+ * with a birth date in [lo, hi], an index range of at most half a year), and the split is
+ * finished in derivedCountsByPrefix. All in one statement, so one snapshot.
+ * Bindings: length, y15, y15, y65, y65, pattern; length, pattern; length, pattern;
+ * length, lo15, hi15, pattern; length, lo65, hi65, pattern.
  */
-export function derivedCountsQuery(knex: Knex, sameLengthPrefixes: string[], cutoffs: { under15: string; under65: string }): Knex.Raw {
+export const AGGREGATE_DERIVED_COUNTS_SQL = (match: (column: string) => string) => `
+  SELECT 'R' AS part, left(division_key, ?) AS region, gender AS k1,
+         CASE WHEN birth_year IS NULL THEN 'UNKNOWN'
+              WHEN birth_year > ? THEN '0-14' WHEN birth_year = ? THEN 'B15'
+              WHEN birth_year > ? THEN '15-64' WHEN birth_year = ? THEN 'B65'
+              ELSE '65+' END AS k2,
+         sum(n)::int AS n
+    FROM person_counts WHERE kind = 'RESIDENT' AND ${match('division_key')}
+   GROUP BY 2, 3, 4
+  UNION ALL
+  SELECT 'H', left(division_key, ?), NULL, NULL, sum(n)::int
+    FROM person_counts WHERE kind = 'HOUSEHOLD' AND ${match('division_key')}
+   GROUP BY 2
+  UNION ALL
+  SELECT 'L', left(division_key, ?), kind, industry_division, sum(n)::int
+    FROM legal_entity_counts WHERE ${match('division_key')}
+   GROUP BY 2, 3, 4
+  UNION ALL
+  SELECT 'C15', left(a.division_key, ?), p.gender, NULL, count(*)::int
+    FROM persons p JOIN addresses a ON a.id = p.residence_address_id
+   WHERE p.death_date IS NULL AND p.birth_date BETWEEN ?::date AND ?::date AND ${match('a.division_key')}
+   GROUP BY 2, 3
+  UNION ALL
+  SELECT 'C65', left(a.division_key, ?), p.gender, NULL, count(*)::int
+    FROM persons p JOIN addresses a ON a.id = p.residence_address_id
+   WHERE p.death_date IS NULL AND p.birth_date BETWEEN ?::date AND ?::date AND ${match('a.division_key')}
+   GROUP BY 2, 3`
+
+/**
+ * The boundary year of a cut-off date and the shorter side of it to count live: 'young' = born
+ * after the cut-off within the year, (cutoff, 31 Dec]; 'old' = [1 Jan, cutoff].
+ */
+export function boundarySide(cutoff: string): { year: number; side: 'young' | 'old'; lo: string; hi: string } {
+  const year = Number(cutoff.slice(0, 4))
+  const y = cutoff.slice(0, 4)
+  if (cutoff.slice(5) <= '07-01') return { year, side: 'old', lo: `${y}-01-01`, hi: cutoff }
+  const next = new Date(`${cutoff}T00:00:00Z`)
+  next.setUTCDate(next.getUTCDate() + 1)
+  return { year, side: 'young', lo: next.toISOString().slice(0, 10), hi: `${y}-12-31` }
+}
+
+const matcher = (one: boolean) => (column: string) => (one ? `${column} LIKE ?` : `${column} LIKE ANY(?::text[])`)
+
+/**
+ * The one statement counting a group of prefixes of the same length, from the maintained counts
+ * or live (also used by bench/statistics.ts to time the SQL alone).
+ */
+export function derivedCountsQuery(knex: Knex, sameLengthPrefixes: string[], cutoffs: AgeCutoffs, source: CountsSource = 'counts'): Knex.Raw {
   const length = sameLengthPrefixes[0].length
-  // One prefix: a plain LIKE, which the text_pattern_ops index on division_key can serve.
+  // One prefix: a plain LIKE, which an index on division_key can serve.
   const one = sameLengthPrefixes.length === 1
   const pattern = one ? `${sameLengthPrefixes[0]}%` : sameLengthPrefixes.map((p) => `${p}%`)
-  return knex.raw(DERIVED_COUNTS_SQL(one ? REGION_MATCH_ONE : REGION_MATCH_MANY), [length, cutoffs.under15, cutoffs.under65, pattern, length, pattern, length, pattern])
+  if (source === 'live')
+    return knex.raw(LIVE_DERIVED_COUNTS_SQL(matcher(one)), [length, cutoffs.under15, cutoffs.under65, pattern, length, pattern, length, pattern])
+  const [b15, b65] = [boundarySide(cutoffs.under15), boundarySide(cutoffs.under65)]
+  return knex.raw(AGGREGATE_DERIVED_COUNTS_SQL(matcher(one)), [
+    length, b15.year, b15.year, b65.year, b65.year, pattern, length, pattern, length, pattern,
+    length, b15.lo, b15.hi, pattern, length, b65.lo, b65.hi, pattern])
 }
 
 const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n)
 
+type CountRow = { part: 'R' | 'H' | 'L' | 'C15' | 'C65'; region: string; k1: string | null; k2: string | null; n: number }
+
 /**
  * Register counts for each code prefix, ages as of the cut-off dates; a prefix with no persons or
- * legal entities maps to zero counts (never missing).
+ * legal entities maps to zero counts (never missing). `source` 'live' recomputes from the
+ * registers (the reference); the default reads the maintained counts.
  */
 export async function derivedCountsByPrefix(
-  knex: Knex, prefixes: string[], cutoffs: { under15: string; under65: string },
+  knex: Knex, prefixes: string[], cutoffs: AgeCutoffs, source: CountsSource = 'counts',
 ): Promise<Map<string, DerivedCounts>> {
   const result = new Map<string, DerivedCounts>(prefixes.map((p) => [p, emptyCounts()]))
   const byLength = new Map<number, string[]>()
   for (const p of new Set(prefixes)) byLength.set(p.length, [...(byLength.get(p.length) ?? []), p])
+  const sides = { B15: boundarySide(cutoffs.under15).side, B65: boundarySide(cutoffs.under65).side }
+  // The two boundary-year bands: [younger band, older band].
+  const bands = { B15: ['0-14', '15-64'], B65: ['15-64', '65+'] } as const
   for (const [, group] of byLength) {
-    const { rows } = await derivedCountsQuery(knex, group, cutoffs)
-    for (const r of rows as { part: 'R' | 'H' | 'L'; region: string; k1: string | null; k2: string | null; n: number }[]) {
+    const { rows } = await derivedCountsQuery(knex, group, cutoffs, source)
+    // region → 'B15:MALE' → whole boundary-year count, and the live count of its shorter side.
+    const boundary = new Map<string, Map<string, { whole: number; side: number }>>()
+    const at = (region: string, key: string) => {
+      let m = boundary.get(region)
+      if (!m) boundary.set(region, (m = new Map()))
+      let v = m.get(key)
+      if (!v) m.set(key, (v = { whole: 0, side: 0 }))
+      return v
+    }
+    for (const r of rows as CountRow[]) {
       const c = result.get(r.region)
       if (!c) continue
       if (r.part === 'R') {
         c.residents += r.n
         add(c.residentsByGender, r.k1 ?? 'UNKNOWN', r.n)
-        add(c.residentsByAgeBand, r.k2!, r.n)
+        if (r.k2 === 'B15' || r.k2 === 'B65') at(r.region, `${r.k2}:${r.k1 ?? ''}`).whole += r.n
+        else add(c.residentsByAgeBand, r.k2!, r.n)
       } else if (r.part === 'H') {
         c.householdRegistered += r.n
-      } else {
+      } else if (r.part === 'L') {
         c.legalEntities += r.n
         add(c.legalEntitiesByKind, r.k1 ?? 'UNKNOWN', r.n)
         add(c.legalEntitiesByIndustrySection, sectionKey(r.k2), r.n)
+      } else {
+        at(r.region, `${r.part === 'C15' ? 'B15' : 'B65'}:${r.k1 ?? ''}`).side += r.n
+      }
+    }
+    for (const [region, m] of boundary) {
+      const c = result.get(region)!
+      for (const [key, { whole, side }] of m) {
+        const b = key.slice(0, 3) as 'B15' | 'B65'
+        const young = sides[b] === 'young' ? side : whole - side
+        add(c.residentsByAgeBand, bands[b][0], young)
+        add(c.residentsByAgeBand, bands[b][1], whole - young)
       }
     }
   }
