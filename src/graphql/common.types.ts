@@ -13,7 +13,7 @@ export class Department {
   @Field(() => String) name!: string
 }
 
-@ObjectType()
+@ObjectType('Principal')
 export class PrincipalType {
   @Field(() => ID) id!: string
   @Field(() => String) name!: string
@@ -50,7 +50,7 @@ export class FieldChange {
   entityType!: string
 }
 
-@ObjectType()
+@ObjectType('SourceRecord')
 export class SourceRecordType {
   @Field(() => ID) id!: string
   departmentCode!: string

@@ -29,7 +29,7 @@ export class RejectedRecord {
   @Field(() => String) message!: string
 }
 
-@ObjectType()
+@ObjectType('SubmissionResult')
 export class SubmissionResultType {
   @Field(() => String, { nullable: true }) batchKey!: string | null
   @Field(() => Int) accepted!: number
