@@ -3,6 +3,7 @@ import * as turf from '@turf/turf'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import type { Config } from '../src/config.js'
+import { seedDemoAccess } from '../src/access/demo.js'
 import { withTransaction } from '../src/db/transaction.js'
 import { applySubmission, type SubmissionResult } from '../src/reconciliation/submission.service.js'
 import type { RecordInput } from '../src/reconciliation/rules/validate.js'
@@ -221,6 +222,8 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
     await s.add('NRP', 'BUILDING', { sourceKey: `building-${parcelCode}`, observedAt, attributes: { name: `${i + 1}号楼`, floors: erng.int(2, 33), useType: 'RESIDENTIAL', parcelCode }, geometry: square(c, 20) })
   }
   await s.flush()
+  const keys = await seedDemoAccess(knex)
+  if (keys.length) log?.info(`demo: API keys created: ${keys.join(', ')}`)
   log?.info('demo: loaded')
   return s.totals
 }

@@ -1,6 +1,7 @@
 import { GraphQLError, getNullableType, isListType, isNonNullType, responsePathAsArray, type GraphQLResolveInfo } from 'graphql'
 import type { MiddlewareFn } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
+import { Page } from '../graphql/pagination.js'
 import { ENTITY_SPECS, fieldForAttribute } from '../reconciliation/fields.js'
 import { maskIdNumber } from '../reconciliation/rules/id-number.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
@@ -68,7 +69,8 @@ function forbiddenField(entityType: string, field: string, extra: Record<string,
 function emptyValue(info: GraphQLResolveInfo): unknown {
   const type = getNullableType(info.returnType)
   if (isListType(type)) return []
-  return { edges: [], nodes: [], pageInfo: { hasNextPage: false, endCursor: null }, totalCount: () => 0 }
+  // A connection class reads its items from `page`; type-graphql copies these props onto an instance.
+  return { page: new Page([], false, () => '', async () => 0) }
 }
 
 function entityKind(entityType: EntityTypeName, root: Record<string, unknown>): string | null {

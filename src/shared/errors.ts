@@ -18,7 +18,7 @@ export function badInput(message: string, field: string, reason = 'INVALID_VALUE
   return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', reason, field } })
 }
 
-export function forbidden(message = ERROR_CODES.FORBIDDEN): GraphQLError {
+export function forbidden(message: string = ERROR_CODES.FORBIDDEN): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } })
 }
 
