@@ -26,6 +26,7 @@ export async function up(knex: Knex): Promise<void> {
   })
   await knex.raw('CREATE INDEX admin_divisions_code_idx ON admin_divisions (code text_pattern_ops)')
   await knex.raw('CREATE INDEX admin_divisions_parent_key_idx ON admin_divisions (parent_key)')
+  await knex.raw('CREATE INDEX admin_divisions_parent_idx ON admin_divisions (parent_id)')
   await knex.raw('CREATE INDEX admin_divisions_geom_idx ON admin_divisions USING gist (geom)')
 
   await knex.schema.createTable('parcels', (t) => {
@@ -51,6 +52,7 @@ export async function up(knex: Knex): Promise<void> {
   })
   await knex.raw('CREATE INDEX buildings_footprint_idx ON buildings USING gist (footprint)')
   await knex.raw('CREATE INDEX buildings_parcel_idx ON buildings (parcel_id)')
+  await knex.raw('CREATE INDEX buildings_parcel_key_idx ON buildings (parcel_key)')
 
   await knex.schema.createTable('addresses', (t) => {
     entityId(t)
@@ -99,6 +101,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('CREATE INDEX legal_entities_rep_idx ON legal_entities (legal_representative_id)')
   await knex.raw('CREATE INDEX legal_entities_rep_key_idx ON legal_entities (legal_representative_key)')
   await knex.raw('CREATE INDEX legal_entities_address_idx ON legal_entities (registered_address_id)')
+  await knex.raw('CREATE INDEX legal_entities_address_key_idx ON legal_entities (registered_address_key)')
 
   await knex.schema.createTable('persons', (t) => {
     entityId(t)
@@ -155,6 +158,7 @@ export async function up(knex: Knex): Promise<void> {
     stamp(t)
   })
   await knex.raw('CREATE INDEX observations_key_idx ON observations (indicator_key, region_key, period)')
+  await knex.raw('CREATE INDEX observations_region_key_idx ON observations (region_key)')
 }
 
 export async function down(knex: Knex): Promise<void> {

@@ -2,6 +2,8 @@
 export interface Config {
   /** postgres://… of a real PostgreSQL + PostGIS; undefined → embedded PGlite. */
   databaseUrl?: string
+  /** Connections to the database; the embedded one is a single session and always gets 1. */
+  dbPoolMax: number
   /** Where the embedded database keeps its files. */
   dataDir: string
   port: number
@@ -53,6 +55,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('MATCH_LOW and MATCH_HIGH must satisfy 0 < MATCH_LOW < MATCH_HIGH <= 1')
   return {
     databaseUrl,
+    dbPoolMax: num(env, 'DB_POOL_MAX', 10),
     dataDir: env.DATA_DIR || './.data/pglite',
     port: num(env, 'PORT', 4000),
     host: env.HOST || '0.0.0.0',

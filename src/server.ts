@@ -65,7 +65,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url = embedded.url
     log.info({ dataDir: config.dataDir }, 'embedded PostGIS (PGlite) started')
   }
-  const knex = createKnex({ url, poolMax: embedded ? 1 : 10, statementTimeoutMs: config.statementTimeoutMs })
+  const knex = createKnex({ url, poolMax: embedded ? 1 : config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs })
   try {
     const applied = await migrateLatest(knex)
     if (applied.length) log.info({ applied }, 'migrations applied')

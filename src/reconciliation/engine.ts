@@ -108,36 +108,58 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
   }
 }
 
-/** Weighted match for records that no key linked (persons and legal entities only). */
+/**
+ * Weighted match for records that no key linked (persons and legal entities only), set-based:
+ * one query fetches the candidates of the whole batch, scores are computed here.
+ * A record with a natural key only matches entities that have none (a different ID number is a
+ * different person).
+ */
 async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
-  for (const p of plans.filter((x) => !x.entityId)) {
-    const v = p.record.values
-    let best: { id: string; score: number } | undefined
-    if (entityType === 'PERSON' && typeof v.name === 'string' && typeof v.birthDate === 'string') {
-      // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
-      const { rows } = await trx.raw(
-        `SELECT id, name, birth_date, gender, residence_address_key FROM persons
-          WHERE birth_date = ? AND (id_number IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.3) LIMIT 20`,
-        [v.birthDate, (v.idNumber as string) ?? null, v.name, v.name])
-      for (const r of rows) {
-        const score = personMatchScore(
-          { name: v.name, birthDate: v.birthDate, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
-          { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key })
-        if (!best || score > best.score) best = { id: r.id, score }
-      }
-    } else if (entityType === 'LEGAL_ENTITY' && typeof v.name === 'string') {
-      const { rows } = await trx.raw(
-        `SELECT id, name, registered_address_key FROM legal_entities
-          WHERE (credit_code IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.5) LIMIT 20`,
-        [(v.creditCode as string) ?? null, v.name, v.name])
-      for (const r of rows) {
-        const score = legalEntityMatchScore({ name: v.name, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key })
-        if (!best || score > best.score) best = { id: r.id, score }
-      }
-    }
-    if (!best) continue
+  const open = plans.filter((x) => !x.entityId)
+  if (!open.length) return
+  const consider = (p: Plan, candidates: { id: string; score: number }[]) => {
+    const best = candidates.sort((a, b) => b.score - a.score)[0]
+    if (!best) return
     if (best.score >= opts.matchHigh) p.entityId = best.id
     else if (best.score >= opts.matchLow) p.duplicateOf = best
+  }
+  if (entityType === 'PERSON') {
+    const wanted = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    if (!wanted.length) return
+    const { rows } = await trx.raw(
+      `SELECT id, id_number, name, birth_date, gender, residence_address_key FROM persons WHERE birth_date = ANY(?::date[])`,
+      [[...new Set(wanted.map((p) => p.record.values.birthDate as string))]])
+    for (const p of wanted) {
+      const v = p.record.values
+      const keyed = typeof v.idNumber === 'string'
+      const candidates = rows
+        .filter((r: { birth_date: string; id_number: string | null }) => r.birth_date === v.birthDate && (!keyed || r.id_number === null))
+        .map((r: { id: string; name: string; birth_date: string; gender: string; residence_address_key: string }) => ({
+          id: r.id,
+          score: personMatchScore(
+            { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
+            { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }),
+        }))
+      consider(p, candidates)
+    }
+  } else if (entityType === 'LEGAL_ENTITY') {
+    const wanted = open.filter((p) => typeof p.record.values.name === 'string')
+    if (!wanted.length) return
+    // Exact names for the whole batch; keyless records also look for similar names (rare: one query each).
+    const { rows } = await trx.raw(`SELECT id, credit_code, name, registered_address_key FROM legal_entities WHERE name = ANY(?)`,
+      [[...new Set(wanted.map((p) => p.record.values.name as string))]])
+    for (const p of wanted) {
+      const v = p.record.values
+      const keyed = typeof v.creditCode === 'string'
+      let pool = rows.filter((r: { name: string; credit_code: string | null }) => r.name === v.name && (!keyed || r.credit_code === null))
+      if (!keyed) {
+        const similar = await trx.raw(`SELECT id, credit_code, name, registered_address_key FROM legal_entities WHERE similarity(name, ?) > 0.5 LIMIT 20`, [v.name as string])
+        pool = [...pool, ...similar.rows]
+      }
+      consider(p, pool.map((r: { id: string; name: string; registered_address_key: string }) => ({
+        id: r.id, score: legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }),
+      })))
+    }
   }
 }
 
