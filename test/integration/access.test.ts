@@ -172,7 +172,7 @@ describe('keys', () => {
   it('missing, forged and revoked keys', async () => {
     const forged = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer cfd_forgedforgedforgedforged' }, body: JSON.stringify({ query: '{ me { id } }' }) })
     expect(forged.status).toBe(401)
-    expect((await forged.json()).errors[0].extensions.code).toBe('UNAUTHENTICATED')
+    expect(((await forged.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED')
     const basic = await server.gql('{ me { id } }', undefined, { authorization: 'Basic abc' })
     expect(basic.errors![0].extensions!.code).toBe('UNAUTHENTICATED')
     const k = await createTestKey(server.knex, { department: 'EDU' })
