@@ -3,7 +3,7 @@ import {
   type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType, type GraphQLSchema, type OperationDefinitionNode,
   type SelectionSetNode, type ValueNode,
 } from 'graphql'
-import { DEFAULT_PAGE_SIZE } from '../graphql/pagination.js'
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../graphql/pagination.js'
 
 export interface QueryLimits {
   maxDepth: number
@@ -37,7 +37,8 @@ export function measureOperation(schema: GraphQLSchema, operation: OperationDefi
 
   const multiplier = (field: GraphQLField<unknown, unknown>, args: Map<string, unknown>): number => {
     const first = args.get('first') ?? args.get('limit')
-    if (typeof first === 'number' && Number.isFinite(first)) return Math.max(1, first)
+    // Beyond the page cap the resolver refuses `first` itself (BAD_USER_INPUT), so count the cap.
+    if (typeof first === 'number' && Number.isFinite(first)) return Math.min(MAX_PAGE_SIZE, Math.max(1, first))
     for (const keys of ['idNumbers', 'creditCodes']) {
       const list = args.get(keys)
       if (Array.isArray(list)) return Math.max(1, list.length)
@@ -59,7 +60,9 @@ export function measureOperation(schema: GraphQLSchema, operation: OperationDefi
         if (!def || !sel.selectionSet) { cost += LEAF_COST; depth = Math.max(depth, 1); continue }
         const args = new Map((sel.arguments ?? []).map((a) => [a.name.value, valueOf(a.value)]))
         const child = selectionSet(getNamedType(def.type), sel.selectionSet)
-        m = { depth: child.depth + 1, cost: OBJECT_COST + multiplier(def, args) * child.cost }
+        // A connection's nodes/edges are the page already counted on the connection field.
+        const times = parent.name.endsWith('Connection') ? 1 : multiplier(def, args)
+        m = { depth: child.depth + 1, cost: OBJECT_COST + times * child.cost }
       } else {
         const typeName = sel.kind === Kind.INLINE_FRAGMENT ? sel.typeCondition?.name.value : fragments[sel.name.value]?.typeCondition.name.value
         const type = (typeName && schema.getType(typeName)) || parent
