@@ -24,9 +24,9 @@ export function formatErrorWith(log: Logger) {
       formatted = { ...formatted, extensions: { ...formatted.extensions, code } }
     }
     // The parser's token cap (ApolloServer parseOptions.maxTokens) is a complexity limit, not a typo.
-    if (code === 'GRAPHQL_PARSE_FAILED' && /contains more than \d+ tokens/.test(formatted.message)) {
+    if (code === 'GRAPHQL_PARSE_FAILED' && /contains more th(?:an|at) \d+ tokens/.test(formatted.message)) {
       code = 'QUERY_TOO_COMPLEX'
-      formatted = { ...formatted, message: `The query is too large: ${formatted.message.replace(/^Syntax Error: /, '')}`, extensions: { ...formatted.extensions, code } }
+      formatted = { ...formatted, message: `The query is too large: ${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')}`, extensions: { ...formatted.extensions, code } }
     }
     if (code && CLIENT_CODES.has(code)) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {}
