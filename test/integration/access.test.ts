@@ -168,6 +168,36 @@ describe('field-level sharing matrix', () => {
   })
 })
 
+describe('catalogue and change feed', () => {
+  it('lists every entity type from the registry and the rules', async () => {
+    const r = await server.gql('{ catalog { code entityType baseCatalogue provider { code } recordCount updatedAt fields { field dataType authority { code } sharingClass } } }', undefined, keys.EDU)
+    const byType = Object.fromEntries(r.data!.catalog.map((c: any) => [c.entityType, c]))
+    expect(Object.keys(byType).sort()).toEqual(['ADDRESS', 'ADMIN_DIVISION', 'BUILDING', 'INDICATOR', 'LEGAL_ENTITY', 'OBSERVATION', 'PARCEL', 'PERSON'])
+    const p = byType.PERSON
+    expect(p).toMatchObject({ code: 'CFD-POP-PERSON', baseCatalogue: 'POPULATION', provider: { code: 'PSB' } })
+    expect(p.recordCount).toBeGreaterThanOrEqual(1)
+    expect(p.updatedAt).not.toBeNull()
+    expect(p.fields.find((f: any) => f.field === 'employer')).toEqual({ field: 'employer', dataType: 'reference(LEGAL_ENTITY)', authority: { code: 'HRSS' }, sharingClass: 'CONDITIONAL' })
+    expect(byType.LEGAL_ENTITY.fields.find((f: any) => f.field === 'taxStatus').sharingClass).toBe('CONDITIONAL')
+    expect(byType.LEGAL_ENTITY.provider.code).toBe('AMR')
+    expect(byType.ADDRESS.baseCatalogue).toBe('SPATIAL')
+  })
+
+  it('the change feed blanks values of fields the caller may not see', async () => {
+    // Start the feed just before this person's first change (the database is shared with other tests).
+    const first = await server.knex('field_history').where('entity_id', person.id).min({ id: 'id' }).first()
+    const after = Buffer.from(JSON.stringify([Number(first!.id) - 1])).toString("base64url") // a change-feed cursor
+    const q = `{ changes(after: "${after}", entityTypes: [PERSON], first: 100) { nodes { entityId field newValue } } }`
+    const mine = (r: any) => r.data!.changes.nodes.filter((c: any) => c.entityId === person.id)
+    const edu = mine(await server.gql(q, undefined, keys.EDU))
+    expect(edu.find((c: any) => c.field === 'name').newValue).toBeNull()
+    expect(edu.find((c: any) => c.field === 'idNumber').newValue).toMatch(/\*{8}/)
+    const psb = mine(await server.gql(q, undefined, keys.PSB))
+    expect(psb.find((c: any) => c.field === 'name').newValue).toBe(person.name)
+    expect(psb.find((c: any) => c.field === 'employmentStatus').newValue).toBeNull()
+  })
+})
+
 describe('keys', () => {
   it('missing, forged and revoked keys', async () => {
     const forged = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer cfd_forgedforgedforgedforged' }, body: JSON.stringify({ query: '{ me { id } }' }) })
