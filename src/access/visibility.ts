@@ -31,6 +31,8 @@ export interface AccessState {
   personFields: Set<string>
   /** FORBIDDEN_FIELD entries of non-null fields (answered empty), appended to the response. */
   extraErrors: { message: string; path: (string | number)[] }[]
+  /** Decisions made in this request, by `ENTITY_TYPE|field|kind` (a page of 500 persons asks the same few). */
+  decisions: Map<string, boolean>
 }
 
 const states = new WeakMap<object, AccessState>()
@@ -38,7 +40,7 @@ const states = new WeakMap<object, AccessState>()
 /** The access state of a request, created on first use. */
 export function accessState(ctx: object): AccessState {
   let s = states.get(ctx)
-  if (!s) states.set(ctx, (s = { personIds: new Set(), personFields: new Set(), extraErrors: [] }))
+  if (!s) states.set(ctx, (s = { personIds: new Set(), personFields: new Set(), extraErrors: [], decisions: new Map() }))
   return s
 }
 
@@ -51,6 +53,12 @@ export function grantsOf(ctx: Context): Promise<ReadonlySet<string>> {
 
 /** maySee with the request's rules and grants. */
 export async function canSee(ctx: Context, entityType: EntityTypeName, field: string, kind?: string | null): Promise<boolean> {
+  const decisions = accessState(ctx).decisions
+  const key = `${entityType}|${field}|${kind ?? ''}`
+  const known = decisions.get(key)
+  if (known !== undefined) return known
   const [rules, grants] = await Promise.all([ctx.loaders.rules(), grantsOf(ctx)])
-  return maySee(ctx.principal, entityType, field, rules.ruleFor(entityType, field, kind), grants)
+  const decision = maySee(ctx.principal, entityType, field, rules.ruleFor(entityType, field, kind), grants)
+  decisions.set(key, decision)
+  return decision
 }

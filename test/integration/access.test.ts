@@ -167,6 +167,16 @@ describe('field-level sharing matrix', () => {
     expect(JSON.stringify(steward.data)).toContain(person.name)
   })
 
+  it('conflict values of a hidden field are blanked, except the caller’s own claim', async () => {
+    await submit('HEALTH', 'PERSON', [{ sourceKey: `health-${person.idNumber}`, attributes: { idNumber: person.idNumber, birthDate: '1990-01-02' } }])
+    keys.HEALTH ??= await createTestKey(server.knex, { department: 'HEALTH' })
+    const q = `query ($id: ID!) { person(id: $id) { conflicts(status: OPEN) { field currentValue candidates { value department { code } } } } }`
+    const conflictOf = async (caller: string) => (await server.gql(q, { id: person.id }, keys[caller])).data!.person.conflicts.find((c: any) => c.field === 'birthDate')
+    expect(await conflictOf('PSB')).toEqual({ field: 'birthDate', currentValue: '1990-01-01', candidates: [{ value: '1990-01-02', department: { code: 'HEALTH' } }] })
+    expect(await conflictOf('EDU')).toEqual({ field: 'birthDate', currentValue: null, candidates: [{ value: null, department: { code: 'HEALTH' } }] })
+    expect(await conflictOf('HEALTH')).toEqual({ field: 'birthDate', currentValue: null, candidates: [{ value: '1990-01-02', department: { code: 'HEALTH' } }] })
+  })
+
   it('filtering on a field the caller may not see is refused', async () => {
     for (const filter of [{ gender: 'FEMALE' }, { nameContains: '测试' }, { employmentStatus: 'EMPLOYED' }, { birthDateFrom: '1990-01-01' }, { employerId: company.id }]) {
       const r = await server.gql('query ($f: PersonFilter) { persons(filter: $f) { totalCount } }', { f: filter }, keys.EDU)
