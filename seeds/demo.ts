@@ -10,6 +10,7 @@ import type { RecordInput } from '../src/reconciliation/rules/validate.js'
 import type { EntityTypeName } from '../src/shared/entity-types.js'
 import { createRng, type Rng } from '../src/shared/random.js'
 import { generateLegalEntities, generatePersons, type DistrictRef } from './demo/generators.js'
+import { seedDemoStatistics } from './demo-statistics.js'
 
 interface DivisionsFile {
   province: { code: string; name: string }
@@ -222,6 +223,7 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
     await s.add('NRP', 'BUILDING', { sourceKey: `building-${parcelCode}`, observedAt, attributes: { name: `${i + 1}号楼`, floors: erng.int(2, 33), useType: 'RESIDENTIAL', parcelCode }, geometry: square(c, 20) })
   }
   await s.flush()
+  await seedDemoStatistics(knex, { ...opts, regionCodes: [HANGZHOU.city.code, ...HANGZHOU.districts.map((d) => d.code)] })
   const keys = await seedDemoAccess(knex)
   if (keys.length) log?.info(`demo: API keys created: ${keys.join(', ')}`)
   log?.info('demo: loaded')

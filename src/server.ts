@@ -17,8 +17,11 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
 import { createLoaders, type Context } from './graphql/context.js'
 import { formatErrorWith } from './graphql/errors.js'
+import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
+import { ogcRouter } from './ogc/ogc.router.js'
+import { statsRouter } from './statistics/stats.router.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
@@ -82,6 +85,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const httpServer: Server = await new Promise((resolve) => {
     const s = app.listen(config.port, config.host, () => resolve(s))
   })
+  const metrics = createMetrics(knex)
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
@@ -89,7 +93,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // A hard cap on document size before validation runs: thousands of aliases are refused cheaply.
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metrics.plugin,
       accessPlugin({ log, limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost } }),
     ],
   })
@@ -100,6 +104,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     const ready = await Promise.race([isReady(knex), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))])
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'reachable and migrated' : 'unreachable or not migrated' })
   })
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
+  })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
   app.use('/graphql', accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond }), express.json({ limit: MAX_BODY }), expressMiddleware(apollo, {
     context: async ({ req, res }) => ({
@@ -109,6 +116,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       loaders: createLoaders(knex),
     }),
   }))
+  app.use('/ogc', ogcRouter(knex, log))
+  app.use('/stats', statsRouter(knex))
   app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
   // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -10,8 +10,13 @@ import {
   AuthorityRuleFieldsResolver, ChangeResolver, ClaimResolver, ConflictFieldsResolver, FieldChangeResolver, FieldProvenanceResolver,
   PrincipalFieldsResolver, ReconciliationResolver, SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
+import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
+import { BuildingResolver, ParcelResolver } from '../spatial/building.resolver.js'
+import { SpatialResolver } from '../spatial/spatial.resolver.js'
+import { AdminDivisionStatisticsResolver } from '../statistics/admin-division-statistics.resolver.js'
+import { IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver } from '../statistics/statistics.resolver.js'
 import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
 
 // Every resolver of every domain, in one list: the schema is generated from these.
@@ -19,6 +24,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ReconciliationResolver, ConflictFieldsResolver, FieldProvenanceResolver, FieldChangeResolver, ChangeResolver, ClaimResolver,
   SourceRecordResolver, AuthorityRuleFieldsResolver, PrincipalFieldsResolver, MasterEntityResolver,
   PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
+  StewardResolver,
+  SpatialResolver, BuildingResolver, ParcelResolver,
+  IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver, AdminDivisionStatisticsResolver,
   ...ACCESS_RESOLVERS,
 ]
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { TxContext } from '../db/transaction.js'
-import type { EntityTypeName } from '../shared/entity-types.js'
+import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
-import { ENTITY_SPECS, normalizeAddressText } from './fields.js'
+import { ENTITY_SPECS, missingForNewEntity, normalizeAddressText } from './fields.js'
 import { projectEntities } from './projection.js'
-import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView } from './rules/merge.js'
+import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView, type RuleView } from './rules/merge.js'
 import { legalEntityMatchScore, personMatchScore } from './rules/match.js'
 import { ValidationError, type ValidatedRecord } from './rules/validate.js'
 
@@ -25,6 +25,8 @@ export interface ApplyResult {
   outcomes: RecordOutcome[]
   conflictsOpened: number
   possibleDuplicates: number
+  /** Records refused by the engine (e.g. a new entity without a name); nothing of them was applied. */
+  rejected: { index: number; error: ValidationError }[]
 }
 
 export interface PreparedRecord {
@@ -108,6 +110,12 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
   }
 }
 
+/** Entities a steward declared NOT_DUPLICATE of the given one. */
+async function excludedPartners(trx: Knex.Transaction, entityId: string): Promise<Set<string>> {
+  const rows = await trx('identity_exclusions').select('entity_a', 'entity_b').where('entity_a', entityId).orWhere('entity_b', entityId)
+  return new Set(rows.map((r: { entity_a: string; entity_b: string }) => (r.entity_a === entityId ? r.entity_b : r.entity_a)))
+}
+
 /**
  * Weighted match for records that no key linked (persons and legal entities only), set-based:
  * one query fetches the candidates of the whole batch, scores are computed here.
@@ -117,8 +125,10 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
 async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
   const open = plans.filter((x) => !x.entityId)
   if (!open.length) return
-  const consider = (p: Plan, candidates: { id: string; score: number }[]) => {
-    const best = candidates.sort((a, b) => b.score - a.score)[0]
+  const consider = async (p: Plan, candidates: { id: string; score: number }[]) => {
+    // Entities a steward declared distinct from the record's former entity are never candidates.
+    const excluded = p.existing?.entity_id ? await excludedPartners(trx, p.existing.entity_id) : null
+    const best = candidates.filter((c) => !excluded?.has(c.id)).sort((a, b) => b.score - a.score)[0]
     if (!best) return
     if (best.score >= opts.matchHigh) p.entityId = best.id
     else if (best.score >= opts.matchLow) p.duplicateOf = best
@@ -140,7 +150,7 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
             { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
             { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }),
         }))
-      consider(p, candidates)
+      await consider(p, candidates)
     }
   } else if (entityType === 'LEGAL_ENTITY') {
     const wanted = open.filter((p) => typeof p.record.values.name === 'string')
@@ -156,16 +166,16 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
         const similar = await trx.raw(`SELECT id, credit_code, name, registered_address_key FROM legal_entities WHERE similarity(name, ?) > 0.5 LIMIT 20`, [v.name as string])
         pool = [...pool, ...similar.rows]
       }
-      consider(p, pool.map((r: { id: string; name: string; registered_address_key: string }) => ({
+      await consider(p, pool.map((r: { id: string; name: string; registered_address_key: string }) => ({
         id: r.id, score: legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }),
       })))
     }
   }
 }
 
-function claimView(row: { id: number; department_code: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
+function claimView(row: { id: number; department_code: string; source_key: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
   return {
-    id: Number(row.id), department: row.department_code, value: row.value,
+    id: Number(row.id), department: row.department_code, sourceKey: row.source_key, value: row.value,
     observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null, txid: Number(row.txid), dismissed: row.dismissed_txid !== null,
   }
 }
@@ -187,17 +197,27 @@ export async function recomputeEntities(
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const claimRows = await trx('claims')
-    .select('id', 'entity_id', 'field', 'department_code', 'value', 'observed_at', 'txid', 'dismissed_txid')
+    .select('id', 'entity_id', 'field', 'department_code', 'source_key', 'value', 'observed_at', 'txid', 'dismissed_txid')
     .whereIn('entity_id', entityIds).whereNull('superseded_txid')
   const goldenRows = await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', entityIds)
   const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
     .whereIn('entity_id', entityIds).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
 
+  // A steward's KEEP_AUTHORITATIVE dismissed these values: the same department claiming the same
+  // value again (a newer record, a re-observation) does not reopen the conflict.
+  const dismissedRows = await trx('claims').select('entity_id', 'field', 'department_code', 'value')
+    .whereIn('entity_id', entityIds).whereNotNull('dismissed_txid')
+  const dismissedKey = (r: { entity_id: string; field: string; department_code: string; value: unknown }) =>
+    `${r.entity_id}|${r.field}|${r.department_code}|${canonicalJson(r.value)}`
+  const dismissed = new Set(dismissedRows.map(dismissedKey))
+
   const claimsBy = new Map<string, ClaimView[]>()
   for (const r of claimRows) {
     const k = `${r.entity_id}|${r.field}`
     const list = claimsBy.get(k) ?? []
-    list.push(claimView(r))
+    const view = claimView(r)
+    if (dismissed.has(dismissedKey(r))) view.dismissed = true
+    list.push(view)
     claimsBy.set(k, list)
   }
   const goldenBy = new Map<string, GoldenView>()
@@ -210,10 +230,21 @@ export async function recomputeEntities(
   if (entityType === 'LEGAL_ENTITY') {
     for (const id of entityIds) {
       const kindClaims = claimsBy.get(`${id}|kind`) ?? []
-      const rule = rules.ruleFor('LEGAL_ENTITY', 'kind')
-      const d = rule ? decideGoldenValue(rule, kindClaims, goldenBy.get(`${id}|kind`) ?? null) : null
-      const next = d?.next === 'keep' ? goldenBy.get(`${id}|kind`)?.value : d?.next?.value
-      kindOf.set(id, (next as string) ?? null)
+      const standing = goldenBy.get(`${id}|kind`) ?? null
+      const decide = (rule: RuleView | undefined) => {
+        const d = rule ? decideGoldenValue(rule, kindClaims, standing) : null
+        return (d?.next === 'keep' ? standing?.value : d?.next?.value) as string | undefined
+      }
+      let next = decide(rules.ruleFor('LEGAL_ENTITY', 'kind'))
+      // A kind whose own authority claims it (a social organisation registered by CAB alone)
+      // stands even though the default authority of `kind` has said nothing.
+      if (next === undefined) {
+        for (const kind of LEGAL_ENTITY_KINDS) {
+          const rule = rules.ruleFor('LEGAL_ENTITY', 'kind', kind)
+          if (rule?.entityKind === kind && decide(rule) === kind) { next = kind; break }
+        }
+      }
+      kindOf.set(id, next ?? null)
     }
   }
   const ownerOf = new Map<string, string | null>()
@@ -238,7 +269,13 @@ export async function recomputeEntities(
       let rule = rules.ruleFor(entityType, field, kindOf.get(id))
       if (!rule) continue
       const owner = ownerOf.get(id)
-      if (entityType === 'OBSERVATION' && owner && (field === 'value' || field === 'status')) rule = { ...rule, authority: owner }
+      if (entityType === 'OBSERVATION' && owner && owner !== rule.authority) {
+        // The indicator's owner is the authority for its observations. The identifying fields
+        // (indicator, region, period) must also be set when only the owner, or only the catalogue's
+        // authority, has submitted, or the projection has no natural key and a later claim
+        // would create a second entity: the rule's own authority stands in for them.
+        rule = field === 'value' || field === 'status' ? { ...rule, authority: owner } : { ...rule, authority: owner, fallbacks: [rule.authority, ...rule.fallbacks] }
+      }
       const standing = goldenBy.get(k) ?? null
       const claims = claimsBy.get(k) ?? []
       const decision = decideGoldenValue(rule, claims, standing)
@@ -252,7 +289,7 @@ export async function recomputeEntities(
           const claim = claims.find((c) => c.id === next.claimId)
           goldenUpserts.push({
             entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
-            source_key: null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
+            source_key: claim?.sourceKey ?? null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
           })
           history.push({
             entity_id: id, entity_type: entityType, field, old_value: standing ? JSON.stringify(standing.value) : null,
@@ -273,15 +310,9 @@ export async function recomputeEntities(
     }
   }
 
-  if (goldenUpserts.length) {
-    // source_key is filled from the winning claim in the same statement.
-    for (let i = 0; i < goldenUpserts.length; i += 500)
-      await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
-        .merge(['value', 'status', 'source_department', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
-    await trx.raw(
-      `UPDATE golden_values g SET source_key = c.source_key FROM claims c WHERE g.claim_id = c.id AND g.txid = ? AND g.entity_id = ANY(?::uuid[])`,
-      [txid, entityIds])
-  }
+  for (let i = 0; i < goldenUpserts.length; i += 500)
+    await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
+      .merge(['value', 'status', 'source_department', 'source_key', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
   for (let i = 0; i < history.length; i += 500) await trx('field_history').insert(history.slice(i, i + 500))
 
@@ -318,7 +349,7 @@ function contentHash(p: PreparedRecord): string {
 export async function applyRecords(tx: TxContext, department: string, entityType: EntityTypeName, records: PreparedRecord[], opts: EngineOptions): Promise<ApplyResult> {
   const { trx, txid, at } = tx
   const plans: Plan[] = records.map((r) => ({ ...r, hash: contentHash(r) }))
-  if (!plans.length) return { outcomes: [], conflictsOpened: 0, possibleDuplicates: 0 }
+  if (!plans.length) return { outcomes: [], conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
 
   const existing = await trx('source_records').select('id', 'source_key', 'entity_id', 'content_hash')
     .where({ department_code: department, entity_type: entityType }).whereIn('source_key', plans.map((p) => p.record.sourceKey))
@@ -326,14 +357,14 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   for (const p of plans) p.existing = existingByKey.get(p.record.sourceKey) as Plan['existing']
 
   const outcomes: RecordOutcome[] = []
-  const live = plans.filter((p) => {
+  let live = plans.filter((p) => {
     if (p.existing && p.existing.content_hash === p.hash && p.existing.entity_id) {
       outcomes.push({ index: p.index, result: 'unchanged', entityId: p.existing.entity_id })
       return false
     }
     return true
   })
-  if (!live.length) return { outcomes, conflictsOpened: 0, possibleDuplicates: 0 }
+  if (!live.length) return { outcomes, conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
 
   // Identity: own key already linked → natural key → weighted match.
   const linked = await survivors(trx, live.map((p) => p.existing?.entity_id).filter((x): x is string => !!x))
@@ -341,12 +372,18 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   await resolveByNaturalKey(trx, entityType, live)
   await resolveByMatch(trx, entityType, live, opts)
 
+  // A record that would found a new entity without the fields to identify it is refused (and only it).
   const spec = ENTITY_SPECS[entityType]
-  const toCreate = live.filter((p) => !p.entityId)
-  for (const p of toCreate) {
-    const missing = spec.fields.find((f) => f.requiredForNew && p.record.values[f.name] === undefined)
-    if (missing) throw Object.assign(new ValidationError('MISSING_FIELD', missing.name, `${missing.name} is required to create a new ${spec.typeName}`), { recordIndex: p.index })
+  const rejected: ApplyResult['rejected'] = []
+  for (const p of live.filter((x) => !x.entityId)) {
+    const missing = missingForNewEntity(entityType, p.record.values)
+    if (missing) rejected.push({ index: p.index, error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`) })
   }
+  if (rejected.length) {
+    const refused = new Set(rejected.map((r) => r.index))
+    live = live.filter((p) => !refused.has(p.index))
+  }
+  const toCreate = live.filter((p) => !p.entityId)
   if (toCreate.length) {
     for (let i = 0; i < toCreate.length; i += 1000) {
       const chunk = toCreate.slice(i, i + 1000)
@@ -420,5 +457,5 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   }
   for (const p of live) outcomes.push({ index: p.index, result: p.created ? 'created' : 'updated', entityId: p.entityId! })
   outcomes.sort((a, b) => a.index - b.index)
-  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length }
+  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length, rejected }
 }

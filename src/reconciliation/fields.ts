@@ -32,7 +32,7 @@ export interface FieldSpec {
   aliases?: string[]
   /** Part of the natural key used for identity resolution. */
   naturalKey?: boolean
-  /** A new entity cannot be created without it. */
+  /** A new entity cannot be created without it (persons and legal entities: see canCreateEntity). */
   requiredForNew?: boolean
   /** Human description for the catalogue. */
   label: string
@@ -56,7 +56,7 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
     entityType: 'PERSON', table: 'persons', typeName: 'Person',
     fields: [
       { name: 'idNumber', column: 'id_number', kind: { type: 'idNumber' }, naturalKey: true, label: 'Citizen identity number (GB 11643)' },
-      s('name', 'name', 'Name', { kind: { type: 'string', maxLength: 100 }, requiredForNew: true }),
+      s('name', 'name', 'Name', { kind: { type: 'string', maxLength: 100 } }),
       { name: 'gender', column: 'gender', kind: { type: 'enum', values: GENDERS }, label: 'Gender' },
       { name: 'birthDate', column: 'birth_date', kind: { type: 'date' }, label: 'Date of birth' },
       s('ethnicity', 'ethnicity', 'Ethnic group', { kind: { type: 'string', maxLength: 50 } }),
@@ -73,7 +73,7 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
     entityType: 'LEGAL_ENTITY', table: 'legal_entities', typeName: 'LegalEntity',
     fields: [
       { name: 'creditCode', column: 'credit_code', kind: { type: 'creditCode' }, naturalKey: true, label: 'Unified social credit code (GB 32100)' },
-      s('name', 'name', 'Registered name', { requiredForNew: true }),
+      s('name', 'name', 'Registered name'),
       { name: 'kind', column: 'kind', kind: { type: 'enum', values: LEGAL_ENTITY_KINDS }, label: 'Kind of legal entity' },
       { name: 'status', column: 'status', kind: { type: 'enum', values: LEGAL_ENTITY_STATUSES }, label: 'Registration status' },
       { name: 'legalRepresentative', column: 'legal_representative', kind: { type: 'reference', target: 'PERSON', keyKind: 'idNumber' }, aliases: ['legalRepresentativeIdNumber', 'legalRepresentativeId'], label: 'Legal representative' },
@@ -91,7 +91,7 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
     entityType: 'ADMIN_DIVISION', table: 'admin_divisions', typeName: 'AdminDivision', geometryField: 'geometry',
     fields: [
       { name: 'code', column: 'code', kind: { type: 'divisionCode' }, naturalKey: true, requiredForNew: true, label: 'Division code (GB/T 2260)' },
-      s('name', 'name', 'Official name', { requiredForNew: true }),
+      s('name', 'name', 'Official name'),
       { name: 'level', column: 'level', kind: { type: 'enum', values: DIVISION_LEVELS }, label: 'Level' },
       { name: 'parent', column: 'parent', kind: { type: 'reference', target: 'ADMIN_DIVISION', keyKind: 'divisionCode' }, aliases: ['parentCode'], label: 'Parent division' },
       { name: 'geometry', column: 'geom', kind: { type: 'geometry', geometryTypes: ['Polygon', 'MultiPolygon'] }, label: 'Boundary' },
@@ -133,7 +133,7 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
     entityType: 'INDICATOR', table: 'indicators', typeName: 'Indicator',
     fields: [
       s('code', 'code', 'Indicator code', { kind: { type: 'string', maxLength: 40, pattern: /^[A-Za-z0-9_.-]{1,40}$/ }, naturalKey: true, requiredForNew: true }),
-      s('name', 'name', 'Indicator name', { requiredForNew: true }),
+      s('name', 'name', 'Indicator name'),
       s('unit', 'unit', 'Unit', { kind: { type: 'string', maxLength: 40 } }),
       s('category', 'category', 'Category', { kind: { type: 'string', maxLength: 100 } }),
       s('subcategory', 'subcategory', 'Subcategory', { kind: { type: 'string', maxLength: 100 } }),
@@ -156,6 +156,19 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
 /** The spec of one field, or undefined when the entity type has no such field. */
 export function fieldSpec(entityType: EntityTypeName, field: string): FieldSpec | undefined {
   return ENTITY_SPECS[entityType].fields.find((f) => f.name === field)
+}
+
+/**
+ * Whether a record that matched no entity carries enough to found one: every required field, and
+ * for persons and legal entities their natural key or at least a name. Returns the missing field, or null.
+ */
+export function missingForNewEntity(entityType: EntityTypeName, values: Record<string, unknown>): string | null {
+  const spec = ENTITY_SPECS[entityType]
+  const required = spec.fields.find((f) => f.requiredForNew && values[f.name] === undefined)
+  if (required) return required.name
+  if (entityType === 'PERSON' && values.idNumber === undefined && values.name === undefined) return 'name'
+  if (entityType === 'LEGAL_ENTITY' && values.creditCode === undefined && values.name === undefined) return 'name'
+  return null
 }
 
 /** Maps an attribute name (field name or alias) to its field; undefined for unknown names. */

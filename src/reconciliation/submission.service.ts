@@ -85,23 +85,11 @@ export async function applySubmission(tx: TxContext, sub: Submission, opts: Subm
 
   const accepted = prepared.filter((p) => !invalid.has(p.index))
   for (const part of splitOnRepeats(sub.entityType, accepted)) {
-    let remaining = part
-    // A record the engine refuses (e.g. a new entity without its name) is dropped and the rest retried.
-    for (;;) {
-      try {
-        const r = await trx.transaction((sp) => applyRecords({ ...tx, trx: sp }, sub.department, sub.entityType, remaining, engine))
-        for (const o of r.outcomes) result[o.result]++
-        result.conflictsOpened += r.conflictsOpened
-        result.possibleDuplicates += r.possibleDuplicates
-        break
-      } catch (e) {
-        const index = (e as { recordIndex?: number }).recordIndex
-        if (!(e instanceof ValidationError) || index === undefined) throw e
-        reject(index, sub.records[index], e)
-        remaining = remaining.filter((p) => p.index !== index)
-        if (!remaining.length) break
-      }
-    }
+    const r = await applyRecords(tx, sub.department, sub.entityType, part, engine)
+    for (const o of r.outcomes) result[o.result]++
+    result.conflictsOpened += r.conflictsOpened
+    result.possibleDuplicates += r.possibleDuplicates
+    for (const { index, error } of r.rejected) reject(index, sub.records[index], error)
   }
   result.accepted = result.created + result.updated + result.unchanged
   result.rejected.sort((a, b) => a.index - b.index)

@@ -7,6 +7,7 @@ import { rowToObject } from '../reconciliation/entity.store.js'
 import { checkId } from '../shared/ids.js'
 import { Address } from './address.type.js'
 import { AdminDivision } from './admin-division.type.js'
+import { Building } from './building.type.js'
 
 @Resolver(() => Address)
 export class AddressResolver {
@@ -18,6 +19,11 @@ export class AddressResolver {
   @FieldResolver(() => AdminDivision, { nullable: true })
   division(@Root() a: Address, @Ctx() ctx: Context) {
     return a.divisionId ? ctx.loaders.entity.ADMIN_DIVISION.load(a.divisionId) : null
+  }
+
+  @FieldResolver(() => Building, { nullable: true, description: 'Building whose footprint holds the address point.' })
+  building(@Root() a: Address, @Ctx() ctx: Context) {
+    return a.buildingId ? ctx.loaders.entity.BUILDING.load(a.buildingId) : null
   }
 
   @FieldResolver(() => PersonConnection, { description: 'Living persons whose residence is this address.' })

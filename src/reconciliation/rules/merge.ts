@@ -4,6 +4,8 @@ import type { ValueStatusName } from '../../shared/entity-types.js'
 export interface ClaimView {
   id: number
   department: string
+  /** The claiming record's key (shown in provenance). */
+  sourceKey?: string
   value: unknown
   /** ISO time, valid time as stated by the source. */
   observedAt: string | null

@@ -213,3 +213,15 @@ export function validateRecord(entityType: EntityTypeName, record: RecordInput, 
   if (Object.keys(values).length === 0) throw new ValidationError('MISSING_FIELD', 'attributes', 'the record claims no field')
   return { sourceKey: record.sourceKey.trim(), observedAt, values }
 }
+
+/**
+ * Validates one value for one field the way a submitted attribute is validated (a steward's
+ * SET_VALUE, an error report's suggestion); returns it in stored form. Throws ValidationError:
+ * UNKNOWN_FIELD for a field the type lacks, MISSING_FIELD for null.
+ */
+export function validateFieldValue(entityType: EntityTypeName, field: string, raw: unknown, opts: ValidationOptions): unknown {
+  const spec = ENTITY_SPECS[entityType].fields.find((f) => f.name === field)
+  if (!spec) throw new ValidationError('UNKNOWN_FIELD', field, `${ENTITY_SPECS[entityType].typeName} has no field "${field}"`)
+  if (raw === null || raw === undefined) throw new ValidationError('MISSING_FIELD', field, `a value for ${field} is required`)
+  return checkValue(spec, field, raw, opts)
+}

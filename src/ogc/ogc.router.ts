@@ -1,0 +1,173 @@
+import express, { type Request, type Response } from 'express'
+import type { Knex } from 'knex'
+import { UUID } from '../shared/ids.js'
+import { OGC_COLLECTIONS, visibleProperties, type OgcCollection } from './ogc.collections.js'
+import { openApiDocument } from './ogc.openapi.js'
+import { collectionExtent, featureById, featurePage, type Bbox, type FeatureRow } from './ogc.store.js'
+
+// OGC API – Features, Part 1: Core (http://www.opengis.net/doc/IS/ogcapi-features-1/1.0), read by
+// QGIS and GDAL's OAPIF driver. Every request is anonymous for now; the caller's visible
+// properties come from visibleProperties() so the access layer can enforce sharing here later.
+
+export const CONFORMANCE = [
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
+  'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
+]
+const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
+export const DEFAULT_LIMIT = 10
+export const MAX_LIMIT = 10_000
+const GEOJSON = 'application/geo+json'
+const OPENAPI = 'application/openapi+json;version=3.0'
+
+class OgcError extends Error {
+  constructor(readonly status: number, readonly code: string, description: string) {
+    super(description)
+  }
+}
+const badParameter = (description: string) => new OgcError(400, 'InvalidParameterValue', description)
+const notFound = (description: string) => new OgcError(404, 'NotFound', description)
+
+function baseUrl(req: Request): string {
+  return `${req.protocol}://${req.get('host')}${req.baseUrl}`
+}
+
+function single(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'string') throw badParameter(`${name} must be given once`)
+  return value
+}
+
+/** bbox=minLon,minLat,maxLon,maxLat (or the 6-number 3D form), WGS 84; 400 when malformed. */
+export function parseBbox(raw: string | undefined): Bbox | null {
+  if (raw === undefined) return null
+  const v = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)))
+  if ((v.length !== 4 && v.length !== 6) || v.some((n) => !Number.isFinite(n))) throw badParameter('bbox must be 4 (or 6) comma-separated numbers: minLon,minLat,maxLon,maxLat')
+  const [x0, y0, x1, y1] = v.length === 4 ? v : [v[0], v[1], v[3], v[4]]
+  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90) throw badParameter('bbox longitudes must be in [-180, 180] and latitudes in [-90, 90]')
+  if (x0 > x1 || y0 > y1) throw badParameter('bbox minimum must not exceed its maximum')
+  return [x0, y0, x1, y1]
+}
+
+function parseCount(raw: string | undefined, name: string, fallback: number, min: number): number {
+  if (raw === undefined) return fallback
+  if (!/^\d+$/.test(raw.trim())) throw badParameter(`${name} must be a whole number`)
+  const n = Number(raw)
+  if (n < min) throw badParameter(`${name} must be at least ${min}`)
+  return n
+}
+
+function collectionOf(id: string): OgcCollection {
+  const c = OGC_COLLECTIONS.find((x) => x.id === id)
+  if (!c) throw notFound(`no collection "${id}"`)
+  return c
+}
+
+function toFeature(row: FeatureRow, properties: string[]) {
+  return { type: 'Feature', id: row.id, geometry: row.geometry, properties: Object.fromEntries(properties.map((p) => [p, row[p] ?? null])) }
+}
+
+/** The OGC API – Features routes; mount with app.use('/ogc', ogcRouter(knex, log)). Unexpected errors are logged and answered 500 with no detail. */
+export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): void }): express.Router {
+  const router = express.Router()
+  const send = (res: Response, type: string, body: unknown) => { res.type(type).send(JSON.stringify(body)) }
+  const route = (path: string, handler: (req: Request, res: Response) => Promise<void>) => {
+    router.get(path, async (req, res) => {
+      try {
+        await handler(req, res)
+      } catch (e) {
+        if (e instanceof OgcError) send(res.status(e.status), 'application/json', { code: e.code, description: e.message })
+        else {
+          log?.error({ err: e }, 'OGC request failed')
+          send(res.status(500), 'application/json', { code: 'InternalServerError', description: 'Internal error' })
+        }
+      }
+    })
+  }
+
+  const describe = async (base: string, c: OgcCollection) => {
+    const bbox = await collectionExtent(knex, c)
+    return {
+      id: c.id, title: c.title, description: c.description, itemType: 'feature', crs: [CRS84],
+      extent: { spatial: { bbox: [bbox ?? [-180, -90, 180, 90]], crs: CRS84 } },
+      links: [
+        { href: `${base}/collections/${c.id}`, rel: 'self', type: 'application/json', title: c.title },
+        { href: `${base}/collections/${c.id}/items`, rel: 'items', type: GEOJSON, title: `${c.title} (GeoJSON)` },
+      ],
+    }
+  }
+
+  route('/', async (req, res) => {
+    const base = baseUrl(req)
+    send(res, 'application/json', {
+      title: 'City foundational data', description: 'Administrative divisions, addresses, buildings and parcels (OGC API – Features).',
+      links: [
+        { href: `${base}/`, rel: 'self', type: 'application/json', title: 'This document' },
+        { href: `${base}/api`, rel: 'service-desc', type: OPENAPI, title: 'The API definition (OpenAPI 3.0)' },
+        { href: `${base}/conformance`, rel: 'conformance', type: 'application/json', title: 'Conformance classes' },
+        { href: `${base}/collections`, rel: 'data', type: 'application/json', title: 'Feature collections' },
+      ],
+    })
+  })
+
+  route('/conformance', async (_req, res) => { send(res, 'application/json', { conformsTo: CONFORMANCE }) })
+
+  route('/api', async (req, res) => { send(res, OPENAPI, openApiDocument(baseUrl(req))) })
+
+  route('/collections', async (req, res) => {
+    const base = baseUrl(req)
+    send(res, 'application/json', {
+      links: [{ href: `${base}/collections`, rel: 'self', type: 'application/json', title: 'Feature collections' }],
+      collections: await Promise.all(OGC_COLLECTIONS.map((c) => describe(base, c))),
+    })
+  })
+
+  route('/collections/:id', async (req, res) => {
+    send(res, 'application/json', await describe(baseUrl(req), collectionOf(String(req.params.id))))
+  })
+
+  route('/collections/:id/items', async (req, res) => {
+    const c = collectionOf(String(req.params.id))
+    const bboxRaw = single(req.query.bbox, 'bbox')
+    const bbox = parseBbox(bboxRaw)
+    const limit = Math.min(parseCount(single(req.query.limit, 'limit'), 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT)
+    const offset = parseCount(single(req.query.offset, 'offset'), 'offset', 0, 0)
+    const properties = visibleProperties(null, c)
+    const { rows, matched } = await featurePage(knex, c, properties, bbox, limit, offset)
+    const base = `${baseUrl(req)}/collections/${c.id}/items`
+    const query = (o: number) => {
+      const p = new URLSearchParams({ limit: String(limit), offset: String(o) })
+      if (bboxRaw !== undefined) p.set('bbox', bboxRaw)
+      return `${base}?${p}`
+    }
+    const links = [
+      { href: query(offset), rel: 'self', type: GEOJSON, title: 'This page' },
+      { href: `${baseUrl(req)}/collections/${c.id}`, rel: 'collection', type: 'application/json', title: c.title },
+    ]
+    if (offset + rows.length < matched) links.push({ href: query(offset + limit), rel: 'next', type: GEOJSON, title: 'Next page' })
+    if (offset > 0) links.push({ href: query(Math.max(0, offset - limit)), rel: 'prev', type: GEOJSON, title: 'Previous page' })
+    send(res, GEOJSON, {
+      type: 'FeatureCollection',
+      features: rows.map((r) => toFeature(r, properties)),
+      numberMatched: matched, numberReturned: rows.length, timeStamp: new Date().toISOString(), links,
+    })
+  })
+
+  route('/collections/:id/items/:fid', async (req, res) => {
+    const c = collectionOf(String(req.params.id))
+    const fid = String(req.params.fid)
+    const properties = visibleProperties(null, c)
+    const row = UUID.test(fid) ? await featureById(knex, c, properties, fid) : null
+    if (!row) throw notFound(`no feature "${fid}" in ${c.id}`)
+    const base = baseUrl(req)
+    send(res, GEOJSON, {
+      ...toFeature(row, properties),
+      links: [
+        { href: `${base}/collections/${c.id}/items/${row.id}`, rel: 'self', type: GEOJSON, title: 'This feature' },
+        { href: `${base}/collections/${c.id}`, rel: 'collection', type: 'application/json', title: c.title },
+      ],
+    })
+  })
+
+  return router
+}

@@ -1,0 +1,262 @@
+import type { Knex } from 'knex'
+import { decodeCursor, encodeCursor } from '../graphql/pagination.js'
+import { rowToObject, selectColumns, type EntityObject } from '../reconciliation/entity.store.js'
+import { badInput } from '../shared/errors.js'
+import { UUID } from '../shared/ids.js'
+import { ADDRESS_SEARCH_THRESHOLD, normalizeAddressQuery } from './address-search.js'
+import {
+  checkBbox, checkLonLat, checkNear, divisionCodePrefix, polygonParam, whereBbox, whereIntersects, whereNear, whereWithin,
+} from './spatial-filter.js'
+import type { SpatialFilter } from './spatial.types.js'
+
+export type SpatialKind = 'ADDRESS' | 'BUILDING' | 'PARCEL'
+
+interface SpatialTable {
+  table: string
+  alias: string
+  geom: string
+}
+
+const TABLES: Record<SpatialKind, SpatialTable> = {
+  ADDRESS: { table: 'addresses', alias: 'a', geom: 'a.location' },
+  BUILDING: { table: 'buildings', alias: 'b', geom: 'b.footprint' },
+  PARCEL: { table: 'parcels', alias: 'pc', geom: 'pc.geom' },
+}
+
+/** Any geometry type a caller may intersect with. */
+const ANY_GEOMETRY = ['Point', 'MultiPoint', 'LineString', 'Polygon', 'MultiPolygon'] as const
+
+// A building or parcel has no division of its own: it is in a division when one of its addresses
+// is (that works for townships, which have no boundary in the demo data) or when it touches the
+// boundary of that division or of any division below it.
+const BUILDING_IN_DIVISION = `(EXISTS (SELECT 1 FROM addresses x WHERE x.building_id = b.id AND x.division_key LIKE ?)
+  OR EXISTS (SELECT 1 FROM admin_divisions d WHERE d.code LIKE ? AND d.geom IS NOT NULL AND ST_Intersects(d.geom, b.footprint)))`
+const PARCEL_IN_DIVISION = `(EXISTS (SELECT 1 FROM buildings y JOIN addresses x ON x.building_id = y.id WHERE y.parcel_id = pc.id AND x.division_key LIKE ?)
+  OR EXISTS (SELECT 1 FROM admin_divisions d WHERE d.code LIKE ? AND d.geom IS NOT NULL AND ST_Intersects(d.geom, pc.geom)))`
+
+/** Similarity of the query to an address, both in search form (migration 20261127120100). */
+const ADDRESS_SCORE = 'word_similarity(address_search_text(?), address_search_text(a.normalized_text))'
+const ADDRESS_MATCH = 'address_search_text(?) <% address_search_text(a.normalized_text)'
+
+/** Checks a lon/lat argument pair; BAD_USER_INPUT (INVALID_GEOMETRY) naming 'lon' or 'lat'. */
+export function checkPoint(lon: number, lat: number): void {
+  checkLonLat(lon, 0, 'lon')
+  checkLonLat(0, lat, 'lat')
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`)
+}
+
+interface BuiltQuery {
+  /** The filtered query on `<table> <alias>`, no select, order or limit. */
+  base: () => Knex.QueryBuilder
+  /** Normalised address text when the results are ranked by similarity. */
+  search: string | null
+}
+
+/** Checks the filter and builds the query; throws BAD_USER_INPUT (with reason and field) for any malformed value. */
+export function spatialQuery(knex: Knex, kind: SpatialKind, filter: SpatialFilter | null | undefined): BuiltQuery {
+  const t = TABLES[kind]
+  const f = filter ?? {}
+  // Validate everything once, up front, so a bad value fails before any SQL runs.
+  const within = f.within !== undefined && f.within !== null ? polygonParam(f.within, 'filter.within') : null
+  const intersects = f.intersects !== undefined && f.intersects !== null ? polygonParam(f.intersects, 'filter.intersects', ANY_GEOMETRY) : null
+  if (f.near) checkNear(f.near, 'filter.near')
+  const bbox = f.bbox ? checkBbox(f.bbox, 'filter.bbox') : null
+  const prefix = f.divisionCode ? `${escapeLike(divisionCodePrefix(f.divisionCode, 'filter.divisionCode'))}%` : null
+  let search: string | null = null
+  let contains: string | null = null
+  if (f.textContains !== undefined && f.textContains !== null) {
+    if (kind === 'ADDRESS') search = normalizeAddressQuery(f.textContains, 'filter.textContains')
+    else {
+      contains = f.textContains.trim()
+      if (!contains || contains.length > 200) throw badInput('filter.textContains must be 1 to 200 characters', 'filter.textContains')
+    }
+  }
+
+  const base = () => {
+    const q = knex(`${t.table} as ${t.alias}`)
+    if (within) whereWithin(q, t.geom, within)
+    if (intersects) whereIntersects(q, t.geom, intersects)
+    if (f.near) whereNear(q, t.geom, f.near)
+    if (bbox) whereBbox(q, t.geom, bbox)
+    if (prefix) {
+      if (kind === 'ADDRESS') q.where('a.division_key', 'like', prefix)
+      else q.whereRaw(kind === 'BUILDING' ? BUILDING_IN_DIVISION : PARCEL_IN_DIVISION, [prefix, prefix])
+    }
+    if (search) q.whereRaw(ADDRESS_MATCH, [search])
+    if (contains) {
+      const like = `%${escapeLike(contains)}%`
+      if (kind === 'BUILDING') q.where('b.name', 'like', like)
+      else q.where((w) => w.where('pc.parcel_code', 'like', like.toUpperCase()).orWhere('pc.land_use', 'like', like))
+    }
+    return q
+  }
+  return { base, search }
+}
+
+export interface SpatialPage {
+  items: EntityObject[]
+  hasNextPage: boolean
+  cursorOf: (item: EntityObject) => string
+  count: () => Promise<number>
+}
+
+/** Runs `fn` where pg_trgm's `<%` uses the address-search threshold (a transaction with SET LOCAL). */
+function withSearchThreshold<T>(knex: Knex, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  return knex.transaction(async (trx) => {
+    await trx.raw(`SELECT set_config('pg_trgm.word_similarity_threshold', ?, true)`, [String(ADDRESS_SEARCH_THRESHOLD)])
+    return fn(trx)
+  })
+}
+
+/**
+ * One keyset page of addresses, buildings or parcels matching the filter. Without textContains the
+ * order is by id and the cursor is [id]; with it (addresses) the order is by similarity, best first,
+ * then id, and the cursor is [score, id]. An empty page has hasNextPage false; count runs only when called.
+ */
+export async function spatialPage(knex: Knex, kind: SpatialKind, filter: SpatialFilter | null | undefined, first: number, after: string | null | undefined): Promise<SpatialPage> {
+  const t = TABLES[kind]
+  const { base, search } = spatialQuery(knex, kind, filter)
+  const key = decodeCursor(after)
+  const badCursor = () => badInput('after is not a cursor this service issued', 'after')
+  const columns = selectColumns(knex, kind, t.alias)
+
+  if (!search) {
+    if (key && (key.length !== 1 || typeof key[0] !== 'string' || !UUID.test(key[0]))) throw badCursor()
+    const q = base().select(columns).orderBy(`${t.alias}.id`).limit(first + 1)
+    if (key) q.where(`${t.alias}.id`, '>', key[0] as string)
+    const rows = (await q) as Record<string, unknown>[]
+    return {
+      items: rows.slice(0, first).map((r) => rowToObject(kind, r)),
+      hasNextPage: rows.length > first,
+      cursorOf: (item) => encodeCursor([item.id]),
+      count: async () => Number((await base().count({ n: '*' }).first())?.n ?? 0),
+    }
+  }
+
+  // Ranked: the keyset is (score DESC, id ASC). Scores are float4; the cursor holds the value
+  // PostgreSQL printed (shortest exact form), and comparing it as ::real gives it back exactly.
+  if (key && (key.length !== 2 || typeof key[0] !== 'number' || !Number.isFinite(key[0]) || typeof key[1] !== 'string' || !UUID.test(key[1]))) throw badCursor()
+  const rows = await withSearchThreshold(knex, async (trx) => {
+    const q = base().transacting(trx).select([...columns, knex.raw(`${ADDRESS_SCORE} AS score`, [search])])
+      .orderByRaw(`score DESC, a.id`).limit(first + 1)
+    if (key) q.whereRaw(`(${ADDRESS_SCORE} < ?::real OR (${ADDRESS_SCORE} = ?::real AND a.id > ?))`, [search, key[0], search, key[0], key[1]])
+    return (await q) as Record<string, unknown>[]
+  })
+  const scores = new Map<string, number>(rows.map((r) => [r.id as string, Number(r.score)]))
+  return {
+    items: rows.slice(0, first).map((r) => ({ ...rowToObject(kind, r), searchScore: Number(r.score) })),
+    hasNextPage: rows.length > first,
+    cursorOf: (item) => encodeCursor([scores.get(item.id) ?? 0, item.id]),
+    count: () => withSearchThreshold(knex, async (trx) => Number((await base().transacting(trx).count({ n: '*' }).first())?.n ?? 0)),
+  }
+}
+
+/** Largest number of nearest addresses one call returns. */
+export const MAX_NEAREST = 100
+export const DEFAULT_NEAREST = 5
+/** Largest search radius of nearestAddresses, in metres. */
+export const MAX_NEAREST_METERS = 100_000
+
+// The index orders candidates by distance on the sphere (`<->` on geography, GiST on
+// location::geography); the true spheroidal distance can reorder near-ties, so a few more
+// candidates than asked are fetched and re-sorted by ST_Distance on the spheroid.
+export const NEAREST_SQL = `
+SELECT c.id, c.meters FROM (
+  SELECT a.id, ST_Distance(a.location::geography, ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography) AS meters
+    FROM addresses a
+   WHERE a.location IS NOT NULL
+     AND (?::float8 IS NULL OR ST_DWithin(a.location::geography, ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?::float8))
+   ORDER BY a.location::geography <-> ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography
+   LIMIT ?
+) c
+ORDER BY c.meters, c.id
+LIMIT ?`
+
+/** Checks nearestAddresses arguments; BAD_USER_INPUT naming the field. */
+export function checkNearestArgs(lon: number, lat: number, limit: number | null | undefined, maxMeters: number | null | undefined): { limit: number; maxMeters: number | null } {
+  checkPoint(lon, lat)
+  const n = limit ?? DEFAULT_NEAREST
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NEAREST) throw badInput(`limit must be between 1 and ${MAX_NEAREST}`, 'limit')
+  if (maxMeters !== null && maxMeters !== undefined && (!(maxMeters > 0) || maxMeters > MAX_NEAREST_METERS))
+    throw badInput(`maxMeters must be greater than 0 and at most ${MAX_NEAREST_METERS}`, 'maxMeters', 'INVALID_GEOMETRY')
+  return { limit: n, maxMeters: maxMeters ?? null }
+}
+
+/** Ids of the addresses nearest to the point with their spheroidal distance, nearest first; [] when none is within maxMeters. */
+export async function nearestAddressIds(knex: Knex, lon: number, lat: number, limit: number, maxMeters: number | null): Promise<{ id: string; meters: number }[]> {
+  const { rows } = await knex.raw(NEAREST_SQL, [lon, lat, maxMeters, lon, lat, maxMeters, lon, lat, limit + 20, limit])
+  return rows.map((r: { id: string; meters: number }) => ({ id: r.id, meters: Number(r.meters) }))
+}
+
+// Only some levels have boundaries (the demo has districts only), so the divisions whose
+// boundary holds the point are completed with their ancestors through parent links.
+export const DIVISIONS_AT_SQL = `
+WITH RECURSIVE hit AS (
+  SELECT d.id, d.parent_id FROM admin_divisions d
+   WHERE d.geom IS NOT NULL AND ST_Intersects(d.geom, ST_SetSRID(ST_MakePoint(?, ?), 4326))
+), up AS (
+  SELECT id, parent_id FROM hit
+  UNION
+  SELECT p.id, p.parent_id FROM admin_divisions p JOIN up ON p.id = up.parent_id
+)
+SELECT id FROM admin_divisions WHERE id IN (SELECT id FROM up)`
+
+const LEVEL_ORDER = ['PROVINCE', 'CITY', 'DISTRICT', 'TOWNSHIP', 'VILLAGE']
+
+/** Every division containing the point, top-down (province first), ties by code; [] outside all boundaries. */
+export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise<EntityObject[]> {
+  checkPoint(lon, lat)
+  const rows = await knex('admin_divisions as d').select(selectColumns(knex, 'ADMIN_DIVISION', 'd'))
+    .whereRaw(`d.id IN (${DIVISIONS_AT_SQL})`, [lon, lat])
+  return rows.map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))
+    .sort((a, b) => LEVEL_ORDER.indexOf(a.level as string) - LEVEL_ORDER.indexOf(b.level as string) || String(a.code).localeCompare(String(b.code)))
+}
+
+// Points inside (ST_Within: interior) for residents, legal entities and addresses; buildings count
+// when their footprint touches the area at all. Area on the spheroid.
+export const AREA_SUMMARY_SQL = `
+WITH g AS MATERIALIZED (SELECT ST_SetSRID(ST_GeomFromGeoJSON(?), 4326) AS g)
+SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km,
+  (SELECT count(*) FROM persons p JOIN addresses a ON a.id = p.residence_address_id
+    WHERE p.death_date IS NULL AND ST_Within(a.location, (SELECT g FROM g))) AS resident_count,
+  (SELECT count(*) FROM legal_entities le JOIN addresses a ON a.id = le.registered_address_id
+    WHERE ST_Within(a.location, (SELECT g FROM g))) AS legal_entity_count,
+  (SELECT count(*) FROM addresses a WHERE ST_Within(a.location, (SELECT g FROM g))) AS address_count,
+  (SELECT count(*) FROM buildings b WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) AS building_count`
+
+export interface AreaSummaryRow {
+  areaSqKm: number
+  residentCount: number
+  legalEntityCount: number
+  addressCount: number
+  buildingCount: number
+}
+
+/** Area and counts inside a Polygon/MultiPolygon; BAD_USER_INPUT (INVALID_GEOMETRY, field 'geometry') for anything else. */
+export async function areaSummary(knex: Knex, geometry: unknown): Promise<AreaSummaryRow> {
+  const g = polygonParam(geometry, 'geometry')
+  const { rows } = await knex.raw(AREA_SUMMARY_SQL, [g])
+  const r = rows[0]
+  return {
+    areaSqKm: Number(r.area_sq_km),
+    residentCount: Number(r.resident_count),
+    legalEntityCount: Number(r.legal_entity_count),
+    addressCount: Number(r.address_count),
+    buildingCount: Number(r.building_count),
+  }
+}
+
+/** Addresses whose point lies in the building, by full text; [] for none. */
+export async function buildingAddresses(knex: Knex, buildingId: string): Promise<EntityObject[]> {
+  const rows = await knex('addresses as a').select(selectColumns(knex, 'ADDRESS', 'a')).where('a.building_id', buildingId).orderBy('a.full_text').orderBy('a.id')
+  return rows.map((r: Record<string, unknown>) => rowToObject('ADDRESS', r))
+}
+
+/** Buildings on the parcel, by id; [] for none. */
+export async function parcelBuildings(knex: Knex, parcelId: string): Promise<EntityObject[]> {
+  const rows = await knex('buildings as b').select(selectColumns(knex, 'BUILDING', 'b')).where('b.parcel_id', parcelId).orderBy('b.id')
+  return rows.map((r: Record<string, unknown>) => rowToObject('BUILDING', r))
+}

@@ -1,0 +1,102 @@
+import { Arg, Ctx, FieldResolver, Float, Query, Resolver, Root } from 'type-graphql'
+import { Department } from '../graphql/common.types.js'
+import type { Context } from '../graphql/context.js'
+import { AdminDivision } from '../spatial/admin-division.type.js'
+import { isDerivable } from './derivations.js'
+import { derivedStatisticsByCode, findDiscrepancies, findObservations, regionArg } from './statistics.service.js'
+import { indicatorByCode, indicatorList } from './statistics.store.js'
+import { DerivedStatistics, Indicator, Observation, StatisticsDiscrepancy } from './statistics.type.js'
+
+@Resolver(() => Indicator)
+export class IndicatorResolver {
+  @Query(() => Indicator, { nullable: true })
+  indicator(@Ctx() ctx: Context, @Arg('code', () => String) code: string): Promise<Indicator | null> {
+    return indicatorByCode(ctx.knex, code)
+  }
+
+  @Query(() => [Indicator], { description: 'The indicator catalogue, or one category of it, ordered by category, subcategory and code.' })
+  indicators(@Ctx() ctx: Context, @Arg('category', () => String, { nullable: true }) category?: string): Promise<Indicator[]> {
+    return indicatorList(ctx.knex, category ?? null)
+  }
+
+  @Query(() => [Observation], { name: 'observations', description: 'Observations of an indicator, optionally of one region, whose period lies within periodFrom..periodTo; ordered by region code, then period.' })
+  async observationsQuery(
+    @Ctx() ctx: Context,
+    @Arg('indicatorCode', () => String) indicatorCode: string,
+    @Arg('regionCode', () => String, { nullable: true }) regionCode?: string,
+    @Arg('periodFrom', () => String, { nullable: true }) periodFrom?: string,
+    @Arg('periodTo', () => String, { nullable: true }) periodTo?: string,
+  ): Promise<Observation[]> {
+    if (regionCode) regionArg(regionCode, 'regionCode')
+    return findObservations(ctx.knex, { indicatorCode, regionCode: regionCode ?? undefined }, periodFrom, periodTo)
+  }
+
+  @Query(() => DerivedStatistics, { description: 'Counts computed live from the registers for a division and everything below it.' })
+  derivedStatistics(@Ctx() ctx: Context, @Arg('regionCode', () => String) regionCode: string): Promise<DerivedStatistics> {
+    return derivedStatisticsByCode(ctx.knex, regionCode)
+  }
+
+  @Query(() => [StatisticsDiscrepancy], {
+    description: 'Published figures of derivable indicators for the period that differ from the registers by at least ' +
+      'minRelativeDifference (default 0.05 = 5 %), relative to the derived value; ordered by indicator code, then region code.',
+  })
+  statisticsDiscrepancies(
+    @Ctx() ctx: Context,
+    @Arg('period', () => String) period: string,
+    @Arg('minRelativeDifference', () => Float, { nullable: true }) minRelativeDifference?: number,
+  ) {
+    return findDiscrepancies(ctx.knex, period, minRelativeDifference)
+  }
+
+  @FieldResolver(() => Department, { description: 'Department that owns the observations (STATS unless the catalogue names another).' })
+  async owner(@Root() i: Indicator, @Ctx() ctx: Context) {
+    return (await ctx.loaders.department.load(i.owner ?? 'STATS')) ?? { code: i.owner ?? 'STATS', name: i.owner ?? 'STATS' }
+  }
+
+  @FieldResolver(() => Boolean, { description: 'Set when the service can compute this indicator from the foundational data.' })
+  derivable(@Root() i: Indicator): boolean {
+    return isDerivable(i.code)
+  }
+
+  @FieldResolver(() => [Observation], { description: 'Observations of this indicator, ordered by region code, then period.' })
+  observations(
+    @Root() i: Indicator, @Ctx() ctx: Context,
+    @Arg('regionCode', () => String, { nullable: true }) regionCode?: string,
+    @Arg('periodFrom', () => String, { nullable: true }) periodFrom?: string,
+    @Arg('periodTo', () => String, { nullable: true }) periodTo?: string,
+  ): Promise<Observation[]> {
+    if (regionCode) regionArg(regionCode, 'regionCode')
+    return findObservations(ctx.knex, { indicatorId: i.id, regionCode: regionCode ?? undefined }, periodFrom, periodTo)
+  }
+}
+
+@Resolver(() => Observation)
+export class ObservationResolver {
+  @FieldResolver(() => Indicator)
+  indicator(@Root() o: Observation, @Ctx() ctx: Context) {
+    return ctx.loaders.entity.INDICATOR.load(o.indicatorId)
+  }
+
+  @FieldResolver(() => AdminDivision)
+  region(@Root() o: Observation, @Ctx() ctx: Context) {
+    return ctx.loaders.entity.ADMIN_DIVISION.load(o.regionId)
+  }
+
+  @FieldResolver(() => Department, { description: 'Department whose figure is the one shown (the golden value).' })
+  async source(@Root() o: Observation, @Ctx() ctx: Context) {
+    return (await ctx.loaders.department.load(o.sourceCode)) ?? { code: o.sourceCode, name: o.sourceCode }
+  }
+}
+
+@Resolver(() => StatisticsDiscrepancy)
+export class StatisticsDiscrepancyResolver {
+  @FieldResolver(() => Indicator)
+  indicator(@Root() d: StatisticsDiscrepancy, @Ctx() ctx: Context) {
+    return ctx.loaders.entity.INDICATOR.load(d.indicatorId)
+  }
+
+  @FieldResolver(() => AdminDivision)
+  region(@Root() d: StatisticsDiscrepancy, @Ctx() ctx: Context) {
+    return ctx.loaders.entity.ADMIN_DIVISION.load(d.regionId)
+  }
+}

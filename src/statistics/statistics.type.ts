@@ -1,0 +1,57 @@
+import { Field, Float, ID, Int, ObjectType } from 'type-graphql'
+import { CountByKey, MasterEntity } from '../graphql/common.types.js'
+import { EntityType, ObservationStatus } from '../graphql/enums.js'
+import { DateTimeScalar } from '../graphql/scalars.js'
+import { AdminDivision } from '../spatial/admin-division.type.js'
+
+@ObjectType({ implements: MasterEntity, description: 'A statistical indicator of the catalogue (统计指标).' })
+export class Indicator extends MasterEntity {
+  @Field(() => ID) declare id: string
+  @Field(() => EntityType) declare entityType: string
+  @Field(() => String) code!: string
+  @Field(() => String) name!: string
+  @Field(() => String, { nullable: true }) unit!: string | null
+  @Field(() => String, { nullable: true }) category!: string | null
+  @Field(() => String, { nullable: true }) subcategory!: string | null
+  @Field(() => String, { nullable: true }) description!: string | null
+  /** Owning department code as projected (the GraphQL `owner` field resolves it to a Department). */
+  owner!: string | null
+}
+
+@ObjectType({ description: 'One published figure of an indicator for a region and period (golden values of an OBSERVATION entity).' })
+export class Observation {
+  @Field(() => ID) id!: string
+  @Field(() => String, { description: "Year '2024', quarter '2024Q2' or month '2024-05'." }) period!: string
+  @Field(() => Float, { nullable: true }) value!: number | null
+  @Field(() => ObservationStatus, { description: 'FINAL when the source gave no status.' }) status!: string
+  @Field(() => DateTimeScalar, { description: 'When the service recorded the value shown.' }) recordedAt!: Date
+  indicatorId!: string
+  regionId!: string
+  /** Department whose claim is the golden value. */
+  sourceCode!: string
+}
+
+@ObjectType({
+  description: 'Counts computed live from the population and legal-entity registers for a region and everything below it. ' +
+    'Residents: living persons (no death date) whose residence address lies in the region; ages as of today (UTC date).',
+})
+export class DerivedStatistics {
+  @Field(() => AdminDivision) region!: AdminDivision
+  @Field(() => Int) residentCount!: number
+  @Field(() => Int, { description: 'Living persons whose household-registration (户籍) address lies in the region.' }) householdRegisteredCount!: number
+  @Field(() => [CountByKey], { description: 'Residents by gender (MALE, FEMALE, UNKNOWN).' }) residentsByGender!: CountByKey[]
+  @Field(() => [CountByKey], { description: "Residents by age band '0-14', '15-64', '65+' (and 'UNKNOWN' without a birth date)." }) residentsByAgeBand!: CountByKey[]
+  @Field(() => Int, { description: 'ACTIVE legal entities whose registered address lies in the region.' }) legalEntityCount!: number
+  @Field(() => [CountByKey], { description: 'ACTIVE legal entities by kind.' }) legalEntitiesByKind!: CountByKey[]
+  @Field(() => [CountByKey], { description: "ACTIVE legal entities by GB/T 4754 section letter ('UNKNOWN' without a usable industry code)." }) legalEntitiesByIndustrySection!: CountByKey[]
+}
+
+@ObjectType({ description: 'A published figure of a derivable indicator next to the value derived from the registers.' })
+export class StatisticsDiscrepancy {
+  @Field(() => String) period!: string
+  @Field(() => Float, { nullable: true }) publishedValue!: number | null
+  @Field(() => Float, { nullable: true }) derivedValue!: number | null
+  @Field(() => Float, { nullable: true, description: '|published − derived| / derived; null when the derived value is 0 and the published one is not.' }) relativeDifference!: number | null
+  indicatorId!: string
+  regionId!: string
+}
