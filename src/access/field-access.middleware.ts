@@ -156,6 +156,8 @@ export const fieldAccess: MiddlewareFn<Context> = async ({ root, args, context: 
     const et = rootObj.entityType as EntityTypeName
     const field = rootObj.field as string | null
     if (!field || await canSee(ctx, et, field)) return value
+    // The reporter of a suspected error sees its own suggestion.
+    if (info.fieldName === 'suggestedValue' && ctx.principal.departmentCode && rootObj.reportedByCode === ctx.principal.departmentCode) return value
     if (info.fieldName === 'candidates')
       return (value as { departmentCode: string; value: unknown }[]).map((c) =>
         c.departmentCode === ctx.principal.departmentCode ? c : { ...c, value: null })
