@@ -108,7 +108,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
-  app.use('/graphql', accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond }), express.json({ limit: MAX_BODY }), expressMiddleware(apollo, {
+  // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
+  const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
+  app.use('/graphql', gate, express.json({ limit: MAX_BODY }), expressMiddleware(apollo, {
     context: async ({ req, res }) => ({
       knex, config,
       principal: requestPrincipal(res),
@@ -116,8 +118,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       loaders: createLoaders(knex),
     }),
   }))
-  app.use('/ogc', ogcRouter(knex, log))
-  app.use('/stats', statsRouter(knex))
+  app.use('/ogc', gate, ogcRouter(knex, log))
+  app.use('/stats', gate, statsRouter(knex))
   app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
   // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

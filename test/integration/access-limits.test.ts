@@ -143,4 +143,12 @@ describe('rate limit', () => {
     expect(Number(limited!.headers.get('retry-after'))).toBe(limited!.json.errors[0].extensions.retryAfter)
     await stillUp()
   })
+
+  it('anonymous callers are limited per IP address, on the OGC routes too', async () => {
+    const statuses: number[] = []
+    for (let i = 0; i < 10; i++) statuses.push((await fetch(`${server.url}/ogc/collections`)).status)
+    expect(statuses).toContain(429)
+    expect(statuses.slice(statuses.indexOf(429)).every((s) => s === 429)).toBe(true)
+    await stillUp()
+  })
 })
