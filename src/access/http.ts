@@ -7,6 +7,10 @@ import { isKeyCached, principalForKey } from './keys.js'
 import { ANONYMOUS, type Principal } from './principal.js'
 import { RateLimiter } from './rate-limit.js'
 
+/** Wrong keys one address may send at once, and per second after that, before it must wait. */
+const FAILED_KEYS_BURST = 20
+const FAILED_KEYS_PER_SECOND = 1
+
 /** The principal the gate authenticated for this request (ANONYMOUS without a key). */
 export function requestPrincipal(res: Response): Principal {
   return (res.locals.principal as Principal | undefined) ?? ANONYMOUS
@@ -24,6 +28,9 @@ function sendError(res: Response, status: number, code: string, message: string,
  */
 export function accessGate(knex: Knex, limits: { burst: number; perSecond: number }) {
   const limiter = new RateLimiter(limits.burst, limits.perSecond)
+  // Each wrong key costs an scrypt (~30 ms of a worker thread): an address that keeps sending
+  // wrong keys is stopped before verification, independently of its request budget.
+  const failures = new RateLimiter(FAILED_KEYS_BURST, FAILED_KEYS_PER_SECOND)
   const limited = (res: Response, retryAfter: number) => {
     res.setHeader('Retry-After', String(retryAfter))
     sendError(res, 429, 'RATE_LIMITED', `${ERROR_CODES.RATE_LIMITED} (after ${retryAfter} s)`, { retryAfter })
@@ -38,7 +45,7 @@ export function accessGate(knex: Knex, limits: { burst: number; perSecond: numbe
         return sendError(res, 401, 'UNAUTHENTICATED', (e as GraphQLError).message)
       }
       if (key === undefined || !isKeyCached(key)) {
-        const wait = limiter.take(`ip:${ip}`)
+        const wait = (key === undefined ? 0 : failures.wait(ip)) || limiter.take(`ip:${ip}`)
         if (wait) return limited(res, wait)
       }
       if (key === undefined) {
@@ -47,6 +54,7 @@ export function accessGate(knex: Knex, limits: { burst: number; perSecond: numbe
       }
       const principal = await principalForKey(knex, key)
       if (!principal) {
+        failures.take(ip)
         res.setHeader('WWW-Authenticate', 'Bearer')
         return sendError(res, 401, 'UNAUTHENTICATED', 'The API key is unknown or revoked')
       }

@@ -7,6 +7,14 @@ export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>()
   constructor(private readonly burst: number, private readonly perSecond: number, private readonly maxBuckets = 100_000) {}
 
+  /** Seconds to wait before this caller has a token again (0 = it has one); takes nothing. */
+  wait(caller: string, now = Date.now()): number {
+    const b = this.buckets.get(caller)
+    if (!b) return 0
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond)
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.perSecond))
+  }
+
   /** Takes one token; returns 0 when allowed, else the whole seconds to wait before retrying. */
   take(caller: string, now = Date.now()): number {
     const b = this.buckets.get(caller) ?? { tokens: this.burst, at: now }

@@ -108,6 +108,15 @@ describe('query limits and malformed requests', () => {
     console.log(`[graphql-http audit] ${results.length} audits, ${results.filter((r) => r.status === 'ok').length} ok, warnings:\n${warnings.map((w) => `  ${w.id} ${w.name}: ${'reason' in w ? w.reason : ''}`).join('\n')}`)
   })
 
+  it('an address sending wrong keys is stopped before their verification; known keys keep working', async () => {
+    await stillUp() // the good key is verified (and cached) before the flood
+    const statuses: number[] = []
+    for (let i = 0; i < 25; i++) statuses.push((await post(JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer cfd_wrong${i}` })).status)
+    expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true)
+    expect(statuses.slice(21).every((s) => s === 429)).toBe(true)
+    await stillUp()
+  })
+
   it.skipIf(inject('embedded'))('statement timeout stops a runaway statement (real PostgreSQL)', async () => {
     await server.knex.raw('SET statement_timeout = 300')
     try {
