@@ -43,10 +43,14 @@ beforeAll(async () => {
   await submit('TAX', 'LEGAL_ENTITY', [{ sourceKey: `tax-${sfx}`, attributes: { creditCode: company.creditCode, taxStatus: 'NORMAL', taxCreditRating: 'A' } }])
   await submit('PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, attributes: { idNumber: person.idNumber, name: person.name, gender: 'FEMALE', birthDate: '1990-01-01', ethnicity: '汉族' } }])
   await submit('HRSS', 'PERSON', [{ sourceKey: `h-${sfx}`, attributes: { idNumber: person.idNumber, employmentStatus: 'EMPLOYED', employerCreditCode: company.creditCode } }])
+  await submit('CAB', 'PERSON', [{ sourceKey: `c-${sfx}`, attributes: { idNumber: person.idNumber, maritalStatus: 'MARRIED' } }])
+  await submit('EDU', 'PERSON', [{ sourceKey: `e-${sfx}`, attributes: { idNumber: person.idNumber, educationLevel: 'BACHELOR' } }])
   await submit('AMR', 'LEGAL_ENTITY', [{ sourceKey: `le-${sfx}`, attributes: { creditCode: company.creditCode, name: company.name, kind: 'ENTERPRISE', status: 'ACTIVE', legalRepresentativeIdNumber: person.idNumber, legalRepresentativeName: person.name } }])
   address.fullText = `杭州市西湖区访问测试路${sfx}号`
   await submit('CAB', 'ADDRESS', [{ sourceKey: `a-${sfx}`, attributes: { fullText: address.fullText, road: `访问测试路${sfx}` } }])
-  await submit('PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, attributes: { idNumber: person.idNumber, name: person.name, gender: 'FEMALE', birthDate: '1990-01-01', ethnicity: '汉族', residenceAddressText: address.fullText } }])
+  await submit('PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, attributes: { idNumber: person.idNumber, name: person.name, gender: 'FEMALE', birthDate: '1990-01-01', ethnicity: '汉族', residenceAddressText: address.fullText, householdAddressText: address.fullText } }])
+  await submit('AMR', 'LEGAL_ENTITY', [{ sourceKey: `le2-${sfx}`, attributes: { creditCode: company.creditCode, registeredCapital: 1000000, establishedDate: '2015-06-01', businessScope: '软件开发', registeredAddressText: address.fullText } }])
+  await submit('STATS', 'LEGAL_ENTITY', [{ sourceKey: `st-${sfx}`, attributes: { creditCode: company.creditCode, industryCode: 'I65' } }])
   address.id = (await server.knex('addresses').where('full_text', address.fullText).first()).id
   person.id = (await server.knex('persons').where('id_number', person.idNumber).first()).id
   company.id = (await server.knex('legal_entities').where('credit_code', company.creditCode).first()).id
@@ -158,8 +162,9 @@ describe('field-level sharing matrix', () => {
 
   it('provenance and history of a hidden field carry no value', async () => {
     const q = `query ($id: ID!) { person(id: $id) { provenance { field value } history { field newValue } sourceRecords { attributes } } }`
-    const edu = await server.gql(q, { id: person.id }, keys.EDU)
-    const text = JSON.stringify(edu.data)
+    // AMR holds no grant on person fields and submitted nothing about this person.
+    const amr = await server.gql(q, { id: person.id }, keys.AMR)
+    const text = JSON.stringify(amr.data)
     expect(text).not.toContain(person.name)
     expect(text).not.toContain(person.idNumber)
     expect(text).not.toContain('EMPLOYED')
@@ -198,6 +203,74 @@ describe('field-level sharing matrix', () => {
     const hrss = await server.gql(q, { id: company.id }, keys.HRSS)
     expect(hrss.data!.legalEntity.employees.nodes).toEqual([{ id: person.id }])
   })
+})
+
+describe('full matrix: every contract field of Person and LegalEntity × every kind of caller', () => {
+  // The oracle, written from CONTRACT §1 and §4 (not from the code): who owns each field, its
+  // sharing class, and the demo grants.
+  const PERSON_OWNER: Record<string, string> = {
+    idNumber: 'PSB', name: 'PSB', gender: 'PSB', birthDate: 'PSB', ethnicity: 'PSB', householdAddress: 'PSB', residenceAddress: 'PSB', deathDate: 'PSB',
+    maritalStatus: 'CAB', employmentStatus: 'HRSS', employer: 'HRSS', educationLevel: 'EDU',
+  }
+  const LE_FIELDS: Record<string, { owner: string; conditional: boolean }> = {
+    creditCode: { owner: 'AMR', conditional: false }, name: { owner: 'AMR', conditional: false }, kind: { owner: 'AMR', conditional: false },
+    status: { owner: 'AMR', conditional: false }, legalRepresentativeName: { owner: 'AMR', conditional: false }, registeredCapital: { owner: 'AMR', conditional: false },
+    establishedDate: { owner: 'AMR', conditional: false }, industryCode: { owner: 'STATS', conditional: false }, businessScope: { owner: 'AMR', conditional: false },
+    registeredAddress: { owner: 'AMR', conditional: false }, taxStatus: { owner: 'TAX', conditional: true }, taxCreditRating: { owner: 'TAX', conditional: true },
+    legalRepresentative: { owner: 'AMR', conditional: true }, employees: { owner: 'HRSS', conditional: true },
+  }
+  const GRANTS: Record<string, string[]> = { HRSS: ['PERSON.idNumber', 'PERSON.name', 'PERSON.gender', 'PERSON.birthDate'], TAX: Object.keys(LE_FIELDS).filter((f) => LE_FIELDS[f].owner !== 'TAX').map((f) => `LEGAL_ENTITY.${f}`) }
+  const CALLERS = ['PSB', 'HRSS', 'CAB', 'EDU', 'AMR', 'TAX', 'STATS', 'STEWARD', 'AUDITOR', 'ADMIN', 'ANONYMOUS']
+  const conditionalVisible = (caller: string, owner: string, grant: string) =>
+    caller === owner || caller === 'STEWARD' || caller === 'AUDITOR' || (GRANTS[caller] ?? []).includes(grant)
+  const shape = (field: string) => (['householdAddress', 'residenceAddress', 'registeredAddress'].includes(field) ? `${field} { id }`
+    : field === 'employer' || field === 'legalRepresentative' ? `${field} { id }` : field === 'employees' ? 'employees { nodes { id } }' : field)
+
+  for (const caller of CALLERS) {
+    it(`Person and LegalEntity as ${caller}`, async () => {
+      for (const c of ['CAB', 'STATS']) keys[c] ??= await createTestKey(server.knex, { department: c })
+      const pq = `query ($id: ID!) { person(id: $id) { ${Object.keys(PERSON_OWNER).map(shape).join(' ')} representativeOf { id } } }`
+      const pr = await server.gql(pq, { id: person.id }, keys[caller])
+      const lq = `query ($id: ID!) { legalEntity(id: $id) { ${Object.keys(LE_FIELDS).map(shape).join(' ')} } }`
+      const lr = await server.gql(lq, { id: company.id }, keys[caller])
+      if (caller === 'ANONYMOUS') {
+        expect(pr.errors![0].extensions!.code).toBe('UNAUTHENTICATED')
+        expect(lr.errors![0].extensions!.code).toBe('UNAUTHENTICATED')
+        return
+      }
+      const hidden = (r: any, root: string) => new Set((r.errors ?? []).map((e: any) => {
+        expect(e.extensions.code).toBe('FORBIDDEN_FIELD')
+        return e.path.slice(1).join('.')
+      }))
+      const ph = hidden(pr, 'person')
+      for (const [field, owner] of Object.entries(PERSON_OWNER)) {
+        const visible = conditionalVisible(caller, owner, `PERSON.${field}`)
+        const value = pr.data!.person[field]
+        if (field === 'idNumber') {
+          expect(value, `${caller} idNumber`).toBe(visible ? person.idNumber : `${person.idNumber.slice(0, 6)}********${person.idNumber.slice(-4)}`)
+          expect(ph.has(field)).toBe(false)
+          continue
+        }
+        expect(ph.has(field), `${caller} Person.${field}`).toBe(!visible)
+        if (!visible) expect(value, `${caller} Person.${field}`).toBeNull()
+        else if (field !== 'deathDate') expect(value, `${caller} Person.${field}`).not.toBeNull()
+      }
+      // representativeOf shows LegalEntity.legalRepresentative (CONDITIONAL, AMR).
+      const repVisible = conditionalVisible(caller, 'AMR', 'LEGAL_ENTITY.legalRepresentative')
+      expect(ph.has('representativeOf'), `${caller} Person.representativeOf`).toBe(!repVisible)
+      expect(pr.data!.person.representativeOf, `${caller} Person.representativeOf`).toEqual(repVisible ? [{ id: company.id }] : [])
+
+      const lh = hidden(lr, 'legalEntity')
+      for (const [field, rule] of Object.entries(LE_FIELDS)) {
+        const visible = !rule.conditional || conditionalVisible(caller, rule.owner, `LEGAL_ENTITY.${field}`)
+        const value = lr.data!.legalEntity[field]
+        expect(lh.has(field), `${caller} LegalEntity.${field}`).toBe(!visible)
+        if (field === 'employees') expect(value.nodes, `${caller} employees`).toEqual(visible ? [{ id: person.id }] : [])
+        else if (visible) expect(value, `${caller} LegalEntity.${field}`).not.toBeNull()
+        else expect(value, `${caller} LegalEntity.${field}`).toBeNull()
+      }
+    })
+  }
 })
 
 describe('catalogue and change feed', () => {
