@@ -363,6 +363,29 @@ describe('sharing requests', () => {
   })
 })
 
+describe('sharing requests: bad input', () => {
+  const REQUEST = `mutation ($i: SharingRequestInput!) { requestSharing(input: $i) { id status } }`
+  const ok = { entityType: 'PERSON', fields: ['ethnicity'], purpose: 'statistics' }
+  it('each gets its coded error', async () => {
+    const cases: [Record<string, string>, Record<string, unknown>, Record<string, unknown>][] = [
+      [keys.EDU, { ...ok, fields: ['shoeSize'] }, { code: 'BAD_USER_INPUT', reason: 'UNKNOWN_FIELD', field: 'input.fields' }],
+      [keys.EDU, { ...ok, fields: [] }, { code: 'BAD_USER_INPUT', field: 'input.fields' }],
+      [keys.EDU, { ...ok, purpose: '  ' }, { code: 'BAD_USER_INPUT', field: 'input.purpose' }],
+      [keys.EDU, { ...ok, expiresAt: '2001-01-01T00:00:00Z' }, { code: 'BAD_USER_INPUT', reason: 'INVALID_DATE', field: 'input.expiresAt' }],
+      [keys.STEWARD, ok, { code: 'FORBIDDEN' }],
+      [keys.ANONYMOUS, ok, { code: 'UNAUTHENTICATED' }],
+    ]
+    for (const [who, input, expected] of cases) {
+      const r = await server.gql(REQUEST, { i: input }, who)
+      expect(r.errors?.[0].extensions, JSON.stringify(input)).toMatchObject(expected)
+    }
+    const decide = `mutation ($id: ID!) { decideSharingRequest(id: $id, approve: true) { status } }`
+    expect((await server.gql(decide, { id: 'not-a-uuid' }, keys.ADMIN)).errors![0].extensions!.code).toBe('BAD_USER_INPUT')
+    expect((await server.gql(decide, { id: '00000000-0000-4000-8000-000000000000' }, keys.ADMIN)).errors![0].extensions!.code).toBe('NOT_FOUND')
+    expect((await server.gql('{ sharingGrants { id } }')).errors![0].extensions!.code).toBe('UNAUTHENTICATED')
+  })
+})
+
 describe('access log', () => {
   it('records who read a person, shows it to AUDITOR and STEWARD, and verifies', async () => {
     await server.gql(`query ReadForTest($id: ID!) { person(id: $id) { name gender } }`, { id: person.id }, { ...keys.HRSS, 'x-purpose': 'benefit check 42' })
@@ -372,6 +395,12 @@ describe('access log', () => {
     expect(entry).toMatchObject({ purpose: 'benefit check 42', operationName: 'ReadForTest', principal: { id: await principalIdOf(server.knex, keys.HRSS) } })
     expect(entry.fields).toEqual(['gender', 'name'])
     expect(r.data!.accessLog.totalCount).toBeGreaterThan(1)
+    expect(r.data!.accessLog.pageInfo.hasNextPage).toBe(true)
+    const page = `query ($id: ID!, $after: String) { accessLog(personId: $id, first: 500, after: $after) { nodes { purpose } pageInfo { endCursor hasNextPage } } }`
+    const p1 = await server.gql(`query ($id: ID!) { accessLog(personId: $id, first: 1) { pageInfo { endCursor } } }`, { id: person.id }, keys.STEWARD)
+    const rest = await server.gql(page, { id: person.id, after: p1.data!.accessLog.pageInfo.endCursor }, keys.STEWARD)
+    expect(rest.data!.accessLog.nodes.length).toBe(r.data!.accessLog.totalCount - 1)
+    expect(rest.data!.accessLog.nodes.map((n: { purpose: string }) => n.purpose)).not.toContain('benefit check 42')
     expect((await server.gql(q, { id: person.id }, keys.PSB)).errors![0].extensions!.code).toBe('FORBIDDEN')
     expect(await verifyAccessLog(server.knex)).toMatchObject({ ok: true })
   })
