@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import * as createReconciliationCore from './20261127100000_create_reconciliation_core.js'
 import * as createDomainTables from './20261127100100_create_domain_tables.js'
 import * as createAccessTables from './20261127100200_create_access_tables.js'
+import * as createSharingGrantsAndAccessLog from './20261127120300_create_sharing_grants_and_access_log.js'
 import * as createStewardTables from './20261127120400_create_steward_tables.js'
 import * as createSpatialSearchIndexes from './20261127120100_create_spatial_search_indexes.js'
 import * as indexStatistics from './20261127120200_index_statistics.js'
@@ -15,6 +16,7 @@ export const migrations: Record<string, Migration> = {
   '20261127100000_create_reconciliation_core': createReconciliationCore,
   '20261127100100_create_domain_tables': createDomainTables,
   '20261127100200_create_access_tables': createAccessTables,
+  '20261127120300_create_sharing_grants_and_access_log': createSharingGrantsAndAccessLog,
   '20261127120400_create_steward_tables': createStewardTables,
   '20261127120100_create_spatial_search_indexes': createSpatialSearchIndexes,
   '20261127120200_index_statistics': indexStatistics,

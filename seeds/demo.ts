@@ -3,6 +3,7 @@ import * as turf from '@turf/turf'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import type { Config } from '../src/config.js'
+import { seedDemoAccess } from '../src/access/demo.js'
 import { withTransaction } from '../src/db/transaction.js'
 import { applySubmission, type SubmissionResult } from '../src/reconciliation/submission.service.js'
 import type { RecordInput } from '../src/reconciliation/rules/validate.js'
@@ -223,6 +224,8 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
   }
   await s.flush()
   await seedDemoStatistics(knex, { ...opts, regionCodes: [HANGZHOU.city.code, ...HANGZHOU.districts.map((d) => d.code)] })
+  const keys = await seedDemoAccess(knex)
+  if (keys.length) log?.info(`demo: API keys created: ${keys.join(', ')}`)
   log?.info('demo: loaded')
   return s.totals
 }

@@ -21,6 +21,12 @@ export interface Config {
   extent: [number, number, number, number]
   statementTimeoutMs: number
   maxPageSize: number
+  /** Per-caller token bucket: requests at once, and refill per second. */
+  rateLimitBurst: number
+  rateLimitPerSecond: number
+  /** Query limits: nesting depth and estimated cost (see src/access/query-limits.ts). */
+  maxQueryDepth: number
+  maxQueryCost: number
   logLevel: string
 }
 
@@ -62,6 +68,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     extent: extent as [number, number, number, number],
     statementTimeoutMs: num(env, 'STATEMENT_TIMEOUT_MS', 15000),
     maxPageSize: num(env, 'MAX_PAGE_SIZE', 500),
+    rateLimitBurst: num(env, 'RATE_LIMIT_BURST', 300),
+    rateLimitPerSecond: num(env, 'RATE_LIMIT_PER_SECOND', 50),
+    maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
+    maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
     logLevel: env.LOG_LEVEL || 'info',
   }
 }

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js'
 import { createServer } from './server.js'
+import { activeDemoKeys } from './access/demo.js'
 import { seedDemoIfEmpty } from '../seeds/demo.js'
 
 // Start-up only: configuration, server, signals.
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
       : `cannot start: the embedded database in ${config.dataDir} could not be opened (${reason}); set DATABASE_URL to use PostgreSQL + PostGIS`)
     process.exit(1)
   }
+  const demo = await activeDemoKeys(server.knex)
+  if (demo.length) server.log.info(`demo API keys (send "Authorization: Bearer <key>"): ${demo.join(', ')}`)
   server.log.info(`GraphQL at http://localhost:${config.port}/graphql (GraphiQL in a browser), OGC API at /ogc`)
   let stopping = false
   const stop = async (signal: string) => {

@@ -1,4 +1,5 @@
 import 'reflect-metadata'
+import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
@@ -9,7 +10,8 @@ import express from 'express'
 import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
-import { authenticate } from './access/authenticate.js'
+import { accessPlugin } from './access/access.plugin.js'
+import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
@@ -20,6 +22,24 @@ import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
+
+/** Largest request body accepted (HTTP 413 beyond). */
+const MAX_BODY = '2mb'
+/** Largest GraphQL document, in lexical tokens. */
+const MAX_QUERY_TOKENS = 15_000
+
+/** A coded GraphQL-style error for a request express refused before GraphQL saw it; never a stack. */
+function httpError(err: { status?: number; type?: string }, log: Logger) {
+  if (err.type === 'entity.too.large' || err.status === 413)
+    return { message: `The request body is larger than ${MAX_BODY}`, extensions: { code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE', field: 'body' } }
+  if (err.type === 'entity.parse.failed')
+    return { message: 'The request body is not valid JSON', extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_JSON', field: 'body' } }
+  if (err.status && err.status < 500)
+    return { message: 'Malformed request', extensions: { code: 'BAD_USER_INPUT', reason: err.type ?? 'MALFORMED_REQUEST', field: 'body' } }
+  const errorId = randomUUID()
+  log.error({ err, errorId }, 'unhandled HTTP error')
+  return { message: `Internal error; quote error id ${errorId} to the service desk`, extensions: { code: 'INTERNAL_SERVER_ERROR', errorId } }
+}
 
 export interface RunningServer {
   url: string
@@ -70,7 +90,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
     formatError: formatErrorWith(log),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metrics.plugin],
+    // A hard cap on document size before validation runs: thousands of aliases are refused cheaply.
+    parseOptions: { maxTokens: MAX_QUERY_TOKENS },
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metrics.plugin,
+      accessPlugin({ log, limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost } }),
+    ],
   })
   await apollo.start()
 
@@ -83,22 +108,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
-  app.use('/graphql', express.json({ limit: '2mb' }), expressMiddleware(apollo, {
-    context: async ({ req }) => ({
+  // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
+  const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
+  app.use('/graphql', gate, express.json({ limit: MAX_BODY }), expressMiddleware(apollo, {
+    context: async ({ req, res }) => ({
       knex, config,
-      principal: await authenticate(knex, req.headers),
+      principal: requestPrincipal(res),
       purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
       loaders: createLoaders(knex),
     }),
   }))
-  app.use('/ogc', ogcRouter(knex, log))
-  app.use('/stats', statsRouter(knex))
+  app.use('/ogc', gate, ogcRouter(knex, log))
+  app.use('/stats', gate, statsRouter(knex))
   app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
   // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    const status = err.status && err.status < 500 ? err.status : 500
-    if (status === 500) log.error({ err }, 'unhandled HTTP error')
-    res.status(status).json({ errors: [{ message: status === 500 ? 'Internal error' : 'Malformed request', extensions: { code: status === 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST' } }] })
+    res.status(err.status && err.status < 500 ? err.status : 500).json({ errors: [httpError(err, log)] })
   })
 
   const { port } = httpServer.address() as AddressInfo

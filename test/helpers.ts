@@ -4,6 +4,8 @@ import type { Knex } from 'knex'
 import { inject } from 'vitest'
 import { loadConfig, type Config } from '../src/config.js'
 import { createKnex } from '../src/db/knex.js'
+import type { RoleName } from '../src/shared/entity-types.js'
+import { createTestKey } from './access-helpers.js'
 
 // Sessions. The run has one database (test/global-setup.ts). When it is the embedded PGlite it
 // accepts exactly ONE connection for the whole process, so:
@@ -84,7 +86,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     async gql(query, variables, headers) {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...headers },
+        headers: { 'content-type': 'application/json', accept: 'application/json', ...(await withApiKey(server.knex, headers)) },
         body: JSON.stringify({ query, variables }),
       })
       const text = await res.text()
@@ -95,6 +97,30 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       }
     },
   }
+}
+
+const legacyKeys = new Map<string, Promise<Record<string, string>>>()
+
+/**
+ * Compatibility for tests written before API keys: `{ 'X-Department': 'PSB', 'X-Roles': 'STEWARD' }`
+ * is replaced by a bearer key of a principal with that department and roles (made once per file).
+ * New tests should pass createTestKey(...) headers (test/access-helpers.ts) instead.
+ */
+async function withApiKey(knex: Knex, headers: Record<string, string> | undefined): Promise<Record<string, string> | undefined> {
+  if (!headers) return headers
+  const rest: Record<string, string> = {}
+  let department: string | undefined
+  let roles: string | undefined
+  for (const [name, value] of Object.entries(headers)) {
+    if (name.toLowerCase() === 'x-department') department = value.trim().toUpperCase()
+    else if (name.toLowerCase() === 'x-roles') roles = value
+    else rest[name] = value
+  }
+  if (!department && !roles) return headers
+  const roleList = (roles ?? 'DEPARTMENT_APP').split(',').map((r) => r.trim().toUpperCase()).filter(Boolean) as RoleName[]
+  const cacheKey = `${department ?? ''}|${roleList.join(',')}`
+  if (!legacyKeys.has(cacheKey)) legacyKeys.set(cacheKey, createTestKey(knex, { department: department ?? null, roles: roleList }))
+  return { ...rest, ...(await legacyKeys.get(cacheKey)!) }
 }
 
 let counter = 0

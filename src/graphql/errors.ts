@@ -16,7 +16,18 @@ const CLIENT_CODES = new Set<string>([
  */
 export function formatErrorWith(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const code = formatted.extensions?.code as string | undefined
+    let code = formatted.extensions?.code as string | undefined
+    // A validation rule's own code (e.g. QUERY_TOO_COMPLEX) survives Apollo's GRAPHQL_VALIDATION_FAILED wrapper.
+    const inner = (error as { originalError?: { extensions?: Record<string, unknown> } })?.originalError?.extensions?.code as string | undefined
+    if (code === 'GRAPHQL_VALIDATION_FAILED' && inner && inner in ERROR_CODES) {
+      code = inner
+      formatted = { ...formatted, extensions: { ...formatted.extensions, code } }
+    }
+    // The parser's token cap (ApolloServer parseOptions.maxTokens) is a complexity limit, not a typo.
+    if (code === 'GRAPHQL_PARSE_FAILED' && /contains more th(?:an|at) \d+ tokens/.test(formatted.message)) {
+      code = 'QUERY_TOO_COMPLEX'
+      formatted = { ...formatted, message: `The query is too large: ${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')}`, extensions: { ...formatted.extensions, code } }
+    }
     if (code && CLIENT_CODES.has(code)) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {}
       return { ...formatted, extensions }

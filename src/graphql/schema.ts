@@ -1,6 +1,8 @@
 import 'reflect-metadata'
 import type { GraphQLSchema } from 'graphql'
 import { buildSchema, type NonEmptyArray } from 'type-graphql'
+import { ACCESS_RESOLVERS } from '../access/access.resolver.js'
+import { fieldAccess } from '../access/field-access.middleware.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
@@ -25,6 +27,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   StewardResolver,
   SpatialResolver, BuildingResolver, ParcelResolver,
   IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver, AdminDivisionStatisticsResolver,
+  ...ACCESS_RESOLVERS,
 ]
 
 let built: Promise<GraphQLSchema> | undefined
@@ -37,6 +40,8 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
       { type: Date, scalar: DateTimeScalar },
     ],
     orphanedTypes: [],
+    // Field-level sharing (CONTRACT §4) is enforced here, once, for every field of every type.
+    globalMiddlewares: [fieldAccess],
     validate: false,
   })
   return built

@@ -1,15 +1,14 @@
+import { requireRole as requireAccessRole } from '../access/guards.js'
 import type { Principal } from '../access/principal.js'
-import { hasRole } from '../access/principal.js'
 import type { RoleName } from '../shared/entity-types.js'
-import { badInput, forbidden, unauthenticated } from '../shared/errors.js'
+import { badInput } from '../shared/errors.js'
 
 // One place that says who may make steward and admin decisions, so the access module's own
 // guard can replace it without touching the services.
 
 /** Throws UNAUTHENTICATED for an anonymous caller and FORBIDDEN for one without any of the roles. */
 export function requireRole(principal: Principal, ...roles: RoleName[]): void {
-  if (!principal.roles.length) throw unauthenticated()
-  if (!hasRole(principal, ...roles)) throw forbidden(`This needs the ${roles.join(' or ')} role`)
+  requireAccessRole({ principal }, ...roles)
 }
 
 /** A steward's or admin's reason: required, at most 2000 characters; returns it trimmed. */

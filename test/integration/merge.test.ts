@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
-import { asDept, errorOf, makeCreditCode, makeIdNumber, RESOLVE, STEWARD, submit } from './scenario.fixtures.js'
+import { asDept, errorOf, makeCreditCode, makeIdNumber, RESOLVE, STEWARD, submit, principalIdOf } from './scenario.fixtures.js'
 
 // Identity resolution (CONTRACT.md §2, "Identity resolution") and reversible merges.
 
@@ -136,7 +136,7 @@ describe('mergeEntities / unmergeEntity', () => {
     expect(await golden(b)).toEqual({})
     expect(await rep()).toBe(a)
     const row = await server.knex('merges').where({ survivor_id: a, merged_id: b }).first()
-    expect(row).toMatchObject({ reason: `one person, two registrations ${sfx}`, principal_id: 'header:CAB' })
+    expect(row).toMatchObject({ reason: `one person, two registrations ${sfx}`, principal_id: await principalIdOf(server, STEWARD) })
     expect(row.source_record_ids).toHaveLength(2)
 
     const u = await server.gql(UNMERGE, { e: a, ids: row.source_record_ids, r: `registrations were different people ${sfx}` }, STEWARD)
@@ -146,7 +146,7 @@ describe('mergeEntities / unmergeEntity', () => {
     expect(await rep()).toBe(b)
     expect(await entityOfRecord('EDU', `eb-${sfx}`)).toBe(b)
     expect((await server.knex('merges').where('id', row.id).first()).unmerged_txid).not.toBeNull()
-    const audited = await server.knex('transactions').whereIn('operation', ['mergeEntities', 'unmergeEntity']).where('principal_id', 'header:CAB')
+    const audited = await server.knex('transactions').whereIn('operation', ['mergeEntities', 'unmergeEntity']).where('principal_id', await principalIdOf(server, STEWARD))
       .whereIn('reason', [`one person, two registrations ${sfx}`, `registrations were different people ${sfx}`])
     expect(audited).toHaveLength(2)
   })

@@ -29,6 +29,11 @@ export const asDept = (code: string): Record<string, string> => ({ 'X-Department
 export const STEWARD = { 'X-Department': 'CAB', 'X-Roles': 'STEWARD' }
 export const ADMIN = { 'X-Roles': 'ADMIN' }
 
+/** The principal id behind these headers (what transactions.principal_id and resolvedBy hold). */
+export async function principalIdOf(server: TestServer, headers: Record<string, string>): Promise<string> {
+  return (await server.gql('{ me { id } }', undefined, headers)).data.me.id
+}
+
 export const SUBMIT = `mutation($input: SubmitRecordsInput!) { submitRecords(input: $input) {
   batchKey accepted created updated unchanged conflictsOpened possibleDuplicates rejected { index sourceKey code field message } } }`
 

@@ -271,7 +271,7 @@ describe('indicators and observations', () => {
     const r = await server.gql(`query($code: String!, $r: String) { observations(indicatorCode: $code, regionCode: $r, periodFrom: "2024", periodTo: "2024") { id period value status } }`, { code, r: township })
     const year = r.data.observations.find((o: { period: string }) => o.period === '2024')
     expect(year).toMatchObject({ value: 12.6, status: 'REVISED' })
-    const changes = await server.gql(`query($after: String) { changes(after: $after, entityTypes: [OBSERVATION], first: 50) { nodes { entityId field oldValue newValue } } }`, { after: cursor })
+    const changes = await server.gql(`query($after: String) { changes(after: $after, entityTypes: [OBSERVATION], first: 50) { nodes { entityId field oldValue newValue } } }`, { after: cursor }, { 'X-Department': 'STATS' })
     const mine = changes.data.changes.nodes.filter((c: { entityId: string }) => c.entityId === year.id)
     expect(mine.map((c: { field: string; oldValue: unknown; newValue: unknown }) => [c.field, c.oldValue, c.newValue]).sort()).toEqual([['status', 'PRELIMINARY', 'REVISED'], ['value', 12, 12.6]])
   })

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import {
-  ADMIN, asDept, errorOf, makeCreditCode, makeIdNumber, personByIdNumber, prov, RESOLVE, STEWARD, submit,
-} from './scenario.fixtures.js'
+  ADMIN, asDept, errorOf, makeCreditCode, makeIdNumber, personByIdNumber, prov, RESOLVE, STEWARD, submit, principalIdOf } from './scenario.fixtures.js'
 
 // CONTRACT.md §2 rule 6 and the steward's tools: resolveConflict, reportSuspectedError, setAuthorityRule.
 
@@ -29,11 +28,11 @@ describe('resolveConflict', () => {
     const r = await server.gql(RESOLVE, { id: conflictId, decision: 'KEEP_AUTHORITATIVE', reason }, STEWARD)
     expect(r.errors).toBeUndefined()
     expect(r.data.resolveConflict).toMatchObject({ status: 'RESOLVED', decision: 'KEEP_AUTHORITATIVE', reason, currentValue: '1979-05-20' })
-    expect(r.data.resolveConflict.resolvedBy.id).toBe('header:CAB')
+    expect(r.data.resolveConflict.resolvedBy.id).toBe(await principalIdOf(server, STEWARD))
     expect(r.data.resolveConflict.resolvedAt).toBeTruthy()
 
     const tx = await server.knex('transactions').where({ operation: 'resolveConflict', reason }).first()
-    expect(tx).toMatchObject({ principal_id: 'header:CAB' })
+    expect(tx).toMatchObject({ principal_id: await principalIdOf(server, STEWARD) })
     const dismissed = await server.knex('claims as c').join('conflict_candidates as cc', 'cc.claim_id', 'c.id').where('cc.conflict_id', conflictId).select('c.dismissed_txid')
     expect(dismissed.every((d) => Number(d.dismissed_txid) === Number(tx.txid))).toBe(true)
 
