@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import * as createReconciliationCore from './20261127100000_create_reconciliation_core.js'
 import * as createDomainTables from './20261127100100_create_domain_tables.js'
 import * as createAccessTables from './20261127100200_create_access_tables.js'
+import * as createImportRuns from './20261127120500_create_import_runs.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -11,6 +12,7 @@ export const migrations: Record<string, Migration> = {
   '20261127100000_create_reconciliation_core': createReconciliationCore,
   '20261127100100_create_domain_tables': createDomainTables,
   '20261127100200_create_access_tables': createAccessTables,
+  '20261127120500_create_import_runs': createImportRuns,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

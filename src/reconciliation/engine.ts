@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
+import { insertUnnest, type BulkColumn } from '../db/bulk.js'
 import type { TxContext } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
@@ -33,6 +34,12 @@ export interface PreparedRecord {
   record: ValidatedRecord
   attributes: unknown
   geometry: unknown
+}
+
+/** A record applyRecords refuses; the thrown ValidationError carries all of them as `refused`. */
+export interface MissingFieldRejection {
+  index: number
+  error: ValidationError
 }
 
 interface Plan extends PreparedRecord {
@@ -108,37 +115,58 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
   }
 }
 
-/** Weighted match for records that no key linked (persons and legal entities only). */
+/**
+ * Weighted match for records that no key linked (persons and legal entities only): one query for
+ * the whole batch, each record looking at up to 20 candidates as before.
+ */
 async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
-  for (const p of plans.filter((x) => !x.entityId)) {
-    const v = p.record.values
-    let best: { id: string; score: number } | undefined
-    if (entityType === 'PERSON' && typeof v.name === 'string' && typeof v.birthDate === 'string') {
+  const open = plans.filter((x) => !x.entityId)
+  const best = new Map<number, { id: string; score: number }>()
+  const consider = (i: number, id: string, score: number) => {
+    const b = best.get(i)
+    if (!b || score > b.score) best.set(i, { id, score })
+  }
+  if (entityType === 'PERSON') {
+    const wanted = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    if (wanted.length) {
       // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
       const { rows } = await trx.raw(
-        `SELECT id, name, birth_date, gender, residence_address_key FROM persons
-          WHERE birth_date = ? AND (id_number IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.3) LIMIT 20`,
-        [v.birthDate, (v.idNumber as string) ?? null, v.name, v.name])
+        `SELECT u.i, p.id, p.name, p.birth_date, p.gender, p.residence_address_key
+           FROM unnest(?::int[], ?::date[], ?::text[], ?::boolean[]) AS u(i, birth_date, name, has_id)
+           CROSS JOIN LATERAL (SELECT id, name, birth_date, gender, residence_address_key FROM persons
+             WHERE birth_date = u.birth_date AND (id_number IS NULL OR NOT u.has_id) AND (name = u.name OR similarity(name, u.name) > 0.3) LIMIT 20) p`,
+        [wanted.map((_, i) => i), wanted.map((p) => p.record.values.birthDate as string), wanted.map((p) => p.record.values.name as string),
+          wanted.map((p) => typeof p.record.values.idNumber === 'string')])
       for (const r of rows) {
-        const score = personMatchScore(
-          { name: v.name, birthDate: v.birthDate, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
-          { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key })
-        if (!best || score > best.score) best = { id: r.id, score }
+        const v = wanted[r.i].record.values
+        consider(r.i, r.id, personMatchScore(
+          { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
+          { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }))
       }
-    } else if (entityType === 'LEGAL_ENTITY' && typeof v.name === 'string') {
-      const { rows } = await trx.raw(
-        `SELECT id, name, registered_address_key FROM legal_entities
-          WHERE (credit_code IS NULL OR ?::text IS NULL) AND (name = ? OR similarity(name, ?) > 0.5) LIMIT 20`,
-        [(v.creditCode as string) ?? null, v.name, v.name])
-      for (const r of rows) {
-        const score = legalEntityMatchScore({ name: v.name, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key })
-        if (!best || score > best.score) best = { id: r.id, score }
-      }
+      wanted.forEach((p, i) => decide(p, best.get(i), opts))
     }
-    if (!best) continue
-    if (best.score >= opts.matchHigh) p.entityId = best.id
-    else if (best.score >= opts.matchLow) p.duplicateOf = best
+  } else if (entityType === 'LEGAL_ENTITY') {
+    const wanted = open.filter((p) => typeof p.record.values.name === 'string')
+    if (wanted.length) {
+      const { rows } = await trx.raw(
+        `SELECT u.i, l.id, l.name, l.registered_address_key
+           FROM unnest(?::int[], ?::text[], ?::boolean[]) AS u(i, name, has_code)
+           CROSS JOIN LATERAL (SELECT id, name, registered_address_key FROM legal_entities
+             WHERE (credit_code IS NULL OR NOT u.has_code) AND (name = u.name OR similarity(name, u.name) > 0.5) LIMIT 20) l`,
+        [wanted.map((_, i) => i), wanted.map((p) => p.record.values.name as string), wanted.map((p) => typeof p.record.values.creditCode === 'string')])
+      for (const r of rows) {
+        const v = wanted[r.i].record.values
+        consider(r.i, r.id, legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }))
+      }
+      wanted.forEach((p, i) => decide(p, best.get(i), opts))
+    }
   }
+}
+
+function decide(p: Plan, best: { id: string; score: number } | undefined, opts: EngineOptions): void {
+  if (!best) return
+  if (best.score >= opts.matchHigh) p.entityId = best.id
+  else if (best.score >= opts.matchLow) p.duplicateOf = best
 }
 
 function claimView(row: { id: number; department_code: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
@@ -165,7 +193,7 @@ export async function recomputeEntities(
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const claimRows = await trx('claims')
-    .select('id', 'entity_id', 'field', 'department_code', 'value', 'observed_at', 'txid', 'dismissed_txid')
+    .select('id', 'entity_id', 'field', 'department_code', 'source_key', 'value', 'observed_at', 'txid', 'dismissed_txid')
     .whereIn('entity_id', entityIds).whereNull('superseded_txid')
   const goldenRows = await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', entityIds)
   const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
@@ -178,6 +206,7 @@ export async function recomputeEntities(
     list.push(claimView(r))
     claimsBy.set(k, list)
   }
+  const sourceKeyOf = new Map<number, string>(claimRows.map((r: { id: number; source_key: string }) => [Number(r.id), r.source_key]))
   const goldenBy = new Map<string, GoldenView>()
   for (const g of goldenRows)
     goldenBy.set(`${g.entity_id}|${g.field}`, { value: g.value, status: g.status, department: g.source_department, claimId: g.claim_id === null ? null : Number(g.claim_id), txid: Number(g.txid) })
@@ -230,7 +259,7 @@ export async function recomputeEntities(
           const claim = claims.find((c) => c.id === next.claimId)
           goldenUpserts.push({
             entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
-            source_key: null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
+            source_key: next.claimId === null ? null : sourceKeyOf.get(next.claimId) ?? null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
           })
           history.push({
             entity_id: id, entity_type: entityType, field, old_value: standing ? JSON.stringify(standing.value) : null,
@@ -252,16 +281,11 @@ export async function recomputeEntities(
   }
 
   if (goldenUpserts.length) {
-    // source_key is filled from the winning claim in the same statement.
-    for (let i = 0; i < goldenUpserts.length; i += 500)
-      await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
-        .merge(['value', 'status', 'source_department', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
-    await trx.raw(
-      `UPDATE golden_values g SET source_key = c.source_key FROM claims c WHERE g.claim_id = c.id AND g.txid = ? AND g.entity_id = ANY(?::uuid[])`,
-      [txid, entityIds])
+    await insertUnnest(trx, 'golden_values', GOLDEN_COLUMNS, goldenUpserts,
+      `ON CONFLICT (entity_id, field) DO UPDATE SET ${GOLDEN_COLUMNS.slice(2).map((c) => `${c.name} = excluded.${c.name}`).join(', ')}`)
   }
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
-  for (let i = 0; i < history.length; i += 500) await trx('field_history').insert(history.slice(i, i + 500))
+  await insertUnnest(trx, 'field_history', HISTORY_COLUMNS, history)
 
   for (const c of newConflicts) {
     const [row] = await trx('conflicts').insert({
@@ -283,6 +307,28 @@ export async function recomputeEntities(
   return result
 }
 
+// Column lists of the set-based inserts (insertUnnest); the first columns of each are its conflict key.
+const SOURCE_RECORD_COLUMNS: BulkColumn[] = [
+  { name: 'department_code', type: 'text' }, { name: 'entity_type', type: 'text' }, { name: 'source_key', type: 'text' },
+  { name: 'attributes', type: 'jsonb' }, { name: 'geometry', type: 'jsonb' }, { name: 'content_hash', type: 'text' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'received_at', type: 'timestamptz' }, { name: 'entity_id', type: 'uuid' }, { name: 'txid', type: 'bigint' },
+]
+const CLAIM_COLUMNS: BulkColumn[] = [
+  { name: 'entity_id', type: 'uuid' }, { name: 'field', type: 'text' }, { name: 'department_code', type: 'text' },
+  { name: 'source_record_id', type: 'uuid' }, { name: 'source_key', type: 'text' }, { name: 'value', type: 'jsonb' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' }, { name: 'superseded_txid', type: 'bigint' },
+]
+const GOLDEN_COLUMNS: BulkColumn[] = [
+  { name: 'entity_id', type: 'uuid' }, { name: 'field', type: 'text' }, { name: 'value', type: 'jsonb' }, { name: 'status', type: 'text' },
+  { name: 'source_department', type: 'text' }, { name: 'source_key', type: 'text' }, { name: 'claim_id', type: 'bigint' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' },
+]
+const HISTORY_COLUMNS: BulkColumn[] = [
+  { name: 'entity_id', type: 'uuid' }, { name: 'entity_type', type: 'text' }, { name: 'field', type: 'text' }, { name: 'old_value', type: 'jsonb' },
+  { name: 'new_value', type: 'jsonb' }, { name: 'status', type: 'text' }, { name: 'source_department', type: 'text' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' },
+]
+
 function contentHash(p: PreparedRecord): string {
   return createHash('sha256').update(canonicalJson({ v: p.record.values, o: p.record.observedAt })).digest('hex')
 }
@@ -291,7 +337,8 @@ function contentHash(p: PreparedRecord): string {
  * Applies validated records of one type from one department in one transaction, set-based:
  * identity resolution, source records, claims, golden values, conflicts, projection.
  * Records must not repeat a source key or natural key (see splitOnRepeats). Throws
- * ValidationError(MISSING_FIELD) when a record would create an entity without its required fields.
+ * ValidationError(MISSING_FIELD), before writing anything, when records would create an entity
+ * without its required fields: `recordIndex` names the first, `refused` lists them all.
  */
 export async function applyRecords(tx: TxContext, department: string, entityType: EntityTypeName, records: PreparedRecord[], opts: EngineOptions): Promise<ApplyResult> {
   const { trx, txid, at } = tx
@@ -321,10 +368,14 @@ export async function applyRecords(tx: TxContext, department: string, entityType
 
   const spec = ENTITY_SPECS[entityType]
   const toCreate = live.filter((p) => !p.entityId)
+  // Every refused record is named at once (nothing has been written yet), so the caller drops them
+  // all and retries once, not once per refused record.
+  const refused: MissingFieldRejection[] = []
   for (const p of toCreate) {
     const missing = spec.fields.find((f) => f.requiredForNew && p.record.values[f.name] === undefined)
-    if (missing) throw Object.assign(new ValidationError('MISSING_FIELD', missing.name, `${missing.name} is required to create a new ${spec.typeName}`), { recordIndex: p.index })
+    if (missing) refused.push({ index: p.index, error: new ValidationError('MISSING_FIELD', missing.name, `${missing.name} is required to create a new ${spec.typeName}`) })
   }
+  if (refused.length) throw Object.assign(refused[0].error, { recordIndex: refused[0].index, refused })
   if (toCreate.length) {
     for (let i = 0; i < toCreate.length; i += 1000) {
       const chunk = toCreate.slice(i, i + 1000)
@@ -333,19 +384,15 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     }
   }
 
-  // Source records (insert or update), one statement per chunk.
-  for (let i = 0; i < live.length; i += 500) {
-    const chunk = live.slice(i, i + 500)
-    const rows = await trx('source_records').insert(chunk.map((p) => ({
-      department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
-      attributes: JSON.stringify(p.attributes ?? {}), geometry: p.geometry ? JSON.stringify(p.geometry) : null,
-      content_hash: p.hash, observed_at: p.record.observedAt, received_at: at, entity_id: p.entityId, txid,
-    }))).onConflict(['department_code', 'entity_type', 'source_key'])
-      .merge(['attributes', 'geometry', 'content_hash', 'observed_at', 'received_at', 'entity_id', 'txid'])
-      .returning(['id', 'source_key'])
-    const idByKey = new Map(rows.map((r: { id: string; source_key: string }) => [r.source_key, r.id]))
-    for (const p of chunk) p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
-  }
+  // Source records (insert or update), set-based.
+  const sourceRows = await insertUnnest(trx, 'source_records', SOURCE_RECORD_COLUMNS, live.map((p) => ({
+    department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
+    attributes: JSON.stringify(p.attributes ?? {}), geometry: p.geometry ? JSON.stringify(p.geometry) : null,
+    content_hash: p.hash, observed_at: p.record.observedAt, received_at: at, entity_id: p.entityId, txid,
+  })), `ON CONFLICT (department_code, entity_type, source_key) DO UPDATE SET
+      ${SOURCE_RECORD_COLUMNS.slice(3).map((c) => `${c.name} = excluded.${c.name}`).join(', ')} RETURNING id, source_key`)
+  const idByKey = new Map(sourceRows.map((r: { id: string; source_key: string }) => [r.source_key, r.id]))
+  for (const p of live) p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
 
   // Claims: one current claim per (record, field). An out-of-order claim (older observedAt than the
   // record's current one) is kept as history but does not replace it (rule 1).
@@ -374,7 +421,7 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     // A record that moved to another entity (re-linked) takes its standing claims along.
   }
   if (supersede.length) await trx('claims').whereIn('id', supersede).update({ superseded_txid: txid })
-  for (let i = 0; i < inserts.length; i += 500) await trx('claims').insert(inserts.slice(i, i + 500))
+  await insertUnnest(trx, 'claims', CLAIM_COLUMNS, inserts)
 
   // Golden values per entity; legal entities recompute every field when their kind may have changed.
   const byFields = new Map<string, string[]>()

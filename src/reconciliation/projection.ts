@@ -80,14 +80,18 @@ export async function projectEntities(trx: Knex.Transaction, entityType: EntityT
       `UPDATE addresses a SET building_id = b.id FROM buildings b
         WHERE b.id = ANY(?::uuid[]) AND ST_Intersects(b.footprint, a.location) AND a.building_id IS DISTINCT FROM b.id`, [ids])
 
-  // This row's references → their targets.
+  // This row's references → their targets. A reference is a natural key or 'id:<uuid>'; the two
+  // forms are separate statements so each can use an index (an OR across them cannot).
   for (const ref of REFERENCE_COLUMNS.filter((r) => r.table === spec.table)) {
     const targetTable = ENTITY_SPECS[ref.target].table
     const targetKey = REFERENCE_TARGET_KEY[ref.target]!
     await trx.raw(
       `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${targetTable} t
-        WHERE s.id = ANY(?::uuid[]) AND s.${ref.stem}_key IS NOT NULL
-          AND (t.${targetKey} = s.${ref.stem}_key OR 'id:' || t.id::text = s.${ref.stem}_key)`, [ids])
+        WHERE s.id = ANY(?::uuid[]) AND s.${ref.stem}_key IS NOT NULL AND t.${targetKey} = s.${ref.stem}_key`, [ids])
+    await trx.raw(
+      `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${targetTable} t
+        WHERE s.id = ANY(?::uuid[]) AND s.${ref.stem}_key LIKE 'id:%'
+          AND t.id = (CASE WHEN s.${ref.stem}_key LIKE 'id:%' THEN substr(s.${ref.stem}_key, 4)::uuid END)`, [ids])
   }
   // Rows waiting for this entity → this entity.
   const targetKey = REFERENCE_TARGET_KEY[entityType]
@@ -95,8 +99,10 @@ export async function projectEntities(trx: Knex.Transaction, entityType: EntityT
     for (const ref of REFERENCE_COLUMNS.filter((r) => r.target === entityType)) {
       await trx.raw(
         `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${spec.table} t
-          WHERE t.id = ANY(?::uuid[]) AND (s.${ref.stem}_key = t.${targetKey} OR s.${ref.stem}_key = 'id:' || t.id::text)
-            AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
+          WHERE t.id = ANY(?::uuid[]) AND s.${ref.stem}_key = t.${targetKey} AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
+      await trx.raw(
+        `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${spec.table} t
+          WHERE t.id = ANY(?::uuid[]) AND s.${ref.stem}_key = 'id:' || t.id::text AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
     }
   }
 }

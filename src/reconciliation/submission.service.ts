@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import { withTransaction, type TxContext } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { loadAuthorityRules } from './authority.store.js'
-import { applyRecords, splitOnRepeats, type EngineOptions, type PreparedRecord } from './engine.js'
+import { applyRecords, splitOnRepeats, type EngineOptions, type MissingFieldRejection, type PreparedRecord } from './engine.js'
 import { ENTITY_SPECS } from './fields.js'
 import { ValidationError, validateRecord, type RecordInput, type ValidationCode } from './rules/validate.js'
 
@@ -97,8 +97,10 @@ export async function applySubmission(tx: TxContext, sub: Submission, opts: Subm
       } catch (e) {
         const index = (e as { recordIndex?: number }).recordIndex
         if (!(e instanceof ValidationError) || index === undefined) throw e
-        reject(index, sub.records[index], e)
-        remaining = remaining.filter((p) => p.index !== index)
+        const refused = (e as { refused?: MissingFieldRejection[] }).refused ?? [{ index, error: e }]
+        for (const r of refused) reject(r.index, sub.records[r.index], r.error)
+        const gone = new Set(refused.map((r) => r.index))
+        remaining = remaining.filter((p) => !gone.has(p.index))
         if (!remaining.length) break
       }
     }
