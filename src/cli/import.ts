@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - started) / 1000
     const applied = r.records - r.resumedFrom
     if (args.json) {
-      console.log(JSON.stringify({ ...r, seconds, recordsPerSecond: Math.round(applied / seconds) }))
+      console.log(JSON.stringify({ ...r, seconds, recordsPerSecond: Math.round(applied / seconds), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }))
     } else {
       console.log(`${r.records} records in ${args.file}${r.resumedFrom ? ` (resumed after ${r.resumedFrom} committed by an earlier run)` : ''}`)
       console.log(`accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}`)
