@@ -50,6 +50,7 @@ export async function* csvRows(chunks: AsyncIterable<string>): AsyncGenerator<{ 
   let line = 1
   let rowLine = 1
   let first = true
+  let skipLF = false
   for await (let text of chunks) {
     if (first && text.charCodeAt(0) === 0xfeff) text = text.slice(1)
     first = false
@@ -84,6 +85,14 @@ export async function* csvRows(chunks: AsyncIterable<string>): AsyncGenerator<{ 
         continue
       }
       const c = text[i]
+      if (skipLF) {
+        // The \n of a \r\n that the stream split.
+        skipLF = false
+        if (c === '\n') {
+          i++
+          continue
+        }
+      }
       if (afterQuote && c === '"' && i === 0) {
         // A doubled quote split across two chunks.
         cell += '"'
@@ -99,6 +108,7 @@ export async function* csvRows(chunks: AsyncIterable<string>): AsyncGenerator<{ 
         i++
       } else if (c === '\n' || c === '\r') {
         if (c === '\r' && text[i + 1] === '\n') i++
+        else if (c === '\r' && i + 1 === n) skipLF = true
         cells.push(cell)
         if (!(cells.length === 1 && cells[0] === '')) yield { line: rowLine, cells }
         cells = []
