@@ -7,6 +7,7 @@ import * as createStewardTables from './20261127120400_create_steward_tables.js'
 import * as createSpatialSearchIndexes from './20261127120100_create_spatial_search_indexes.js'
 import * as indexStatistics from './20261127120200_index_statistics.js'
 import * as maintainStatisticsCounts from './20261127130100_maintain_statistics_counts.js'
+import * as createImportRuns from './20261127120500_create_import_runs.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   '20261127120100_create_spatial_search_indexes': createSpatialSearchIndexes,
   '20261127120200_index_statistics': indexStatistics,
   '20261127130100_maintain_statistics_counts': maintainStatisticsCounts,
+  '20261127120500_create_import_runs': createImportRuns,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -9,6 +9,7 @@ import { applySubmission, type SubmissionResult } from '../src/reconciliation/su
 import type { RecordInput } from '../src/reconciliation/rules/validate.js'
 import type { EntityTypeName } from '../src/shared/entity-types.js'
 import { createRng, type Rng } from '../src/shared/random.js'
+import { BoundedSet } from '../src/shared/bounded-set.js'
 import { generateLegalEntities, generatePersons, type DistrictRef } from './demo/generators.js'
 import { seedDemoStatistics } from './demo-statistics.js'
 
@@ -45,7 +46,9 @@ class Submitter {
     const list = this.pending.get(key) ?? []
     list.push(record)
     this.pending.set(key, list)
-    if (list.length >= (this.opts.chunkSize ?? 2000)) await this.flush(key)
+    // Everything pending goes, in the order first added: a department's view of a person must not
+    // arrive before the PSB record that creates the person (it would be rejected as MISSING_FIELD).
+    if (list.length >= (this.opts.chunkSize ?? 2000)) await this.flush()
   }
 
   async flush(key?: string): Promise<void> {
@@ -135,10 +138,12 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
 
   // Persons (PSB), their addresses (CAB text + NRP point), and other departments' views of them.
   const prng = rng.fork('persons-extra')
-  const addressSeen = new Set<string>()
+  // Memory stays flat with the person count: a bounded recently-seen set skips most repeated
+  // addresses, and a repeat it forgot is harmless (the same record again is `unchanged`, since the
+  // point is derived from the address text, not drawn from the shared stream).
+  const addressSeen = new BoundedSet<string>(50_000)
   const addAddress = async (text: string, districtCode: string, townshipCode: string | null) => {
-    if (addressSeen.has(text)) return
-    addressSeen.add(text)
+    if (!addressSeen.add(text)) return
     const match = /^(杭州市)?(.+?[区县市])(.+?)(\d+)号$/.exec(text)
     const key = `addr-${text}`
     await s.add('CAB', 'ADDRESS', {
@@ -146,7 +151,7 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
       attributes: { fullText: text, divisionCode: townshipCode ?? districtCode, road: match?.[3] ?? null, doorNumber: match ? `${match[4]}号` : null },
     })
     const poly = polygons.get(districtCode)
-    if (poly) await s.add('NRP', 'ADDRESS', { sourceKey: key, observedAt, attributes: { fullText: text }, geometry: { type: 'Point', coordinates: randomPointIn(prng, poly.feature, poly.bbox) } })
+    if (poly) await s.add('NRP', 'ADDRESS', { sourceKey: key, observedAt, attributes: { fullText: text }, geometry: { type: 'Point', coordinates: randomPointIn(createRng(`point:${text}`), poly.feature, poly.bbox) } })
   }
   let n = 0
   for (const p of generatePersons(rng.fork('persons'), opts.persons, { districts: HANGZHOU.districts })) {

@@ -4,21 +4,46 @@ import type { Config } from '../config.js'
 import { startEmbeddedDatabase } from '../db/embedded.js'
 import { createKnex, migrateLatest } from '../db/knex.js'
 
+export interface CliDatabase {
+  knex: Knex
+  /** Where the data lives, for messages. */
+  description: string
+  close(): Promise<void>
+}
+
 /**
- * Opens the configured database for a command-line tool (DATABASE_URL, else the embedded one in
- * DATA_DIR — which only one process may hold, so stop the server first), migrated and with the
- * reference data. close() releases it.
+ * Opens DATABASE_URL, or the embedded database in config.dataDir when unset, migrated and with the
+ * reference data. Batch commands run without a statement timeout (a chunk may take longer than a
+ * GraphQL request is allowed to).
  */
-export async function openCliDatabase(config: Config): Promise<{ knex: Knex; close(): Promise<void> }> {
+export async function openCliDatabase(config: Config): Promise<CliDatabase> {
   const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir)
-  const knex = createKnex({ url: config.databaseUrl ?? embedded!.url, poolMax: 1 })
-  await migrateLatest(knex)
-  await seedReference(knex)
+  const url = config.databaseUrl ?? embedded!.url
+  const knex = createKnex({ url, poolMax: 1 })
+  try {
+    await migrateLatest(knex)
+    await seedReference(knex)
+  } catch (e) {
+    await knex.destroy()
+    await embedded?.stop()
+    throw e
+  }
   return {
     knex,
+    description: embedded ? `embedded database in ${config.dataDir}` : 'DATABASE_URL',
     async close() {
       await knex.destroy()
       await embedded?.stop()
     },
+  }
+}
+
+/** Exit codes shared by the batch commands. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BAD_FILE: 3 } as const
+
+/** An error whose message is meant for the user as is, with the exit code to leave with. */
+export class CliError extends Error {
+  constructor(message: string, readonly exitCode: number) {
+    super(message)
   }
 }

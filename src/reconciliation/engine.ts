@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
+import { insertUnnest, type BulkColumn } from '../db/bulk.js'
 import type { TxContext } from '../db/transaction.js'
 import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
@@ -117,60 +118,66 @@ async function excludedPartners(trx: Knex.Transaction, entityId: string): Promis
 }
 
 /**
- * Weighted match for records that no key linked (persons and legal entities only), set-based:
- * one query fetches the candidates of the whole batch, scores are computed here.
- * A record with a natural key only matches entities that have none (a different ID number is a
- * different person).
+ * Weighted match for records that no key linked (persons and legal entities only): one query for
+ * the whole batch, each record looking at up to 20 candidates as before.
  */
 async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
   const open = plans.filter((x) => !x.entityId)
   if (!open.length) return
-  const consider = async (p: Plan, candidates: { id: string; score: number }[]) => {
-    // Entities a steward declared distinct from the record's former entity are never candidates.
-    const excluded = p.existing?.entity_id ? await excludedPartners(trx, p.existing.entity_id) : null
-    const best = candidates.filter((c) => !excluded?.has(c.id)).sort((a, b) => b.score - a.score)[0]
-    if (!best) return
-    if (best.score >= opts.matchHigh) p.entityId = best.id
-    else if (best.score >= opts.matchLow) p.duplicateOf = best
+  const best = new Map<number, { id: string; score: number }>()
+  // Entities a steward declared distinct from the record's former entity are never candidates.
+  const excluded = new Map<number, Set<string>>()
+  const consider = (i: number, id: string, score: number) => {
+    if (excluded.get(i)?.has(id)) return
+    const b = best.get(i)
+    if (!b || score > b.score) best.set(i, { id, score })
+  }
+  const loadExclusions = async (wanted: Plan[]) => {
+    for (const [i, p] of wanted.entries()) if (p.existing?.entity_id) excluded.set(i, await excludedPartners(trx, p.existing.entity_id))
   }
   if (entityType === 'PERSON') {
     const wanted = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
-    if (!wanted.length) return
-    const { rows } = await trx.raw(
-      `SELECT id, id_number, name, birth_date, gender, residence_address_key FROM persons WHERE birth_date = ANY(?::date[])`,
-      [[...new Set(wanted.map((p) => p.record.values.birthDate as string))]])
-    for (const p of wanted) {
-      const v = p.record.values
-      const keyed = typeof v.idNumber === 'string'
-      const candidates = rows
-        .filter((r: { birth_date: string; id_number: string | null }) => r.birth_date === v.birthDate && (!keyed || r.id_number === null))
-        .map((r: { id: string; name: string; birth_date: string; gender: string; residence_address_key: string }) => ({
-          id: r.id,
-          score: personMatchScore(
-            { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
-            { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }),
-        }))
-      await consider(p, candidates)
+    if (wanted.length) {
+      await loadExclusions(wanted)
+      // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
+      const { rows } = await trx.raw(
+        `SELECT u.i, p.id, p.name, p.birth_date, p.gender, p.residence_address_key
+           FROM unnest(?::int[], ?::date[], ?::text[], ?::boolean[]) AS u(i, birth_date, name, has_id)
+           CROSS JOIN LATERAL (SELECT id, name, birth_date, gender, residence_address_key FROM persons
+             WHERE birth_date = u.birth_date AND (id_number IS NULL OR NOT u.has_id) AND (name = u.name OR similarity(name, u.name) > 0.3) LIMIT 20) p`,
+        [wanted.map((_, i) => i), wanted.map((p) => p.record.values.birthDate as string), wanted.map((p) => p.record.values.name as string),
+          wanted.map((p) => typeof p.record.values.idNumber === 'string')])
+      for (const r of rows) {
+        const v = wanted[r.i].record.values
+        consider(r.i, r.id, personMatchScore(
+          { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
+          { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }))
+      }
+      wanted.forEach((p, i) => decide(p, best.get(i), opts))
     }
   } else if (entityType === 'LEGAL_ENTITY') {
     const wanted = open.filter((p) => typeof p.record.values.name === 'string')
-    if (!wanted.length) return
-    // Exact names for the whole batch; keyless records also look for similar names (rare: one query each).
-    const { rows } = await trx.raw(`SELECT id, credit_code, name, registered_address_key FROM legal_entities WHERE name = ANY(?)`,
-      [[...new Set(wanted.map((p) => p.record.values.name as string))]])
-    for (const p of wanted) {
-      const v = p.record.values
-      const keyed = typeof v.creditCode === 'string'
-      let pool = rows.filter((r: { name: string; credit_code: string | null }) => r.name === v.name && (!keyed || r.credit_code === null))
-      if (!keyed) {
-        const similar = await trx.raw(`SELECT id, credit_code, name, registered_address_key FROM legal_entities WHERE similarity(name, ?) > 0.5 LIMIT 20`, [v.name as string])
-        pool = [...pool, ...similar.rows]
+    if (wanted.length) {
+      await loadExclusions(wanted)
+      const { rows } = await trx.raw(
+        `SELECT u.i, l.id, l.name, l.registered_address_key
+           FROM unnest(?::int[], ?::text[], ?::boolean[]) AS u(i, name, has_code)
+           CROSS JOIN LATERAL (SELECT id, name, registered_address_key FROM legal_entities
+             WHERE (credit_code IS NULL OR NOT u.has_code) AND (name = u.name OR similarity(name, u.name) > 0.5) LIMIT 20) l`,
+        [wanted.map((_, i) => i), wanted.map((p) => p.record.values.name as string), wanted.map((p) => typeof p.record.values.creditCode === 'string')])
+      for (const r of rows) {
+        const v = wanted[r.i].record.values
+        consider(r.i, r.id, legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }))
       }
-      await consider(p, pool.map((r: { id: string; name: string; registered_address_key: string }) => ({
-        id: r.id, score: legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }),
-      })))
+      wanted.forEach((p, i) => decide(p, best.get(i), opts))
     }
   }
+}
+
+function decide(p: Plan, best: { id: string; score: number } | undefined, opts: EngineOptions): void {
+  if (!best) return
+  if (best.score >= opts.matchHigh) p.entityId = best.id
+  else if (best.score >= opts.matchLow) p.duplicateOf = best
 }
 
 function claimView(row: { id: number; department_code: string; source_key: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
@@ -220,6 +227,7 @@ export async function recomputeEntities(
     list.push(view)
     claimsBy.set(k, list)
   }
+  const sourceKeyOf = new Map<number, string>(claimRows.map((r: { id: number; source_key: string }) => [Number(r.id), r.source_key]))
   const goldenBy = new Map<string, GoldenView>()
   for (const g of goldenRows)
     goldenBy.set(`${g.entity_id}|${g.field}`, { value: g.value, status: g.status, department: g.source_department, claimId: g.claim_id === null ? null : Number(g.claim_id), txid: Number(g.txid) })
@@ -310,11 +318,12 @@ export async function recomputeEntities(
     }
   }
 
-  for (let i = 0; i < goldenUpserts.length; i += 500)
-    await trx('golden_values').insert(goldenUpserts.slice(i, i + 500)).onConflict(['entity_id', 'field'])
-      .merge(['value', 'status', 'source_department', 'source_key', 'claim_id', 'observed_at', 'recorded_at', 'txid'])
+  if (goldenUpserts.length) {
+    await insertUnnest(trx, 'golden_values', GOLDEN_COLUMNS, goldenUpserts,
+      `ON CONFLICT (entity_id, field) DO UPDATE SET ${GOLDEN_COLUMNS.slice(2).map((c) => `${c.name} = excluded.${c.name}`).join(', ')}`)
+  }
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
-  for (let i = 0; i < history.length; i += 500) await trx('field_history').insert(history.slice(i, i + 500))
+  await insertUnnest(trx, 'field_history', HISTORY_COLUMNS, history)
 
   for (const c of newConflicts) {
     const [row] = await trx('conflicts').insert({
@@ -336,6 +345,28 @@ export async function recomputeEntities(
   return result
 }
 
+// Column lists of the set-based inserts (insertUnnest); the first columns of each are its conflict key.
+const SOURCE_RECORD_COLUMNS: BulkColumn[] = [
+  { name: 'department_code', type: 'text' }, { name: 'entity_type', type: 'text' }, { name: 'source_key', type: 'text' },
+  { name: 'attributes', type: 'jsonb' }, { name: 'geometry', type: 'jsonb' }, { name: 'content_hash', type: 'text' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'received_at', type: 'timestamptz' }, { name: 'entity_id', type: 'uuid' }, { name: 'txid', type: 'bigint' },
+]
+const CLAIM_COLUMNS: BulkColumn[] = [
+  { name: 'entity_id', type: 'uuid' }, { name: 'field', type: 'text' }, { name: 'department_code', type: 'text' },
+  { name: 'source_record_id', type: 'uuid' }, { name: 'source_key', type: 'text' }, { name: 'value', type: 'jsonb' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' }, { name: 'superseded_txid', type: 'bigint' },
+]
+const GOLDEN_COLUMNS: BulkColumn[] = [
+  { name: 'entity_id', type: 'uuid' }, { name: 'field', type: 'text' }, { name: 'value', type: 'jsonb' }, { name: 'status', type: 'text' },
+  { name: 'source_department', type: 'text' }, { name: 'source_key', type: 'text' }, { name: 'claim_id', type: 'bigint' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' },
+]
+const HISTORY_COLUMNS: BulkColumn[] = [
+  { name: 'entity_id', type: 'uuid' }, { name: 'entity_type', type: 'text' }, { name: 'field', type: 'text' }, { name: 'old_value', type: 'jsonb' },
+  { name: 'new_value', type: 'jsonb' }, { name: 'status', type: 'text' }, { name: 'source_department', type: 'text' },
+  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' },
+]
+
 function contentHash(p: PreparedRecord): string {
   return createHash('sha256').update(canonicalJson({ v: p.record.values, o: p.record.observedAt })).digest('hex')
 }
@@ -343,8 +374,8 @@ function contentHash(p: PreparedRecord): string {
 /**
  * Applies validated records of one type from one department in one transaction, set-based:
  * identity resolution, source records, claims, golden values, conflicts, projection.
- * Records must not repeat a source key or natural key (see splitOnRepeats). Throws
- * ValidationError(MISSING_FIELD) when a record would create an entity without its required fields.
+ * Records must not repeat a source key or natural key (see splitOnRepeats). A record that would
+ * found an entity without what identifies it is left out and returned in `rejected` (MISSING_FIELD).
  */
 export async function applyRecords(tx: TxContext, department: string, entityType: EntityTypeName, records: PreparedRecord[], opts: EngineOptions): Promise<ApplyResult> {
   const { trx, txid, at } = tx
@@ -392,19 +423,15 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     }
   }
 
-  // Source records (insert or update), one statement per chunk.
-  for (let i = 0; i < live.length; i += 500) {
-    const chunk = live.slice(i, i + 500)
-    const rows = await trx('source_records').insert(chunk.map((p) => ({
-      department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
-      attributes: JSON.stringify(p.attributes ?? {}), geometry: p.geometry ? JSON.stringify(p.geometry) : null,
-      content_hash: p.hash, observed_at: p.record.observedAt, received_at: at, entity_id: p.entityId, txid,
-    }))).onConflict(['department_code', 'entity_type', 'source_key'])
-      .merge(['attributes', 'geometry', 'content_hash', 'observed_at', 'received_at', 'entity_id', 'txid'])
-      .returning(['id', 'source_key'])
-    const idByKey = new Map(rows.map((r: { id: string; source_key: string }) => [r.source_key, r.id]))
-    for (const p of chunk) p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
-  }
+  // Source records (insert or update), set-based.
+  const sourceRows = await insertUnnest(trx, 'source_records', SOURCE_RECORD_COLUMNS, live.map((p) => ({
+    department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
+    attributes: JSON.stringify(p.attributes ?? {}), geometry: p.geometry ? JSON.stringify(p.geometry) : null,
+    content_hash: p.hash, observed_at: p.record.observedAt, received_at: at, entity_id: p.entityId, txid,
+  })), `ON CONFLICT (department_code, entity_type, source_key) DO UPDATE SET
+      ${SOURCE_RECORD_COLUMNS.slice(3).map((c) => `${c.name} = excluded.${c.name}`).join(', ')} RETURNING id, source_key`)
+  const idByKey = new Map(sourceRows.map((r: { id: string; source_key: string }) => [r.source_key, r.id]))
+  for (const p of live) p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
 
   // Claims: one current claim per (record, field). An out-of-order claim (older observedAt than the
   // record's current one) is kept as history but does not replace it (rule 1).
@@ -433,7 +460,7 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     // A record that moved to another entity (re-linked) takes its standing claims along.
   }
   if (supersede.length) await trx('claims').whereIn('id', supersede).update({ superseded_txid: txid })
-  for (let i = 0; i < inserts.length; i += 500) await trx('claims').insert(inserts.slice(i, i + 500))
+  await insertUnnest(trx, 'claims', CLAIM_COLUMNS, inserts)
 
   // Golden values per entity; legal entities recompute every field when their kind may have changed.
   const byFields = new Map<string, string[]>()

@@ -58,6 +58,31 @@ export async function projectEntities(trx: Knex.Transaction, entityType: EntityT
     if (entityType === 'ADDRESS') row.normalized_text = typeof row.full_text === 'string' ? normalizeAddressText(row.full_text) : null
     rows.push(row)
   }
+  // References are resolved before the rows are written, so each row is written once (an UPDATE
+  // afterwards rewrote every row and all its indexes once per reference column). A target in this
+  // same batch is linked by the "rows waiting for this entity" step below.
+  for (const ref of REFERENCE_COLUMNS.filter((r) => r.table === spec.table)) {
+    const keys = [...new Set(rows.map((r) => r[`${ref.stem}_key`]).filter((k): k is string => typeof k === 'string'))]
+    if (!keys.length) continue
+    const targetTable = ENTITY_SPECS[ref.target].table
+    const targetKey = REFERENCE_TARGET_KEY[ref.target]!
+    const idKeys = keys.filter((k) => k.startsWith('id:'))
+    const naturalKeys = keys.filter((k) => !k.startsWith('id:'))
+    const found = new Map<string, string>()
+    if (naturalKeys.length) {
+      const { rows: hits } = await trx.raw(`SELECT ${targetKey} AS k, id FROM ${targetTable} WHERE ${targetKey} = ANY(?)`, [naturalKeys])
+      for (const h of hits) if (!found.has(h.k)) found.set(h.k, h.id)
+    }
+    if (idKeys.length) {
+      const { rows: hits } = await trx.raw(`SELECT id FROM ${targetTable} WHERE id = ANY(?::uuid[])`, [idKeys.map((k) => k.slice(3))])
+      for (const h of hits) found.set(`id:${h.id}`, h.id)
+    }
+    for (const row of rows) {
+      const k = row[`${ref.stem}_key`]
+      if (typeof k === 'string') row[`${ref.stem}_id`] = found.get(k) ?? null
+    }
+  }
+
   // Chunks keep the bind-parameter count far below PostgreSQL's 65,535.
   const columns = rows.length ? Object.keys(rows[0]) : []
   for (let i = 0; i < rows.length; i += 500) {
@@ -80,20 +105,7 @@ export async function projectEntities(trx: Knex.Transaction, entityType: EntityT
       `UPDATE addresses a SET building_id = b.id FROM buildings b
         WHERE b.id = ANY(?::uuid[]) AND ST_Intersects(b.footprint, a.location) AND a.building_id IS DISTINCT FROM b.id`, [ids])
 
-  // This row's references → their targets. Two statements (by natural key, by 'id:<uuid>') rather
-  // than one with OR, so each can use an index.
-  for (const ref of REFERENCE_COLUMNS.filter((r) => r.table === spec.table)) {
-    const targetTable = ENTITY_SPECS[ref.target].table
-    const targetKey = REFERENCE_TARGET_KEY[ref.target]!
-    await trx.raw(
-      `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${targetTable} t
-        WHERE s.id = ANY(?::uuid[]) AND t.${targetKey} = s.${ref.stem}_key AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
-    await trx.raw(
-      `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${targetTable} t
-        WHERE s.id = ANY(?::uuid[]) AND s.${ref.stem}_key LIKE 'id:%' AND t.id = substr(s.${ref.stem}_key, 4)::uuid
-          AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
-  }
-  // Rows waiting for this entity → this entity (by natural key, then by 'id:<uuid>').
+  // Rows waiting for this entity → this entity.
   const targetKey = REFERENCE_TARGET_KEY[entityType]
   if (targetKey) {
     for (const ref of REFERENCE_COLUMNS.filter((r) => r.target === entityType)) {
