@@ -23,6 +23,10 @@ const PERSON_OWNERS: Record<string, [string, string[]]> = {
   employmentStatus: ['HRSS', []],
   employer: ['HRSS', []],
   educationLevel: ['EDU', []],
+  // Hospital records stand in for name and gender until the household register has the person, so
+  // a steward can see who a possible duplicate is.
+  name: ['PSB', ['HEALTH']],
+  gender: ['PSB', ['HEALTH']],
   birthDate: ['PSB', ['HEALTH']],
   deathDate: ['PSB', ['HEALTH']],
   residenceAddress: ['PSB', ['HOUSING']],
