@@ -4,6 +4,7 @@ import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { postgis } from '@electric-sql/pglite-postgis'
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
+import { dropPrematureReadyForQuery } from './ready-for-query.js'
 
 export interface EmbeddedDatabase {
   /** postgres:// URL of the wire-protocol socket in front of PGlite. */
@@ -19,6 +20,9 @@ export interface EmbeddedDatabase {
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
   const db = await PGlite.create({ dataDir, extensions: { postgis, pg_trgm } })
+  // Without this, a failing statement sent with bindings desyncs pg from the socket and a later
+  // query gets a wrong (empty) answer; see ready-for-query.ts.
+  dropPrematureReadyForQuery(db)
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 })
   await server.start()
   const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address()
