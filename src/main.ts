@@ -15,7 +15,25 @@ async function main(): Promise<void> {
     }
     throw e
   }
-  let server
+  // Signals are handled from the start: a stop requested while the service is still starting
+  // (migrating, seeding) is carried out as soon as there is something to close.
+  let server: Awaited<ReturnType<typeof createServer>> | undefined
+  let stopRequested: string | undefined
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (!server) {
+      stopRequested = signal
+      return
+    }
+    if (stopping) return
+    stopping = true
+    server.log.info({ signal }, 'shutting down')
+    await server.close()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+  process.on('SIGINT', () => void stop('SIGINT'))
+
   try {
     server = await createServer(config, { beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined })
   } catch (e) {
@@ -25,19 +43,10 @@ async function main(): Promise<void> {
       : `cannot start: the embedded database in ${config.dataDir} could not be opened (${reason}); set DATABASE_URL to use PostgreSQL + PostGIS`)
     process.exit(1)
   }
+  if (stopRequested) return stop(stopRequested)
   const demo = await activeDemoKeys(server.knex)
   if (demo.length) server.log.info(`demo API keys (send "Authorization: Bearer <key>"): ${demo.join(', ')}`)
   server.log.info(`GraphQL at http://localhost:${config.port}/graphql (GraphiQL in a browser), OGC API at /ogc`)
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    server.log.info({ signal }, 'shutting down')
-    await server.close()
-    process.exit(0)
-  }
-  process.on('SIGTERM', () => void stop('SIGTERM'))
-  process.on('SIGINT', () => void stop('SIGINT'))
 }
 
 void main()

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { PGlite } from '@electric-sql/pglite'
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm'
 import { postgis } from '@electric-sql/pglite-postgis'
@@ -10,6 +10,22 @@ export interface EmbeddedDatabase {
   /** postgres:// URL of the wire-protocol socket in front of PGlite. */
   url: string
   stop(): Promise<void>
+}
+
+/**
+ * pglite-socket 0.2.11 frees a connection slot only when the socket closes cleanly; a connection
+ * that ends in an error (a client reset, e.g. a killed process) keeps its slot forever, and with
+ * one slot the database then refuses every new connection. Before each new connection, drop the
+ * handlers whose socket is gone. (Fixed upstream in 0.2.15, which needs a newer PGlite than the
+ * PostGIS extension supports.)
+ */
+function freeSlotsOfFailedConnections(server: PGLiteSocketServer): void {
+  const internals = server as unknown as { handlers: Set<{ isAttached: boolean }>; handleConnection(socket: Socket): Promise<void> }
+  const handleConnection = internals.handleConnection.bind(server)
+  internals.handleConnection = (socket: Socket) => {
+    for (const handler of internals.handlers) if (!handler.isAttached) internals.handlers.delete(handler)
+    return handleConnection(socket)
+  }
 }
 
 /**
@@ -24,6 +40,7 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   // query gets a wrong (empty) answer; see ready-for-query.ts.
   dropPrematureReadyForQuery(db)
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 1 })
+  freeSlotsOfFailedConnections(server)
   await server.start()
   const { port } = (server as unknown as { server: { address(): AddressInfo } }).server.address()
   return {
