@@ -66,7 +66,7 @@ export async function loadEntityTypes(knex: Knex, ids: readonly string[]): Promi
 export async function loadEntityAsOf(knex: Knex, entityType: EntityTypeName, id: string, asOf: Date): Promise<EntityObject | null> {
   const rows = await knex.raw(
     `SELECT DISTINCT ON (field) field, new_value FROM field_history
-      WHERE entity_id = ? AND recorded_at <= ? ORDER BY field, id DESC`, [id, asOf])
+      WHERE entity_id = ? AND entity_type = ? AND recorded_at <= ? ORDER BY field, id DESC`, [id, entityType, asOf])
   if (!rows.rows.length) return null
   const values = new Map<string, unknown>(rows.rows.map((r: { field: string; new_value: unknown }) => [r.field, r.new_value]))
   const obj: EntityObject = { id, entityType, asOf }
