@@ -23,6 +23,13 @@ export async function conflictsOfEntity(knex: Knex, entityId: string, status?: s
   return (await q).map(toConflict)
 }
 
+/** Fields of an entity with a conflict open at `asOf` (opened by then, not yet resolved then). */
+export async function fieldsUnderInvestigationAsOf(knex: Knex, entityId: string, asOf: Date): Promise<Set<string>> {
+  const rows = await knex('conflicts').select('field').where('entity_id', entityId).whereNotNull('field')
+    .where('opened_at', '<=', asOf).where((w) => w.whereNull('resolved_at').orWhere('resolved_at', '>', asOf))
+  return new Set(rows.map((r: { field: string }) => r.field))
+}
+
 /** Candidate claims of a conflict, oldest first (an error report's suggestion is not a claim). */
 export async function conflictCandidates(knex: Knex, conflictId: string): Promise<Claim[]> {
   const rows = await knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id')

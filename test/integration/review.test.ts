@@ -1,12 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
-import { makeCreditCode, makeIdNumber, personByIdNumber, STEWARD, submit } from './scenario.fixtures.js'
+import { makeCreditCode, makeIdNumber, personByIdNumber, RESOLVE, STEWARD, submit } from './scenario.fixtures.js'
 
 // Regressions found by a review of the service as a department app, a GIS user or a steward meets it.
 
 let server: TestServer
 beforeAll(async () => { server = await startTestServer() })
 afterAll(async () => { await server?.close() })
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('asOf time travel', () => {
   it('answers null for an id of another entity type, as without asOf', async () => {
@@ -25,5 +27,25 @@ describe('asOf time travel', () => {
     expect(r.data.asPerson).toBeNull()
     expect(r.data.asLegalEntity).toBeNull()
     expect(r.data.samePerson).toEqual({ id: person.id, name: `Review ${sfx}` })
+  })
+
+  it('provenance shows underInvestigation as it was at asOf', async () => {
+    const sfx = uniqueSuffix()
+    const idNumber = makeIdNumber('1981-07-07')
+    await submit(server, 'PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, observedAt: '2024-01-01T00:00:00Z', attributes: { idNumber, name: `Review ${sfx}`, gender: 'MALE', birthDate: '1981-07-07' } }])
+    await submit(server, 'HEALTH', 'PERSON', [{ sourceKey: `h-${sfx}`, observedAt: '2024-02-01T00:00:00Z', attributes: { idNumber, birthDate: '1981-07-08' } }])
+    const person = await personByIdNumber(server, idNumber)
+    const conflictId = person.conflicts.find((c: { kind: string }) => c.kind === 'VALUE_MISMATCH').id
+    await sleep(30)
+    const resolved = await server.gql(RESOLVE + ' ', { id: conflictId, decision: 'KEEP_AUTHORITATIVE', reason: `checked ${sfx}` }, STEWARD)
+    expect(resolved.errors).toBeUndefined()
+    const c = (await server.gql('query($id: ID!) { conflict(id: $id) { openedAt resolvedAt } }', { id: conflictId }, STEWARD)).data.conflict
+    const between = new Date((Date.parse(c.openedAt) + Date.parse(c.resolvedAt)) / 2).toISOString()
+    const q = `query($id: ID!, $t: DateTime!) { person(id: $id, asOf: $t) { provenance(fields: ["birthDate"]) { value underInvestigation } } }`
+    const then = await server.gql(q, { id: person.id, t: between }, STEWARD)
+    expect(then.errors).toBeUndefined()
+    expect(then.data.person.provenance).toEqual([{ value: '1981-07-07', underInvestigation: true }])
+    const after = await server.gql(q, { id: person.id, t: new Date(Date.parse(c.resolvedAt) + 1000).toISOString() }, STEWARD)
+    expect(after.data.person.provenance).toEqual([{ value: '1981-07-07', underInvestigation: false }])
   })
 })
