@@ -3,7 +3,7 @@ import { hasRole } from '../access/principal.js'
 import { Claim, ConflictType, Department, FieldChange, FieldProvenance, MasterEntity, PrincipalType, SourceRecordType } from '../graphql/common.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
-import { decodeCursor, encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
+import { decodeSequenceCursor, encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { JSONScalar } from '../graphql/scalars.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, forbidden, unauthenticated } from '../shared/errors.js'
@@ -82,9 +82,7 @@ export class ReconciliationResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
   ): Promise<ChangeConnection> {
     const size = pageSize(first)
-    const key = decodeCursor(after)
-    if (key && typeof key[0] !== 'number') throw badInput('after is not a change cursor', 'after')
-    const from = (key?.[0] as number | undefined) ?? 0
+    const from = decodeSequenceCursor(after) ?? 0
     const rows = await changesAfter(ctx.knex, from, entityTypes ?? null, size + 1)
     const nodes = rows.slice(0, size).map((c) => ({ ...c, cursor: encodeCursor([c.seq]) }))
     const last = nodes[nodes.length - 1]

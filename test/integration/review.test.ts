@@ -37,7 +37,7 @@ describe('asOf time travel', () => {
     const person = await personByIdNumber(server, idNumber)
     const conflictId = person.conflicts.find((c: { kind: string }) => c.kind === 'VALUE_MISMATCH').id
     await sleep(30)
-    const resolved = await server.gql(RESOLVE + ' ', { id: conflictId, decision: 'KEEP_AUTHORITATIVE', reason: `checked ${sfx}` }, STEWARD)
+    const resolved = await server.gql(RESOLVE, { id: conflictId, decision: 'KEEP_AUTHORITATIVE', reason: `checked ${sfx}` }, STEWARD)
     expect(resolved.errors).toBeUndefined()
     const c = (await server.gql('query($id: ID!) { conflict(id: $id) { openedAt resolvedAt } }', { id: conflictId }, STEWARD)).data.conflict
     const between = new Date((Date.parse(c.openedAt) + Date.parse(c.resolvedAt)) / 2).toISOString()
@@ -47,5 +47,24 @@ describe('asOf time travel', () => {
     expect(then.data.person.provenance).toEqual([{ value: '1981-07-07', underInvestigation: true }])
     const after = await server.gql(q, { id: person.id, t: new Date(Date.parse(c.resolvedAt) + 1000).toISOString() }, STEWARD)
     expect(after.data.person.provenance).toEqual([{ value: '1981-07-07', underInvestigation: false }])
+  })
+})
+
+const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url')
+const badInputOf = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions
+
+describe('cursors of the change feed and the access log', () => {
+  it.each([[[1.5]], [[1e20]], [[-1]], [[2, 3]]])('reject the forged cursor %j as BAD_USER_INPUT', async (key) => {
+    const changes = await server.gql('query($a: String) { changes(after: $a) { nodes { cursor } } }', { a: cursor(key) }, STEWARD)
+    expect(badInputOf(changes)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'after' })
+    const log = await server.gql('query($a: String) { accessLog(personId: "00000000-0000-4000-8000-000000000000", after: $a) { totalCount } }', { a: cursor(key) }, STEWARD)
+    expect(badInputOf(log)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'after' })
+  })
+
+  it('still accept their own cursors', async () => {
+    const first = await server.gql('{ changes(first: 1) { nodes { cursor } pageInfo { endCursor } } }', undefined, STEWARD)
+    const next = await server.gql('query($a: String) { changes(first: 1, after: $a) { nodes { cursor } } }', { a: first.data.changes.pageInfo.endCursor }, STEWARD)
+    expect(next.errors).toBeUndefined()
+    expect(next.data.changes.nodes[0]?.cursor).not.toBe(first.data.changes.nodes[0].cursor)
   })
 })
