@@ -68,3 +68,14 @@ describe('cursors of the change feed and the access log', () => {
     expect(next.data.changes.nodes[0]?.cursor).not.toBe(first.data.changes.nodes[0].cursor)
   })
 })
+
+describe('variables GraphQL itself rejects', () => {
+  it('are BAD_USER_INPUT with a reason and the variable as field', async () => {
+    const date = await server.gql('query($t: DateTime) { person(id: "00000000-0000-4000-8000-000000000000", asOf: $t) { id } }', { t: '2024-13-45T00:00:00Z' }, STEWARD)
+    expect(badInputOf(date)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_DATE', field: 't' })
+    const gender = await server.gql('query($g: Gender) { persons(filter: { gender: $g }) { totalCount } }', { g: 'ALIEN' }, STEWARD)
+    expect(badInputOf(gender)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'g' })
+    const nested = await server.gql('query($f: PersonFilter) { persons(filter: $f) { totalCount } }', { f: { gender: 'ALIEN' } }, STEWARD)
+    expect(badInputOf(nested)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'f.gender' })
+  })
+})
