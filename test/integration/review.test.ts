@@ -79,3 +79,13 @@ describe('variables GraphQL itself rejects', () => {
     expect(badInputOf(nested)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'f.gender' })
   })
 })
+
+describe('ranked address search cursor', () => {
+  it('rejects a forged score outside [0, 1] as BAD_USER_INPUT', async () => {
+    for (const score of [1e39, -1, 2]) {
+      const r = await server.gql('query($a: String) { addresses(after: $a, filter: { textContains: "湖墅南路" }) { totalCount nodes { id } } }',
+        { a: cursor([score, '00000000-0000-4000-8000-000000000000']) }, STEWARD)
+      expect(badInputOf(r)).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'after' })
+    }
+  })
+})
