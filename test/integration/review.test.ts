@@ -89,3 +89,23 @@ describe('ranked address search cursor', () => {
     }
   })
 })
+
+describe('dates of facts that have happened', () => {
+  it('a birth, death or establishment date in the future is INVALID_DATE, and a death before birth too', async () => {
+    const sfx = uniqueSuffix()
+    const idNumber = makeIdNumber('1960-03-03')
+    await submit(server, 'PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, attributes: { idNumber, name: `Review ${sfx}`, gender: 'MALE', birthDate: '1960-03-03' } }])
+    const future = `${new Date().getUTCFullYear() + 2}-01-01`
+    const r = await submit(server, 'HEALTH', 'PERSON', [
+      { sourceKey: `h1-${sfx}`, attributes: { idNumber, deathDate: future } },
+      { sourceKey: `h2-${sfx}`, attributes: { idNumber, birthDate: future } },
+      { sourceKey: `h3-${sfx}`, attributes: { idNumber, birthDate: '1960-03-03', deathDate: '1950-01-01' } },
+      { sourceKey: `h4-${sfx}`, attributes: { idNumber, birthDate: '1960-03-03', deathDate: '2001-01-01' } },
+    ])
+    expect(r.rejected.map((x) => [x.sourceKey, x.code, x.field])).toEqual([
+      [`h1-${sfx}`, 'INVALID_DATE', 'deathDate'], [`h2-${sfx}`, 'INVALID_DATE', 'birthDate'], [`h3-${sfx}`, 'INVALID_DATE', 'deathDate']])
+    expect(r.accepted).toBe(1)
+    const le = await submit(server, 'AMR', 'LEGAL_ENTITY', [{ sourceKey: `le-${sfx}`, attributes: { creditCode: makeCreditCode(), name: `Co ${sfx}`, establishedDate: future } }])
+    expect(le.rejected.map((x) => [x.code, x.field])).toEqual([['INVALID_DATE', 'establishedDate']])
+  })
+})
