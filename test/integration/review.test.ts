@@ -109,3 +109,26 @@ describe('dates of facts that have happened', () => {
     expect(le.rejected.map((x) => [x.code, x.field])).toEqual([['INVALID_DATE', 'establishedDate']])
   })
 })
+
+describe('asOf after a merge', () => {
+  it('a merged-away person is null at a time after the merge, and as it was before it', async () => {
+    const sfx = uniqueSuffix()
+    const a = makeIdNumber('1975-04-04')
+    const b = makeIdNumber('1975-04-04')
+    await submit(server, 'PSB', 'PERSON', [
+      { sourceKey: `a-${sfx}`, attributes: { idNumber: a, name: `Merge A ${sfx}`, gender: 'MALE', birthDate: '1975-04-04' } },
+      { sourceKey: `b-${sfx}`, attributes: { idNumber: b, name: `Merge B ${sfx}`, gender: 'MALE', birthDate: '1975-04-04' } }])
+    const survivor = await personByIdNumber(server, a)
+    const merged = await personByIdNumber(server, b)
+    const before = new Date().toISOString()
+    await sleep(30)
+    const m = await server.gql('mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same person") { id } }', { s: survivor.id, m: merged.id }, STEWARD)
+    expect(m.errors).toBeUndefined()
+    const q = 'query($id: ID!, $t: DateTime!) { person(id: $id, asOf: $t) { id name } }'
+    const later = await server.gql(q, { id: merged.id, t: new Date(Date.now() + 3_600_000).toISOString() }, STEWARD)
+    expect(later.errors).toBeUndefined()
+    expect(later.data.person).toBeNull()
+    const then = await server.gql(q, { id: merged.id, t: before }, STEWARD)
+    expect(then.data.person).toEqual({ id: merged.id, name: `Merge B ${sfx}` })
+  })
+})
