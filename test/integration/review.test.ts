@@ -132,3 +132,26 @@ describe('asOf after a merge', () => {
     expect(then.data.person).toEqual({ id: merged.id, name: `Merge B ${sfx}` })
   })
 })
+
+describe('a record corrected to an ID number another person holds', () => {
+  it('opens one POSSIBLE_DUPLICATE between the two persons for a steward', async () => {
+    const sfx = uniqueSuffix()
+    const a = makeIdNumber('1988-08-08')
+    const b = makeIdNumber('1988-08-08')
+    await submit(server, 'PSB', 'PERSON', [
+      { sourceKey: `a-${sfx}`, attributes: { idNumber: a, name: `Key A ${sfx}`, gender: 'FEMALE', birthDate: '1988-08-08' } },
+      { sourceKey: `b-${sfx}`, attributes: { idNumber: b, name: `Key B ${sfx}`, gender: 'FEMALE', birthDate: '1988-08-08' } }])
+    const holder = await personByIdNumber(server, b)
+    const pa = await personByIdNumber(server, a)
+    const corrected = { sourceKey: `a-${sfx}`, observedAt: '2025-06-01T00:00:00Z', attributes: { idNumber: b, name: `Key A ${sfx}`, gender: 'FEMALE', birthDate: '1988-08-08' } }
+    const r = await submit(server, 'PSB', 'PERSON', [corrected])
+    expect(r.possibleDuplicates).toBe(1)
+    const q = `query($id: ID!) { person(id: $id) { conflicts(status: OPEN) { kind matchScore entity { id } otherEntity { id } } } }`
+    const open = (await server.gql(q, { id: holder.id }, STEWARD)).data.person.conflicts
+    expect(open).toEqual([{ kind: 'POSSIBLE_DUPLICATE', matchScore: 1, entity: { id: pa.id }, otherEntity: { id: holder.id } }])
+    // Sending it again (now with another field changed) does not open a second one.
+    const again = await submit(server, 'PSB', 'PERSON', [{ ...corrected, attributes: { ...corrected.attributes, ethnicity: '汉族' } }])
+    expect(again.possibleDuplicates).toBe(0)
+    expect((await server.gql(q, { id: holder.id }, STEWARD)).data.person.conflicts).toHaveLength(1)
+  })
+})
