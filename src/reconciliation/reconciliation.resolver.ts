@@ -3,12 +3,12 @@ import { hasRole } from '../access/principal.js'
 import { Claim, ConflictType, Department, FieldChange, FieldProvenance, MasterEntity, PrincipalType, SourceRecordType } from '../graphql/common.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
-import { decodeSequenceCursor, encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
+import { decodeSequenceCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
 import { JSONScalar } from '../graphql/scalars.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, forbidden, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
-import { conflictCandidates, conflictQuery, findConflict, toConflict } from './conflicts.store.js'
+import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
 import { changesAfter } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
@@ -63,8 +63,8 @@ export class ReconciliationResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
-    const { rows, hasNextPage } = await keysetPage(conflictQuery(ctx.knex, filter).select('k.*'), size, after, 'k.id')
-    return new ConflictConnection(new Page(rows.map(toConflict), hasNextPage, (c) => encodeCursor([c.id]),
+    const { items, hasNextPage, keyOf } = await conflictPage(ctx.knex, filter, size, after)
+    return new ConflictConnection(new Page(items, hasNextPage, (c) => encodeCursor(keyOf.get(c.id)!),
       async () => Number((await conflictQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
   }
 

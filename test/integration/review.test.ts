@@ -155,3 +155,41 @@ describe('a record corrected to an ID number another person holds', () => {
     expect((await server.gql(q, { id: holder.id }, STEWARD)).data.person.conflicts).toHaveLength(1)
   })
 })
+
+describe('conflicts connection', () => {
+  it('lists oldest first and pages without repeats or gaps', async () => {
+    const ids: string[] = []
+    for (let i = 0; i < 3; i++) {
+      const sfx = uniqueSuffix()
+      const idNumber = makeIdNumber('1966-06-06')
+      await submit(server, 'PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, attributes: { idNumber, name: `Order ${sfx}`, gender: 'MALE', birthDate: '1966-06-06' } }])
+      await submit(server, 'HEALTH', 'PERSON', [{ sourceKey: `h-${sfx}`, attributes: { idNumber, birthDate: '1966-06-07' } }])
+      ids.push((await personByIdNumber(server, idNumber)).conflicts[0].id)
+    }
+    const seen: { id: string; openedAt: string }[] = []
+    let after: string | null = null
+    let total = -1
+    for (;;) {
+      const r: any = await server.gql('query($a: String) { conflicts(first: 2, after: $a) { totalCount pageInfo { hasNextPage endCursor } nodes { id openedAt } } }', { a: after }, STEWARD)
+      expect(r.errors).toBeUndefined()
+      total = r.data.conflicts.totalCount
+      seen.push(...r.data.conflicts.nodes)
+      if (!r.data.conflicts.pageInfo.hasNextPage) break
+      after = r.data.conflicts.pageInfo.endCursor
+    }
+    expect(new Set(seen.map((c) => c.id)).size).toBe(seen.length)
+    expect(seen.length).toBe(total)
+    const opened = seen.map((c) => Date.parse(c.openedAt))
+    expect(opened).toEqual([...opened].sort((x, y) => x - y))
+    const positions = ids.map((id) => seen.findIndex((c) => c.id === id))
+    expect(positions.every((p) => p >= 0)).toBe(true)
+    expect(positions).toEqual([...positions].sort((x, y) => x - y))
+  })
+
+  it('rejects a forged cursor as BAD_USER_INPUT', async () => {
+    for (const key of [['2024-13-45T00:00:00.000000Z', '00000000-0000-4000-8000-000000000000'], ['00000000-0000-4000-8000-000000000000'], ['x', 'y']]) {
+      const r = await server.gql('query($a: String) { conflicts(after: $a) { totalCount } }', { a: cursor(key) }, STEWARD)
+      expect(badInputOf(r)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' })
+    }
+  })
+})
