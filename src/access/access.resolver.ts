@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
-import { decodeCursor, encodeCursor, pageSize } from '../graphql/pagination.js'
+import { decodeSequenceCursor, encodeCursor, pageSize } from '../graphql/pagination.js'
 import { ENTITY_SPECS } from '../reconciliation/fields.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, forbidden, notFound } from '../shared/errors.js'
@@ -81,10 +81,9 @@ export class AccessResolver {
     requireRole(ctx, 'AUDITOR', 'STEWARD')
     const id = checkId(personId, 'personId')
     const size = pageSize(first)
-    const key = decodeCursor(after)
-    if (key && typeof key[0] !== 'number') throw badInput('after is not an access-log cursor', 'after')
+    const key = decodeSequenceCursor(after)
     const q = accessLogQuery(ctx.knex, id).orderBy('id', 'desc').limit(size + 1)
-    if (key) q.where('id', '<', key[0] as number)
+    if (key !== null) q.where('id', '<', key)
     const rows: DbAccessLogRow[] = await q
     const nodes = rows.slice(0, size).map((r) => ({
       at: r.at, principalId: r.principal_id, purpose: r.purpose, fields: r.fields, operationName: r.operation_name, personCount: r.person_ids.length,

@@ -11,6 +11,21 @@ const CLIENT_CODES = new Set<string>([
 ])
 
 /**
+ * A BAD_USER_INPUT raised by GraphQL itself while coercing a variable (`Variable "$t" got invalid
+ * value … at "t.x"; DateTime cannot represent …`) has neither reason nor field: derive them, so a
+ * caller can treat every BAD_USER_INPUT alike (CONTRACT.md §5).
+ */
+function withReasonAndField(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  const ext = formatted.extensions ?? {}
+  if (ext.reason && ext.field) return formatted
+  const m = /^Variable "\$([^"]+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s.exec(formatted.message)
+  const detail = m?.[3] ?? formatted.message
+  const reason = ext.reason ?? (/\b(DateTime|Date)\b/.test(detail) ? 'INVALID_DATE' : /\bGeoJSON\b/.test(detail) ? 'INVALID_GEOMETRY' : 'INVALID_VALUE')
+  const field = ext.field ?? (m ? (m[2] ?? m[1]) : null)
+  return { ...formatted, extensions: { ...ext, reason, field } }
+}
+
+/**
  * Apollo formatError: client errors pass with their code; internal ones become
  * INTERNAL_SERVER_ERROR with an error id that the server log also holds (no stack, no SQL).
  */
@@ -28,6 +43,7 @@ export function formatErrorWith(log: Logger) {
       code = 'QUERY_TOO_COMPLEX'
       formatted = { ...formatted, message: `The query is too large: ${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')}`, extensions: { ...formatted.extensions, code } }
     }
+    if (code === 'BAD_USER_INPUT') formatted = withReasonAndField(formatted)
     if (code && CLIENT_CODES.has(code)) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {}
       return { ...formatted, extensions }

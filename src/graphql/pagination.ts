@@ -30,6 +30,15 @@ export function decodeCursor(cursor: string | null | undefined, field = 'after')
   throw badInput('after is not a cursor this service issued', field)
 }
 
+/** Decodes a cursor on a sequence number (change feed, access log): a non-negative safe integer, else BAD_USER_INPUT. */
+export function decodeSequenceCursor(cursor: string | null | undefined, field = 'after'): number | null {
+  const key = decodeCursor(cursor, field)
+  if (!key) return null
+  if (key.length !== 1 || typeof key[0] !== 'number' || !Number.isSafeInteger(key[0]) || key[0] < 0)
+    throw badInput('after is not a cursor this service issued', field)
+  return key[0]
+}
+
 export class Page<T> {
   constructor(
     readonly items: T[],

@@ -1,5 +1,8 @@
 import type { Knex } from 'knex'
 import type { Claim, ConflictType } from '../graphql/common.types.js'
+import { decodeCursor } from '../graphql/pagination.js'
+import { badInput } from '../shared/errors.js'
+import { UUID } from '../shared/ids.js'
 
 export function toConflict(r: Record<string, any>): ConflictType {
   return {
@@ -23,6 +26,13 @@ export async function conflictsOfEntity(knex: Knex, entityId: string, status?: s
   return (await q).map(toConflict)
 }
 
+/** Fields of an entity with a conflict open at `asOf` (opened by then, not yet resolved then). */
+export async function fieldsUnderInvestigationAsOf(knex: Knex, entityId: string, asOf: Date): Promise<Set<string>> {
+  const rows = await knex('conflicts').select('field').where('entity_id', entityId).whereNotNull('field')
+    .where('opened_at', '<=', asOf).where((w) => w.whereNull('resolved_at').orWhere('resolved_at', '>', asOf))
+  return new Set(rows.map((r: { field: string }) => r.field))
+}
+
 /** Candidate claims of a conflict, oldest first (an error report's suggestion is not a claim). */
 export async function conflictCandidates(knex: Knex, conflictId: string): Promise<Claim[]> {
   const rows = await knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id')
@@ -40,7 +50,7 @@ export interface ConflictFilterInput {
   department?: string | null
 }
 
-/** A keyset page of conflicts ordered by (opened_at, id); `after` is the last id seen. */
+/** Conflicts matching the filter, as a query on `conflicts k` (no order, no limit). */
 export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | undefined): Knex.QueryBuilder {
   const q = knex('conflicts as k')
   if (filter?.status) q.where('k.status', filter.status)
@@ -53,4 +63,28 @@ export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | u
     q.where((w) => w.where('k.authority', filter.department!).orWhere('k.reported_by', filter.department!).orWhereExists(
       knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id').whereRaw('cc.conflict_id = k.id').where('c.department_code', filter.department!)))
   return q
+}
+
+// opened_at printed to the microsecond in UTC: the exact keyset value (a JS Date keeps milliseconds only).
+const OPENED_KEY = `to_char(k.opened_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`
+const OPENED_KEY_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
+
+/**
+ * A keyset page of conflicts, oldest first: ordered by (opened_at, id); the cursor key is
+ * [opened_at to the microsecond, id]. Throws BAD_USER_INPUT (field after) for any other cursor.
+ */
+export async function conflictPage(knex: Knex, filter: ConflictFilterInput | null | undefined, first: number, after: string | null | undefined) {
+  const key = decodeCursor(after)
+  const q = conflictQuery(knex, filter).select('k.*', knex.raw(`${OPENED_KEY} AS opened_key`))
+  if (key) {
+    const [at, id] = key
+    if (key.length !== 2 || typeof at !== 'string' || !OPENED_KEY_FORMAT.test(at) || Number.isNaN(Date.parse(at))
+      || new Date(at).toISOString().slice(0, 19) !== at.slice(0, 19) || typeof id !== 'string' || !UUID.test(id))
+      throw badInput('after is not a cursor this service issued', 'after')
+    q.whereRaw('(k.opened_at, k.id) > (?::timestamptz, ?::uuid)', [at, id])
+  }
+  const rows = await q.orderBy([{ column: 'k.opened_at' }, { column: 'k.id' }]).limit(first + 1)
+  const page = rows.slice(0, first) as Record<string, any>[]
+  const keyOf = new Map(page.map((r) => [r.id as string, [r.opened_key as string, r.id as string]]))
+  return { items: page.map(toConflict), hasNextPage: rows.length > first, keyOf }
 }

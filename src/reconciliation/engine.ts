@@ -174,6 +174,39 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
   }
 }
 
+/**
+ * Records linked by their own source key that now claim a natural key (PERSON idNumber,
+ * LEGAL_ENTITY creditCode) another entity holds, e.g. an ID number corrected to one already in
+ * use: the two may be one, so each pair becomes a POSSIBLE_DUPLICATE (score 1) for a steward,
+ * unless one is open already or a steward declared them NOT_DUPLICATE. Returns how many opened.
+ */
+async function openNaturalKeyCollisions(tx: TxContext, entityType: EntityTypeName, plans: Plan[]): Promise<number> {
+  if (entityType !== 'PERSON' && entityType !== 'LEGAL_ENTITY') return 0
+  const { trx, txid, at } = tx
+  const keyed = plans.filter((p) => !p.created && p.entityId).map((p) => [p, naturalKeyOf(entityType, p.record.values)] as const).filter(([, k]) => k)
+  if (!keyed.length) return 0
+  const column = keyed[0][1]![0]
+  const rows: { id: string; k: string }[] = await trx(ENTITY_SPECS[entityType].table).select('id', `${column} as k`).whereIn(column, keyed.map(([, k]) => k![1]))
+  let opened = 0
+  const seen = new Set<string>()
+  for (const [p, k] of keyed) {
+    for (const holder of rows.filter((r) => r.k === k![1] && r.id !== p.entityId)) {
+      const pair = [p.entityId!, holder.id].sort().join('|')
+      if (seen.has(pair)) continue
+      seen.add(pair)
+      const between = (w: Knex.QueryBuilder, a: string, b: string) => w.where((x) => x.where(a, p.entityId!).where(b, holder.id)).orWhere((x) => x.where(a, holder.id).where(b, p.entityId!))
+      if (await trx('conflicts').where({ kind: 'POSSIBLE_DUPLICATE', status: 'OPEN' }).where((w) => between(w, 'entity_id', 'other_entity_id')).first()) continue
+      if (await trx('identity_exclusions').where((w) => between(w, 'entity_a', 'entity_b')).first()) continue
+      await trx('conflicts').insert({
+        kind: 'POSSIBLE_DUPLICATE', status: 'OPEN', entity_type: entityType, entity_id: p.entityId, other_entity_id: holder.id,
+        match_score: 1, opened_at: at, opened_txid: txid,
+      })
+      opened++
+    }
+  }
+  return opened
+}
+
 function decide(p: Plan, best: { id: string; score: number } | undefined, opts: EngineOptions): void {
   if (!best) return
   if (best.score >= opts.matchHigh) p.entityId = best.id
@@ -482,7 +515,8 @@ export async function applyRecords(tx: TxContext, department: string, entityType
       match_score: p.duplicateOf!.score, opened_at: at, opened_txid: txid,
     })
   }
+  const collisions = await openNaturalKeyCollisions(tx, entityType, live)
   for (const p of live) outcomes.push({ index: p.index, result: p.created ? 'created' : 'updated', entityId: p.entityId! })
   outcomes.sort((a, b) => a.index - b.index)
-  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length, rejected }
+  return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length + collisions, rejected }
 }

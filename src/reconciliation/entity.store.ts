@@ -61,14 +61,16 @@ export async function loadEntityTypes(knex: Knex, ids: readonly string[]): Promi
 
 /**
  * Rebuilds an entity as the service knew it at `asOf` (transaction time) from field history;
- * null when it did not exist yet. References resolve to today's targets of the key then held.
+ * null when it did not exist yet or had been merged away. References resolve to today's targets of the key then held.
  */
 export async function loadEntityAsOf(knex: Knex, entityType: EntityTypeName, id: string, asOf: Date): Promise<EntityObject | null> {
   const rows = await knex.raw(
     `SELECT DISTINCT ON (field) field, new_value FROM field_history
-      WHERE entity_id = ? AND recorded_at <= ? ORDER BY field, id DESC`, [id, asOf])
-  if (!rows.rows.length) return null
-  const values = new Map<string, unknown>(rows.rows.map((r: { field: string; new_value: unknown }) => [r.field, r.new_value]))
+      WHERE entity_id = ? AND entity_type = ? AND recorded_at <= ? ORDER BY field, id DESC`, [id, entityType, asOf])
+  // No value at all then: not created yet, or merged away (a merge clears every golden value).
+  const held = rows.rows.filter((r: { new_value: unknown }) => r.new_value !== null)
+  if (!held.length) return null
+  const values = new Map<string, unknown>(held.map((r: { field: string; new_value: unknown }) => [r.field, r.new_value]))
   const obj: EntityObject = { id, entityType, asOf }
   for (const f of ENTITY_SPECS[entityType].fields) {
     const v = values.get(f.name) ?? null

@@ -11,7 +11,8 @@ import {
 export type FieldKind =
   | { type: 'string'; maxLength?: number; pattern?: RegExp }
   | { type: 'enum'; values: readonly string[] }
-  | { type: 'date' }
+  /** past: a fact that has happened (birth, death, establishment), so not after today. */
+  | { type: 'date'; past?: boolean }
   | { type: 'number'; min?: number; max?: number }
   | { type: 'integer'; min?: number; max?: number }
   | { type: 'idNumber' }
@@ -58,12 +59,12 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
       { name: 'idNumber', column: 'id_number', kind: { type: 'idNumber' }, naturalKey: true, label: 'Citizen identity number (GB 11643)' },
       s('name', 'name', 'Name', { kind: { type: 'string', maxLength: 100 } }),
       { name: 'gender', column: 'gender', kind: { type: 'enum', values: GENDERS }, label: 'Gender' },
-      { name: 'birthDate', column: 'birth_date', kind: { type: 'date' }, label: 'Date of birth' },
+      { name: 'birthDate', column: 'birth_date', kind: { type: 'date', past: true }, label: 'Date of birth' },
       s('ethnicity', 'ethnicity', 'Ethnic group', { kind: { type: 'string', maxLength: 50 } }),
       { name: 'maritalStatus', column: 'marital_status', kind: { type: 'enum', values: MARITAL_STATUSES }, label: 'Marital status' },
       s('educationLevel', 'education_level', 'Highest education level', { kind: { type: 'string', maxLength: 50 } }),
       { name: 'employmentStatus', column: 'employment_status', kind: { type: 'enum', values: EMPLOYMENT_STATUSES }, label: 'Employment status' },
-      { name: 'deathDate', column: 'death_date', kind: { type: 'date' }, label: 'Date of death' },
+      { name: 'deathDate', column: 'death_date', kind: { type: 'date', past: true }, label: 'Date of death' },
       { name: 'householdAddress', column: 'household_address', kind: { type: 'reference', target: 'ADDRESS', keyKind: 'addressText' }, aliases: ['householdAddressText', 'householdAddressId'], label: 'Household-registration address' },
       { name: 'residenceAddress', column: 'residence_address', kind: { type: 'reference', target: 'ADDRESS', keyKind: 'addressText' }, aliases: ['residenceAddressText', 'residenceAddressId'], label: 'Residence address' },
       { name: 'employer', column: 'employer', kind: { type: 'reference', target: 'LEGAL_ENTITY', keyKind: 'creditCode' }, aliases: ['employerCreditCode', 'employerId'], label: 'Employer' },
@@ -79,7 +80,7 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
       { name: 'legalRepresentative', column: 'legal_representative', kind: { type: 'reference', target: 'PERSON', keyKind: 'idNumber' }, aliases: ['legalRepresentativeIdNumber', 'legalRepresentativeId'], label: 'Legal representative' },
       s('legalRepresentativeName', 'legal_representative_name', 'Legal representative name', { kind: { type: 'string', maxLength: 100 } }),
       { name: 'registeredCapital', column: 'registered_capital', kind: { type: 'number', min: 0, max: 1e15 }, label: 'Registered capital (CNY)' },
-      { name: 'establishedDate', column: 'established_date', kind: { type: 'date' }, label: 'Date of establishment' },
+      { name: 'establishedDate', column: 'established_date', kind: { type: 'date', past: true }, label: 'Date of establishment' },
       s('industryCode', 'industry_code', 'Industry code (GB/T 4754)', { kind: { type: 'string', pattern: /^[A-T]?\d{2,4}$/ } }),
       s('businessScope', 'business_scope', 'Business scope', { kind: { type: 'string', maxLength: 4000 } }),
       { name: 'registeredAddress', column: 'registered_address', kind: { type: 'reference', target: 'ADDRESS', keyKind: 'addressText' }, aliases: ['registeredAddressText', 'registeredAddressId'], label: 'Registered address' },

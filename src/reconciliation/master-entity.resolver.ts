@@ -4,7 +4,7 @@ import { ConflictType, FieldChange, FieldProvenance, MasterEntity, SourceRecordT
 import { ConflictStatus } from '../graphql/enums.js'
 import type { EntityObject } from './entity.store.js'
 import { ENTITY_SPECS } from './fields.js'
-import { conflictsOfEntity } from './conflicts.store.js'
+import { conflictsOfEntity, fieldsUnderInvestigationAsOf } from './conflicts.store.js'
 import { fieldHistory, goldenAsOf } from './history.store.js'
 import { sourceRecordsOfEntity } from './source-records.store.js'
 
@@ -17,7 +17,7 @@ export class MasterEntityResolver {
     const rows = e.asOf
       ? (await goldenAsOf(ctx.knex, e.id, e.asOf)).map((h) => ({ field: h.field, value: h.newValue, status: h.status, source_department: h.sourceCode, source_key: null, observed_at: h.observedAt, recorded_at: h.recordedAt }))
       : await ctx.loaders.golden.load(e.id)
-    const open = e.asOf ? new Set<string>() : await ctx.loaders.openConflictFields.load(e.id)
+    const open = e.asOf ? await fieldsUnderInvestigationAsOf(ctx.knex, e.id, e.asOf) : await ctx.loaders.openConflictFields.load(e.id)
     const kind = e.entityType === 'LEGAL_ENTITY' ? (e.kind as string | null) : null
     const order = ENTITY_SPECS[e.entityType].fields.map((f) => f.name)
     return rows

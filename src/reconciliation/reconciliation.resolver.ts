@@ -3,12 +3,12 @@ import { hasRole } from '../access/principal.js'
 import { Claim, ConflictType, Department, FieldChange, FieldProvenance, MasterEntity, PrincipalType, SourceRecordType } from '../graphql/common.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
-import { decodeCursor, encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
+import { decodeSequenceCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
 import { JSONScalar } from '../graphql/scalars.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, forbidden, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
-import { conflictCandidates, conflictQuery, findConflict, toConflict } from './conflicts.store.js'
+import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
 import { changesAfter } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
@@ -63,8 +63,8 @@ export class ReconciliationResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
-    const { rows, hasNextPage } = await keysetPage(conflictQuery(ctx.knex, filter).select('k.*'), size, after, 'k.id')
-    return new ConflictConnection(new Page(rows.map(toConflict), hasNextPage, (c) => encodeCursor([c.id]),
+    const { items, hasNextPage, keyOf } = await conflictPage(ctx.knex, filter, size, after)
+    return new ConflictConnection(new Page(items, hasNextPage, (c) => encodeCursor(keyOf.get(c.id)!),
       async () => Number((await conflictQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
   }
 
@@ -82,9 +82,7 @@ export class ReconciliationResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
   ): Promise<ChangeConnection> {
     const size = pageSize(first)
-    const key = decodeCursor(after)
-    if (key && typeof key[0] !== 'number') throw badInput('after is not a change cursor', 'after')
-    const from = (key?.[0] as number | undefined) ?? 0
+    const from = decodeSequenceCursor(after) ?? 0
     const rows = await changesAfter(ctx.knex, from, entityTypes ?? null, size + 1)
     const nodes = rows.slice(0, size).map((c) => ({ ...c, cursor: encodeCursor([c.seq]) }))
     const last = nodes[nodes.length - 1]

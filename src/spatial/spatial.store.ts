@@ -153,7 +153,8 @@ export async function spatialPage(knex: Knex, kind: SpatialKind, filter: Spatial
 
   // Ranked: the keyset is (score DESC, id ASC). Scores are float4; the cursor holds the value
   // PostgreSQL printed (shortest exact form), and comparing it as ::real gives it back exactly.
-  if (key && (key.length !== 2 || typeof key[0] !== 'number' || !Number.isFinite(key[0]) || typeof key[1] !== 'string' || !UUID.test(key[1]))) throw badCursor()
+  // word_similarity is in [0, 1]; anything else did not come from here (and may not even fit a real).
+  if (key && (key.length !== 2 || typeof key[0] !== 'number' || !(key[0] >= 0 && key[0] <= 1) || typeof key[1] !== 'string' || !UUID.test(key[1]))) throw badCursor()
   const rows = await withSearchThreshold(knex, async (trx) => {
     const q = base().transacting(trx).select([...columns, knex.raw(`${ADDRESS_SCORE} AS score`, [search])])
       .orderByRaw(`score DESC, a.id`).limit(first + 1)

@@ -33,3 +33,22 @@ describe('formatError', () => {
     expect(typo.extensions!.code).toBe('GRAPHQL_PARSE_FAILED')
   })
 })
+
+describe('formatError on GraphQL’s own BAD_USER_INPUT', () => {
+  const format = (message: string, extensions: Record<string, unknown> = { code: 'BAD_USER_INPUT' }) =>
+    formatErrorWith(capturingLogger().log)({ message, extensions }, new GraphQLError(message)).extensions
+
+  it('names the variable and the reason of a value that failed coercion', () => {
+    expect(format('Variable "$t" got invalid value "not a date"; DateTime cannot represent an invalid date-time-string not a date.'))
+      .toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_DATE', field: 't' })
+    expect(format('Variable "$i" got invalid value "NOPE" at "i.entityType"; Value "NOPE" does not exist in "EntityType" enum.'))
+      .toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'i.entityType' })
+    expect(format('Variable "$i" got invalid value "zzz" at "i.records[0].geometry"; GeoJSON must be an RFC 7946 geometry object', { code: 'BAD_USER_INPUT', reason: 'INVALID_GEOMETRY' }))
+      .toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_GEOMETRY', field: 'i.records[0].geometry' })
+  })
+
+  it('keeps the reason and field a resolver gave', () => {
+    expect(format('first must be between 0 and 500', { code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'first' }))
+      .toEqual({ code: 'BAD_USER_INPUT', reason: 'INVALID_VALUE', field: 'first' })
+  })
+})

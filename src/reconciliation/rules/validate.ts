@@ -112,6 +112,9 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       return raw
     case 'date':
       if (!isRealDate(raw)) invalid('INVALID_DATE', `${field} must be a real date YYYY-MM-DD`)
+      // "Today" where the service runs may be a day behind the caller's (UTC vs UTC+8): allow one day.
+      if (kind.past && (raw as string) > new Date(Date.now() + 86_400_000).toISOString().slice(0, 10))
+        invalid('INVALID_DATE', `${field} must not be in the future`)
       return raw
     case 'number':
     case 'integer': {
@@ -199,6 +202,9 @@ export function validateRecord(entityType: EntityTypeName, record: RecordInput, 
     if (spec.geometryField in values) throw new ValidationError('INVALID_VALUE', 'geometry', `${spec.geometryField} is given twice`)
     values[field.name] = checkValue(field, 'geometry', record.geometry, opts)
   }
+
+  if (typeof values.birthDate === 'string' && typeof values.deathDate === 'string' && values.deathDate < values.birthDate)
+    throw new ValidationError('INVALID_DATE', 'deathDate', 'deathDate is before birthDate')
 
   // Facts that follow from a code need not be submitted.
   if (entityType === 'ADMIN_DIVISION' && typeof values.code === 'string') {
