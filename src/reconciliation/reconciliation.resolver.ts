@@ -63,6 +63,13 @@ export class ReconciliationResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
+    // Department codes are matched as the service writes them (upper case); an unknown one is an error, not an empty inbox.
+    for (const key of ['authority', 'department'] as const) {
+      const code = filter?.[key]
+      if (code === undefined || code === null) continue
+      filter![key] = code.trim().toUpperCase()
+      if (!(await ctx.loaders.department.load(filter![key]!))) throw badInput(`unknown department ${code}`, `filter.${key}`)
+    }
     const { items, hasNextPage, keyOf } = await conflictPage(ctx.knex, filter, size, after)
     return new ConflictConnection(new Page(items, hasNextPage, (c) => encodeCursor(keyOf.get(c.id)!),
       async () => Number((await conflictQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))

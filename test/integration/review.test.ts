@@ -193,3 +193,17 @@ describe('conflicts connection', () => {
     }
   })
 })
+
+describe('conflict inbox filters by department', () => {
+  it('matches department codes in any case and refuses an unknown one', async () => {
+    const { createTestKey } = await import('../access-helpers.js')
+    const auth = await createTestKey(server.knex, { roles: ['STEWARD'] })
+    const q = `query($f: ConflictFilter) { conflicts(filter: $f, first: 1) { totalCount } }`
+    const upper = await server.gql(q, { f: { department: 'HEALTH' } }, auth)
+    const lower = await server.gql(q, { f: { department: 'health' } }, auth)
+    expect(upper.errors).toBeUndefined()
+    expect(lower.data.conflicts.totalCount).toBe(upper.data.conflicts.totalCount)
+    const unknown = await server.gql(q, { f: { authority: 'NOPE' } }, auth)
+    expect(unknown.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'filter.authority' })
+  })
+})
