@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
@@ -13,7 +14,6 @@ import { LegalEntityFilter } from './legal-entity.input.js'
 import { legalEntityColumns, legalEntityIdsByCreditCode, legalEntityQuery } from './legal-entity.store.js'
 import { LegalEntity, LegalEntityConnection, LegalEntityLookup } from './legal-entity.type.js'
 
-const MAX_BULK_KEYS = 1000
 const asLegalEntity = (o: EntityObject | null) => o as unknown as LegalEntity | null
 
 @Resolver(() => LegalEntity)
@@ -53,17 +53,11 @@ export class LegalEntityResolver {
 
   @Query(() => [LegalEntityLookup], { description: 'Up to 1,000 credit codes, each answered in order: FOUND, NOT_FOUND or INVALID.' })
   async legalEntitiesByCreditCodes(@Ctx() ctx: Context, @Arg('creditCodes', () => [String]) creditCodes: string[]): Promise<LegalEntityLookup[]> {
-    if (creditCodes.length > MAX_BULK_KEYS) throw badInput(`at most ${MAX_BULK_KEYS} credit codes per call`, 'creditCodes')
-    const normalised = creditCodes.map((c) => c.trim().toUpperCase())
-    const ids = await legalEntityIdsByCreditCode(ctx.knex, normalised.filter((c) => validateCreditCode(c).ok))
-    const found = await ctx.loaders.entity.LEGAL_ENTITY.loadMany([...new Set(ids.values())])
-    const byId = new Map(found.filter((e): e is EntityObject => !!e && !(e instanceof Error)).map((e) => [e.id, e]))
-    return creditCodes.map((original, i) => {
-      const c = normalised[i]
-      if (!validateCreditCode(c).ok) return { creditCode: original, status: 'INVALID', legalEntity: null }
-      const e = byId.get(ids.get(c) ?? '')
-      return e ? { creditCode: original, status: 'FOUND', legalEntity: asLegalEntity(e) } : { creditCode: original, status: 'NOT_FOUND', legalEntity: null }
+    const answers = await bulkLookup(creditCodes, {
+      argument: 'creditCodes', noun: 'credit codes', isValid: (c) => validateCreditCode(c).ok,
+      idsByKey: (keys) => legalEntityIdsByCreditCode(ctx.knex, keys), loader: ctx.loaders.entity.LEGAL_ENTITY,
     })
+    return answers.map((a) => ({ creditCode: a.key, status: a.status, legalEntity: asLegalEntity(a.entity) }))
   }
 
   @FieldResolver(() => Person, { nullable: true })

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { checkId } from '../shared/ids.js'
@@ -12,7 +13,6 @@ import { PersonFilter } from './person.input.js'
 import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
-export const MAX_BULK_KEYS = 1000
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
 
@@ -58,18 +58,11 @@ export class PersonResolver {
 
   @Query(() => [PersonLookup], { description: 'Up to 1,000 ID numbers, each answered in order: FOUND, NOT_FOUND or INVALID.' })
   async personsByIdNumbers(@Ctx() ctx: Context, @Arg('idNumbers', () => [String]) idNumbers: string[]): Promise<PersonLookup[]> {
-    if (idNumbers.length > MAX_BULK_KEYS) throw badInput(`at most ${MAX_BULK_KEYS} ID numbers per call`, 'idNumbers')
-    const normalised = idNumbers.map((n) => n.trim().toUpperCase())
-    const valid = normalised.filter((n) => validateIdNumber(n).ok)
-    const ids = await personIdsByIdNumber(ctx.knex, valid)
-    const persons = await ctx.loaders.entity.PERSON.loadMany([...new Set(ids.values())])
-    const byId = new Map(persons.filter((p): p is EntityObject => !!p && !(p instanceof Error)).map((p) => [p.id, p]))
-    return idNumbers.map((original, i) => {
-      const n = normalised[i]
-      if (!validateIdNumber(n).ok) return { idNumber: original, status: 'INVALID', person: null }
-      const person = byId.get(ids.get(n) ?? '')
-      return person ? { idNumber: original, status: 'FOUND', person: asPerson(person) } : { idNumber: original, status: 'NOT_FOUND', person: null }
+    const answers = await bulkLookup(idNumbers, {
+      argument: 'idNumbers', noun: 'ID numbers', isValid: (n) => validateIdNumber(n).ok,
+      idsByKey: (keys) => personIdsByIdNumber(ctx.knex, keys), loader: ctx.loaders.entity.PERSON,
     })
+    return answers.map((a) => ({ idNumber: a.key, status: a.status, person: asPerson(a.entity) }))
   }
 
   @FieldResolver(() => Address, { nullable: true })
