@@ -136,7 +136,18 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
     for (const [i, p] of wanted.entries()) if (p.existing?.entity_id) excluded.set(i, await excludedPartners(trx, p.existing.entity_id))
   }
   if (entityType === 'PERSON') {
-    const wanted = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    const named = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    // A record with an ID number can only match persons without one (below): when no such person
+    // has its birth date, it has no candidate at all and the per-record lookup is skipped. One
+    // index probe for the whole batch; the result is the same as running the lookup.
+    const keyed = named.filter((p) => typeof p.record.values.idNumber === 'string')
+    let keylessDates = new Set<string>()
+    if (keyed.length) {
+      const { rows } = await trx.raw(`SELECT DISTINCT to_char(birth_date, 'YYYY-MM-DD') AS d FROM persons WHERE id_number IS NULL AND birth_date = ANY(?::date[])`,
+        [[...new Set(keyed.map((p) => p.record.values.birthDate as string))]])
+      keylessDates = new Set(rows.map((r: { d: string }) => r.d))
+    }
+    const wanted = named.filter((p) => typeof p.record.values.idNumber !== 'string' || keylessDates.has(p.record.values.birthDate as string))
     if (wanted.length) {
       await loadExclusions(wanted)
       // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
