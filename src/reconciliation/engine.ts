@@ -191,7 +191,7 @@ function decide(p: Plan, best: { id: string; score: number } | undefined, opts: 
   else if (best.score >= opts.matchLow) p.duplicateOf = best
 }
 
-function claimView(row: { id: number; department_code: string; source_key: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
+function claimView(row: ClaimRow): ClaimView {
   return {
     id: Number(row.id), department: row.department_code, sourceKey: row.source_key, value: row.value,
     observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null, txid: Number(row.txid), dismissed: row.dismissed_txid !== null,
@@ -203,28 +203,47 @@ export interface RecomputeResult {
   changedFields: number
 }
 
+/** A current claim as recomputeEntities reads it. */
+export interface ClaimRow {
+  id: number | string
+  entity_id: string
+  field: string
+  department_code: string
+  source_key: string
+  value: unknown
+  observed_at: Date | string | null
+  txid: number | string
+  dismissed_txid: number | string | null
+}
+
 /**
  * Re-decides the golden value of the given fields of the given entities from their current claims,
  * writes golden values, history and VALUE_MISMATCH conflicts, and re-projects the entities.
  * fields = null recomputes every claimed field.
+ * `created`: entities created in this transaction, with all their claims (the caller just wrote
+ * them). Nothing else can refer to them yet (no golden value, conflict or dismissed claim), so
+ * they are not read back from the database.
  */
 export async function recomputeEntities(
   tx: TxContext, entityType: EntityTypeName, entityIds: string[], fields: Set<string> | null, rules: AuthorityRules,
+  created?: Map<string, ClaimRow[]>,
 ): Promise<RecomputeResult> {
   const { trx, txid, at } = tx
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
-  const claimRows = await trx('claims')
+  const stored = created ? entityIds.filter((id) => !created.has(id)) : entityIds
+  const claimRows: ClaimRow[] = stored.length ? await trx('claims')
     .select('id', 'entity_id', 'field', 'department_code', 'source_key', 'value', 'observed_at', 'txid', 'dismissed_txid')
-    .whereIn('entity_id', entityIds).whereNull('superseded_txid')
-  const goldenRows = await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', entityIds)
-  const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
-    .whereIn('entity_id', entityIds).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
+    .whereIn('entity_id', stored).whereNull('superseded_txid') : []
+  if (created) for (const id of entityIds) for (const c of created.get(id) ?? []) claimRows.push(c)
+  const goldenRows = stored.length ? await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', stored) : []
+  const openConflicts = stored.length ? await trx('conflicts').select('id', 'entity_id', 'field')
+    .whereIn('entity_id', stored).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' }) : []
 
   // A steward's KEEP_AUTHORITATIVE dismissed these values: the same department claiming the same
   // value again (a newer record, a re-observation) does not reopen the conflict.
-  const dismissedRows = await trx('claims').select('entity_id', 'field', 'department_code', 'value')
-    .whereIn('entity_id', entityIds).whereNotNull('dismissed_txid')
+  const dismissedRows = stored.length ? await trx('claims').select('entity_id', 'field', 'department_code', 'value')
+    .whereIn('entity_id', stored).whereNotNull('dismissed_txid') : []
   const dismissedKey = (r: { entity_id: string; field: string; department_code: string; value: unknown }) =>
     `${r.entity_id}|${r.field}|${r.department_code}|${canonicalJson(r.value)}`
   const dismissed = new Set(dismissedRows.map(dismissedKey))
@@ -238,7 +257,6 @@ export async function recomputeEntities(
     list.push(view)
     claimsBy.set(k, list)
   }
-  const sourceKeyOf = new Map<number, string>(claimRows.map((r: { id: number; source_key: string }) => [Number(r.id), r.source_key]))
   const goldenBy = new Map<string, GoldenView>()
   for (const g of goldenRows)
     goldenBy.set(`${g.entity_id}|${g.field}`, { value: g.value, status: g.status, department: g.source_department, claimId: g.claim_id === null ? null : Number(g.claim_id), txid: Number(g.txid) })
@@ -271,10 +289,12 @@ export async function recomputeEntities(
     const keys = [...new Set(claimRows.filter((c: { field: string }) => c.field === 'indicator').map((c: { value: unknown }) => c.value as string))]
     const owners = keys.length ? await trx('indicators').select('code', 'owner_code').whereIn('code', keys) : []
     const ownerByCode = new Map<string, string>(owners.map((o: { code: string; owner_code: string }) => [o.code, o.owner_code]))
-    for (const r of claimRows) if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value) ?? null)
+    for (const r of claimRows) if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value as string) ?? null)
   }
 
   const goldenUpserts: Record<string, unknown>[] = []
+  // Golden values of the created entities, as the projection would read them back.
+  const createdGolden = created ? new Map<string, Map<string, unknown>>() : undefined
   const goldenDeletes: [string, string][] = []
   const history: Record<string, unknown>[] = []
   const newConflicts: { entity_id: string; field: string; authority: string; candidates: number[] }[] = []
@@ -306,6 +326,10 @@ export async function recomputeEntities(
           history.push({ entity_id: id, entity_type: entityType, field, old_value: JSON.stringify(standing?.value ?? null), new_value: null, status: standing!.status, source_department: null, observed_at: null, recorded_at: at, txid })
         } else if (next !== 'keep') {
           const claim = claims.find((c) => c.id === next.claimId)
+          if (createdGolden && created!.has(id)) {
+            const m = createdGolden.get(id) ?? new Map<string, unknown>()
+            createdGolden.set(id, m.set(field, JSON.parse(JSON.stringify(next.value))))
+          }
           goldenUpserts.push({
             entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
             source_key: claim?.sourceKey ?? null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
@@ -352,7 +376,7 @@ export async function recomputeEntities(
       status: 'RESOLVED', resolved_at: at, reason: 'Closed by the service: no department disagrees any more',
     })
   }
-  await projectEntities(trx, entityType, entityIds, txid)
+  await projectEntities(trx, entityType, entityIds, txid, createdGolden)
   return result
 }
 
@@ -471,7 +495,23 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     // A record that moved to another entity (re-linked) takes its standing claims along.
   }
   if (supersede.length) await trx('claims').whereIn('id', supersede).update({ superseded_txid: txid })
-  await insertUnnest(trx, 'claims', CLAIM_COLUMNS, inserts)
+  const inserted = await insertUnnest(trx, 'claims', CLAIM_COLUMNS, inserts, 'RETURNING id, source_record_id, field')
+  // An entity created here has no claims but those just inserted: recomputeEntities takes its
+  // current ones (superseded_txid null) from here instead of reading them back.
+  const created = new Map<string, ClaimRow[]>()
+  for (const p of live) if (p.created) created.set(p.entityId!, [])
+  if (created.size) {
+    const claimIdOf = new Map<string, string>(inserted.map((r: { id: string; source_record_id: string; field: string }) => [`${r.source_record_id}|${r.field}`, r.id]))
+    for (const c of inserts) {
+      const rows = created.get(c.entity_id as string)
+      if (!rows || c.superseded_txid !== null) continue
+      rows.push({
+        id: claimIdOf.get(`${c.source_record_id}|${c.field}`)!, entity_id: c.entity_id as string, field: c.field as string,
+        department_code: department, source_key: c.source_key as string, value: JSON.parse(c.value as string), observed_at: c.observed_at as string | null,
+        txid, dismissed_txid: null,
+      })
+    }
+  }
 
   // Golden values per entity; legal entities recompute every field when their kind may have changed.
   const byFields = new Map<string, string[]>()
@@ -481,7 +521,7 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   }
   let conflictsOpened = 0
   for (const [key, ids] of byFields) {
-    const r = await recomputeEntities(tx, entityType, ids, key === '*' ? null : new Set(key ? key.split(',') : []), opts.rules)
+    const r = await recomputeEntities(tx, entityType, ids, key === '*' ? null : new Set(key ? key.split(',') : []), opts.rules, created)
     conflictsOpened += r.conflictsOpened
   }
 
