@@ -360,13 +360,18 @@ export async function recomputeEntities(
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
   await insertUnnest(trx, 'field_history', HISTORY_COLUMNS, history)
 
-  for (const c of newConflicts) {
-    const [row] = await trx('conflicts').insert({
+  // New conflicts in one statement per 500 (at most one open per entity and field, so the
+  // returned (entity_id, field) names each), then their candidates.
+  for (let i = 0; i < newConflicts.length; i += 500) {
+    const part = newConflicts.slice(i, i + 500)
+    const rows = await trx('conflicts').insert(part.map((c) => ({
       kind: 'VALUE_MISMATCH', status: 'OPEN', entity_type: entityType, entity_id: c.entity_id, field: c.field,
       authority: c.authority, opened_at: at, opened_txid: txid,
-    }).returning('id')
-    await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: row.id, claim_id })))
-    result.conflictsOpened++
+    }))).returning(['id', 'entity_id', 'field'])
+    const idOf = new Map<string, string>(rows.map((r: { id: string; entity_id: string; field: string }) => [`${r.entity_id}|${r.field}`, r.id]))
+    const candidates = part.flatMap((c) => c.candidates.map((claim_id) => ({ conflict_id: idOf.get(`${c.entity_id}|${c.field}`)!, claim_id })))
+    for (let j = 0; j < candidates.length; j += 1000) await trx('conflict_candidates').insert(candidates.slice(j, j + 1000))
+    result.conflictsOpened += part.length
   }
   for (const c of extendConflicts) {
     await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id }))).onConflict(['conflict_id', 'claim_id']).ignore()
