@@ -462,6 +462,8 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     toCreate.forEach((p, j) => { p.entityId = rows[j].id; p.created = true })
   }
 
+  // Records seen before this call; the others' source records are inserted below and have no claims yet.
+  const hadRecord = new Set(live.filter((p) => p.existing).map((p) => p.record.sourceKey))
   // Source records (insert or update), set-based.
   const sourceRows = await insertUnnest(trx, 'source_records', SOURCE_RECORD_COLUMNS, live.map((p) => ({
     department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
@@ -474,9 +476,9 @@ export async function applyRecords(tx: TxContext, department: string, entityType
 
   // Claims: one current claim per (record, field). An out-of-order claim (older observedAt than the
   // record's current one) is kept as history but does not replace it (rule 1).
-  const recordIds = live.map((p) => p.existing!.id)
-  const current = await trx('claims').select('id', 'source_record_id', 'field', 'value', 'observed_at')
-    .whereIn('source_record_id', recordIds).whereNull('superseded_txid')
+  const recordIds = live.filter((p) => hadRecord.has(p.record.sourceKey)).map((p) => p.existing!.id)
+  const current = recordIds.length ? await trx('claims').select('id', 'source_record_id', 'field', 'value', 'observed_at')
+    .whereIn('source_record_id', recordIds).whereNull('superseded_txid') : []
   const currentBy = new Map(current.map((c: { source_record_id: string; field: string }) => [`${c.source_record_id}|${c.field}`, c]))
   const supersede: number[] = []
   const inserts: Record<string, unknown>[] = []
