@@ -136,7 +136,18 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
     for (const [i, p] of wanted.entries()) if (p.existing?.entity_id) excluded.set(i, await excludedPartners(trx, p.existing.entity_id))
   }
   if (entityType === 'PERSON') {
-    const wanted = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    const named = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    // A record with an ID number can only match persons without one (below): when no such person
+    // has its birth date, it has no candidate at all and the per-record lookup is skipped. One
+    // index probe for the whole batch; the result is the same as running the lookup.
+    const keyed = named.filter((p) => typeof p.record.values.idNumber === 'string')
+    let keylessDates = new Set<string>()
+    if (keyed.length) {
+      const { rows } = await trx.raw(`SELECT DISTINCT to_char(birth_date, 'YYYY-MM-DD') AS d FROM persons WHERE id_number IS NULL AND birth_date = ANY(?::date[])`,
+        [[...new Set(keyed.map((p) => p.record.values.birthDate as string))]])
+      keylessDates = new Set(rows.map((r: { d: string }) => r.d))
+    }
+    const wanted = named.filter((p) => typeof p.record.values.idNumber !== 'string' || keylessDates.has(p.record.values.birthDate as string))
     if (wanted.length) {
       await loadExclusions(wanted)
       // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
@@ -213,7 +224,7 @@ function decide(p: Plan, best: { id: string; score: number } | undefined, opts: 
   else if (best.score >= opts.matchLow) p.duplicateOf = best
 }
 
-function claimView(row: { id: number; department_code: string; source_key: string; value: unknown; observed_at: Date | null; txid: number; dismissed_txid: number | null }): ClaimView {
+function claimView(row: ClaimRow): ClaimView {
   return {
     id: Number(row.id), department: row.department_code, sourceKey: row.source_key, value: row.value,
     observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null, txid: Number(row.txid), dismissed: row.dismissed_txid !== null,
@@ -225,28 +236,47 @@ export interface RecomputeResult {
   changedFields: number
 }
 
+/** A current claim as recomputeEntities reads it. */
+export interface ClaimRow {
+  id: number | string
+  entity_id: string
+  field: string
+  department_code: string
+  source_key: string
+  value: unknown
+  observed_at: Date | string | null
+  txid: number | string
+  dismissed_txid: number | string | null
+}
+
 /**
  * Re-decides the golden value of the given fields of the given entities from their current claims,
  * writes golden values, history and VALUE_MISMATCH conflicts, and re-projects the entities.
  * fields = null recomputes every claimed field.
+ * `created`: entities created in this transaction, with all their claims (the caller just wrote
+ * them). Nothing else can refer to them yet (no golden value, conflict or dismissed claim), so
+ * they are not read back from the database.
  */
 export async function recomputeEntities(
   tx: TxContext, entityType: EntityTypeName, entityIds: string[], fields: Set<string> | null, rules: AuthorityRules,
+  created?: Map<string, ClaimRow[]>,
 ): Promise<RecomputeResult> {
   const { trx, txid, at } = tx
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
-  const claimRows = await trx('claims')
+  const stored = created ? entityIds.filter((id) => !created.has(id)) : entityIds
+  const claimRows: ClaimRow[] = stored.length ? await trx('claims')
     .select('id', 'entity_id', 'field', 'department_code', 'source_key', 'value', 'observed_at', 'txid', 'dismissed_txid')
-    .whereIn('entity_id', entityIds).whereNull('superseded_txid')
-  const goldenRows = await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', entityIds)
-  const openConflicts = await trx('conflicts').select('id', 'entity_id', 'field')
-    .whereIn('entity_id', entityIds).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
+    .whereIn('entity_id', stored).whereNull('superseded_txid') : []
+  if (created) for (const id of entityIds) for (const c of created.get(id) ?? []) claimRows.push(c)
+  const goldenRows = stored.length ? await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', stored) : []
+  const openConflicts = stored.length ? await trx('conflicts').select('id', 'entity_id', 'field')
+    .whereIn('entity_id', stored).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' }) : []
 
   // A steward's KEEP_AUTHORITATIVE dismissed these values: the same department claiming the same
   // value again (a newer record, a re-observation) does not reopen the conflict.
-  const dismissedRows = await trx('claims').select('entity_id', 'field', 'department_code', 'value')
-    .whereIn('entity_id', entityIds).whereNotNull('dismissed_txid')
+  const dismissedRows = stored.length ? await trx('claims').select('entity_id', 'field', 'department_code', 'value')
+    .whereIn('entity_id', stored).whereNotNull('dismissed_txid') : []
   const dismissedKey = (r: { entity_id: string; field: string; department_code: string; value: unknown }) =>
     `${r.entity_id}|${r.field}|${r.department_code}|${canonicalJson(r.value)}`
   const dismissed = new Set(dismissedRows.map(dismissedKey))
@@ -260,7 +290,6 @@ export async function recomputeEntities(
     list.push(view)
     claimsBy.set(k, list)
   }
-  const sourceKeyOf = new Map<number, string>(claimRows.map((r: { id: number; source_key: string }) => [Number(r.id), r.source_key]))
   const goldenBy = new Map<string, GoldenView>()
   for (const g of goldenRows)
     goldenBy.set(`${g.entity_id}|${g.field}`, { value: g.value, status: g.status, department: g.source_department, claimId: g.claim_id === null ? null : Number(g.claim_id), txid: Number(g.txid) })
@@ -293,10 +322,12 @@ export async function recomputeEntities(
     const keys = [...new Set(claimRows.filter((c: { field: string }) => c.field === 'indicator').map((c: { value: unknown }) => c.value as string))]
     const owners = keys.length ? await trx('indicators').select('code', 'owner_code').whereIn('code', keys) : []
     const ownerByCode = new Map<string, string>(owners.map((o: { code: string; owner_code: string }) => [o.code, o.owner_code]))
-    for (const r of claimRows) if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value) ?? null)
+    for (const r of claimRows) if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value as string) ?? null)
   }
 
   const goldenUpserts: Record<string, unknown>[] = []
+  // Golden values of the created entities, as the projection would read them back.
+  const createdGolden = created ? new Map<string, Map<string, unknown>>() : undefined
   const goldenDeletes: [string, string][] = []
   const history: Record<string, unknown>[] = []
   const newConflicts: { entity_id: string; field: string; authority: string; candidates: number[] }[] = []
@@ -328,6 +359,10 @@ export async function recomputeEntities(
           history.push({ entity_id: id, entity_type: entityType, field, old_value: JSON.stringify(standing?.value ?? null), new_value: null, status: standing!.status, source_department: null, observed_at: null, recorded_at: at, txid })
         } else if (next !== 'keep') {
           const claim = claims.find((c) => c.id === next.claimId)
+          if (createdGolden && created!.has(id)) {
+            const m = createdGolden.get(id) ?? new Map<string, unknown>()
+            createdGolden.set(id, m.set(field, JSON.parse(JSON.stringify(next.value))))
+          }
           goldenUpserts.push({
             entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
             source_key: claim?.sourceKey ?? null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
@@ -358,13 +393,18 @@ export async function recomputeEntities(
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
   await insertUnnest(trx, 'field_history', HISTORY_COLUMNS, history)
 
-  for (const c of newConflicts) {
-    const [row] = await trx('conflicts').insert({
+  // New conflicts in one statement per 500 (at most one open per entity and field, so the
+  // returned (entity_id, field) names each), then their candidates.
+  for (let i = 0; i < newConflicts.length; i += 500) {
+    const part = newConflicts.slice(i, i + 500)
+    const rows = await trx('conflicts').insert(part.map((c) => ({
       kind: 'VALUE_MISMATCH', status: 'OPEN', entity_type: entityType, entity_id: c.entity_id, field: c.field,
       authority: c.authority, opened_at: at, opened_txid: txid,
-    }).returning('id')
-    await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: row.id, claim_id })))
-    result.conflictsOpened++
+    }))).returning(['id', 'entity_id', 'field'])
+    const idOf = new Map<string, string>(rows.map((r: { id: string; entity_id: string; field: string }) => [`${r.entity_id}|${r.field}`, r.id]))
+    const candidates = part.flatMap((c) => c.candidates.map((claim_id) => ({ conflict_id: idOf.get(`${c.entity_id}|${c.field}`)!, claim_id })))
+    for (let j = 0; j < candidates.length; j += 1000) await trx('conflict_candidates').insert(candidates.slice(j, j + 1000))
+    result.conflictsOpened += part.length
   }
   for (const c of extendConflicts) {
     await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id }))).onConflict(['conflict_id', 'claim_id']).ignore()
@@ -374,7 +414,7 @@ export async function recomputeEntities(
       status: 'RESOLVED', resolved_at: at, reason: 'Closed by the service: no department disagrees any more',
     })
   }
-  await projectEntities(trx, entityType, entityIds, txid)
+  await projectEntities(trx, entityType, entityIds, txid, createdGolden)
   return result
 }
 
@@ -449,13 +489,14 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   }
   const toCreate = live.filter((p) => !p.entityId)
   if (toCreate.length) {
-    for (let i = 0; i < toCreate.length; i += 1000) {
-      const chunk = toCreate.slice(i, i + 1000)
-      const rows = await trx('entities').insert(chunk.map(() => ({ entity_type: entityType, created_txid: txid, created_at: at }))).returning('id')
-      chunk.forEach((p, j) => { p.entityId = rows[j].id; p.created = true })
-    }
+    // One statement, four parameters (the rows are all alike; each gets its own id).
+    const { rows } = await trx.raw(`INSERT INTO entities (entity_type, created_txid, created_at) SELECT ?, ?, ? FROM generate_series(1, ?) RETURNING id`,
+      [entityType, txid, at, toCreate.length])
+    toCreate.forEach((p, j) => { p.entityId = rows[j].id; p.created = true })
   }
 
+  // Records seen before this call; the others' source records are inserted below and have no claims yet.
+  const hadRecord = new Set(live.filter((p) => p.existing).map((p) => p.record.sourceKey))
   // Source records (insert or update), set-based.
   const sourceRows = await insertUnnest(trx, 'source_records', SOURCE_RECORD_COLUMNS, live.map((p) => ({
     department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
@@ -468,9 +509,9 @@ export async function applyRecords(tx: TxContext, department: string, entityType
 
   // Claims: one current claim per (record, field). An out-of-order claim (older observedAt than the
   // record's current one) is kept as history but does not replace it (rule 1).
-  const recordIds = live.map((p) => p.existing!.id)
-  const current = await trx('claims').select('id', 'source_record_id', 'field', 'value', 'observed_at')
-    .whereIn('source_record_id', recordIds).whereNull('superseded_txid')
+  const recordIds = live.filter((p) => hadRecord.has(p.record.sourceKey)).map((p) => p.existing!.id)
+  const current = recordIds.length ? await trx('claims').select('id', 'source_record_id', 'field', 'value', 'observed_at')
+    .whereIn('source_record_id', recordIds).whereNull('superseded_txid') : []
   const currentBy = new Map(current.map((c: { source_record_id: string; field: string }) => [`${c.source_record_id}|${c.field}`, c]))
   const supersede: number[] = []
   const inserts: Record<string, unknown>[] = []
@@ -493,7 +534,23 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     // A record that moved to another entity (re-linked) takes its standing claims along.
   }
   if (supersede.length) await trx('claims').whereIn('id', supersede).update({ superseded_txid: txid })
-  await insertUnnest(trx, 'claims', CLAIM_COLUMNS, inserts)
+  const inserted = await insertUnnest(trx, 'claims', CLAIM_COLUMNS, inserts, 'RETURNING id, source_record_id, field')
+  // An entity created here has no claims but those just inserted: recomputeEntities takes its
+  // current ones (superseded_txid null) from here instead of reading them back.
+  const created = new Map<string, ClaimRow[]>()
+  for (const p of live) if (p.created) created.set(p.entityId!, [])
+  if (created.size) {
+    const claimIdOf = new Map<string, string>(inserted.map((r: { id: string; source_record_id: string; field: string }) => [`${r.source_record_id}|${r.field}`, r.id]))
+    for (const c of inserts) {
+      const rows = created.get(c.entity_id as string)
+      if (!rows || c.superseded_txid !== null) continue
+      rows.push({
+        id: claimIdOf.get(`${c.source_record_id}|${c.field}`)!, entity_id: c.entity_id as string, field: c.field as string,
+        department_code: department, source_key: c.source_key as string, value: JSON.parse(c.value as string), observed_at: c.observed_at as string | null,
+        txid, dismissed_txid: null,
+      })
+    }
+  }
 
   // Golden values per entity; legal entities recompute every field when their kind may have changed.
   const byFields = new Map<string, string[]>()
@@ -503,7 +560,7 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   }
   let conflictsOpened = 0
   for (const [key, ids] of byFields) {
-    const r = await recomputeEntities(tx, entityType, ids, key === '*' ? null : new Set(key ? key.split(',') : []), opts.rules)
+    const r = await recomputeEntities(tx, entityType, ids, key === '*' ? null : new Set(key ? key.split(',') : []), opts.rules, created)
     conflictsOpened += r.conflictsOpened
   }
 

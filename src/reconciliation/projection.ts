@@ -28,11 +28,17 @@ const GEOMETRY_SQL: Record<string, string> = {
  * references both ways (this row's keys to targets, and waiting rows' keys to this row).
  * An entity without any golden value gets no row.
  */
-export async function projectEntities(trx: Knex.Transaction, entityType: EntityTypeName, entityIds: string[], txid: number): Promise<void> {
+export async function projectEntities(
+  trx: Knex.Transaction, entityType: EntityTypeName, entityIds: string[], txid: number, known?: Map<string, Map<string, unknown>>,
+): Promise<void> {
   if (!entityIds.length) return
   const spec = ENTITY_SPECS[entityType]
-  const golden = await trx('golden_values').select('entity_id', 'field', 'value').whereIn('entity_id', entityIds)
+  // `known`: golden values of entities created in this transaction, all of them (the caller just
+  // wrote them); the others are read.
+  const stored = known ? entityIds.filter((id) => !known.has(id)) : entityIds
+  const golden = stored.length ? await trx('golden_values').select('entity_id', 'field', 'value').whereIn('entity_id', stored) : []
   const byEntity = new Map<string, Map<string, unknown>>()
+  if (known) for (const id of entityIds) { const m = known.get(id); if (m) byEntity.set(id, m) }
   for (const g of golden) {
     let m = byEntity.get(g.entity_id)
     if (!m) byEntity.set(g.entity_id, (m = new Map()))

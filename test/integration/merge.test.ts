@@ -68,6 +68,22 @@ describe('identity resolution', () => {
     const below = await submit(server, 'HEALTH', 'PERSON', [{ sourceKey: `lo-${sfx}`, attributes: { name: 'Ouyang Zixuan', birthDate, gender: 'FEMALE' } }])
     expect(below).toMatchObject({ created: 1, possibleDuplicates: 0 })
   })
+
+  it('a record with an ID number matches only persons without one', async () => {
+    const sfx = uniqueSuffix()
+    const birthDate = randomBirth()
+    const name = `Lin ${sfx} Hua`
+    // HEALTH knows the person without an ID number; PSB's record with one links to it.
+    await submit(server, 'HEALTH', 'PERSON', [{ sourceKey: `h-${sfx}`, attributes: { name, birthDate, gender: 'FEMALE' } }])
+    const keyless = await entityOfRecord('HEALTH', `h-${sfx}`)
+    const psb = await submit(server, 'PSB', 'PERSON', [{ sourceKey: `p-${sfx}`, attributes: { idNumber: makeIdNumber(birthDate), name, birthDate, gender: 'FEMALE' } }])
+    expect(psb).toMatchObject({ created: 0, updated: 1 })
+    expect(await entityOfRecord('PSB', `p-${sfx}`)).toBe(keyless)
+    // The same name and birth date under another ID number is another person.
+    const other = await submit(server, 'PSB', 'PERSON', [{ sourceKey: `p2-${sfx}`, attributes: { idNumber: makeIdNumber(birthDate), name, birthDate, gender: 'FEMALE' } }])
+    expect(other).toMatchObject({ created: 1, possibleDuplicates: 0 })
+    expect(await entityOfRecord('PSB', `p2-${sfx}`)).not.toBe(keyless)
+  })
 })
 
 /** Two look-alike persons and the POSSIBLE_DUPLICATE between them. */
