@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { seedReference } from '../../seeds/reference.js'
-import type { Config } from '../config.js'
+import { ConfigError, loadConfig, type Config } from '../config.js'
 import { startEmbeddedDatabase } from '../db/embedded.js'
 import { createKnex, migrateLatest } from '../db/knex.js'
 
@@ -45,5 +45,15 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BAD_FILE: 3 } as const
 export class CliError extends Error {
   constructor(message: string, readonly exitCode: number) {
     super(message)
+  }
+}
+
+/** The configuration for a batch command; a bad variable becomes a CliError (exit code USAGE). */
+export function loadCliConfig(): Config {
+  try {
+    return loadConfig()
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`configuration error: ${e.message}`, EXIT.USAGE)
+    throw e
   }
 }

@@ -1,10 +1,9 @@
 import { existsSync, statSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { ConfigError, loadConfig } from '../config.js'
 import { formatFromFileName, IMPORT_FORMATS, ImportFileError, type ImportFormat } from '../reconciliation/import.readers.js'
 import { importFile, ImportRequestError, type ImportProgress } from '../reconciliation/import.service.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
-import { CliError, EXIT, openCliDatabase } from './database.js'
+import { CliError, EXIT, loadCliConfig, openCliDatabase } from './database.js'
 
 const USAGE = `usage: npm run import -- --department CODE --entity-type TYPE [--format csv|ndjson|geojson] [--chunk-size N] [--json] FILE
 
@@ -85,13 +84,7 @@ async function main(): Promise<void> {
     console.log(USAGE)
     return
   }
-  let config
-  try {
-    config = loadConfig()
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`configuration error: ${e.message}`, EXIT.USAGE)
-    throw e
-  }
+  const config = loadCliConfig()
   // Test hook: a hard kill after N committed chunks, to prove that a re-run resumes correctly.
   const killAfter = Number(process.env.IMPORT_TEST_KILL_AFTER_CHUNKS ?? 0)
   const db = await openCliDatabase(config)

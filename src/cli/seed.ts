@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util'
 import { seedDemo } from '../../seeds/demo.js'
-import { ConfigError, loadConfig } from '../config.js'
-import { EXIT, openCliDatabase } from './database.js'
+import { CliError, EXIT, loadCliConfig, openCliDatabase } from './database.js'
 
 const USAGE = `usage: npm run seed -- [--persons N] [--legal-entities N] [--seed TEXT] [--chunk-size N]
 Loads the Hangzhou demo through the reconciliation engine into DATABASE_URL, or the embedded
@@ -34,14 +33,7 @@ async function main(): Promise<void> {
     console.log(USAGE)
     return
   }
-  let config
-  try {
-    config = loadConfig()
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e
-    console.error(`configuration error: ${e.message}`)
-    process.exit(EXIT.USAGE)
-  }
+  const config = loadCliConfig()
   const persons = positiveInt('persons', args.persons, config.demoPersons)
   const legalEntities = positiveInt('legal-entities', args['legal-entities'], config.demoLegalEntities)
   const chunkSize = positiveInt('chunk-size', args['chunk-size'], 2000) || 2000
@@ -64,6 +56,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  if (e instanceof CliError) {
+    console.error(e.message)
+    process.exit(e.exitCode)
+  }
   console.error(`seed failed: ${(e as Error).message}`)
   process.exit(EXIT.FAILED)
 })
