@@ -18,11 +18,15 @@ import { HANGZHOU } from '../seeds/demo.js'
 import { generatePersons } from '../seeds/demo/generators.js'
 import { createRng } from '../src/shared/random.js'
 
-const { values } = parseArgs({ options: { persons: { type: 'string' }, 'database-url': { type: 'string' }, keep: { type: 'boolean' } } })
+const { values } = parseArgs({
+  options: { persons: { type: 'string' }, 'database-url': { type: 'string' }, keep: { type: 'boolean' } },
+})
 const persons = Number(values.persons ?? 1_000_000)
 const baseUrl = values['database-url'] ?? process.env.DATABASE_URL
 if (!baseUrl || !Number.isInteger(persons) || persons < 1) {
-  console.error('usage: npm run bench:ingest -- [--persons N] --database-url postgres://… (or DATABASE_URL): a real PostgreSQL + PostGIS server')
+  console.error(
+    'usage: npm run bench:ingest -- [--persons N] --database-url postgres://… (or DATABASE_URL): a real PostgreSQL + PostGIS server',
+  )
   process.exit(2)
 }
 const dbName = `ingest_bench_${process.pid}`
@@ -34,7 +38,11 @@ adminUrl.pathname = '/postgres'
 async function admin(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: adminUrl.toString() })
   await c.connect()
-  try { await c.query(sql) } finally { await c.end() }
+  try {
+    await c.query(sql)
+  } finally {
+    await c.end()
+  }
 }
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
@@ -51,7 +59,17 @@ mkdirSync(dir, { recursive: true })
 const personsCsv = `${dir}psb-persons-${persons}.csv`
 const healthCsv = `${dir}health-births-${persons}.csv`
 const observedAt = '2024-12-31T00:00:00Z'
-const columns = ['sourceKey', 'observedAt', 'idNumber', 'name', 'gender', 'birthDate', 'ethnicity', 'householdAddressText', 'residenceAddressText'] as const
+const columns = [
+  'sourceKey',
+  'observedAt',
+  'idNumber',
+  'name',
+  'gender',
+  'birthDate',
+  'ethnicity',
+  'householdAddressText',
+  'residenceAddressText',
+] as const
 
 function* personLines(): Generator<string> {
   yield `${columns.join(',')}\n`
@@ -77,12 +95,29 @@ function* healthLines(): Generator<string> {
   }
 }
 
-interface CliSummary { records: number; accepted: number; created: number; updated: number; unchanged: number; conflictsOpened: number; rejected: number; seconds: number; recordsPerSecond: number; peakRssMb: number }
+interface CliSummary {
+  records: number
+  accepted: number
+  created: number
+  updated: number
+  unchanged: number
+  conflictsOpened: number
+  rejected: number
+  seconds: number
+  recordsPerSecond: number
+  peakRssMb: number
+}
 
 function importWithCli(department: string, file: string): CliSummary {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', '--json', '--department', department, '--entity-type', 'PERSON', file], {
-    env: { ...process.env, DATABASE_URL: url.toString() }, encoding: 'utf8', maxBuffer: 1 << 26,
-  })
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/import.ts', '--json', '--department', department, '--entity-type', 'PERSON', file],
+    {
+      env: { ...process.env, DATABASE_URL: url.toString() },
+      encoding: 'utf8',
+      maxBuffer: 1 << 26,
+    },
+  )
   if (r.status !== 0) throw new Error(`import of ${file} failed (${r.status}): ${r.stderr}`)
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as CliSummary
 }
@@ -95,9 +130,10 @@ async function main(): Promise<void> {
   await admin(`CREATE DATABASE ${dbName}`)
   try {
     // Baseline: the same CSV into a plain table of text columns, no constraints or indexes.
-    const psql = (cmd: string) => execFileSync('psql', [url.toString(), '-v', 'ON_ERROR_STOP=1', '-qc', cmd], { encoding: 'utf8' })
+    const psql = (cmd: string) =>
+      execFileSync('psql', [url.toString(), '-v', 'ON_ERROR_STOP=1', '-qc', cmd], { encoding: 'utf8' })
     psql(`CREATE TABLE copy_baseline (${columns.map((c) => `"${c}" text`).join(', ')})`)
-    let t = performance.now()
+    const t = performance.now()
     psql(`\\copy copy_baseline FROM '${personsCsv}' WITH (FORMAT csv, HEADER true)`)
     const copySeconds = (performance.now() - t) / 1000
     const copyRate = persons / copySeconds
@@ -105,21 +141,31 @@ async function main(): Promise<void> {
 
     // The CLI migrates the fresh database itself, before its clock starts.
     const psb = importWithCli('PSB', personsCsv)
-    console.error(`PSB import: ${psb.records} records in ${psb.seconds.toFixed(1)} s (${psb.recordsPerSecond} records/s), peak RSS ${psb.peakRssMb} MB`)
+    console.error(
+      `PSB import: ${psb.records} records in ${psb.seconds.toFixed(1)} s (${psb.recordsPerSecond} records/s), peak RSS ${psb.peakRssMb} MB`,
+    )
     const health = importWithCli('HEALTH', healthCsv)
-    console.error(`HEALTH import: ${health.records} records in ${health.seconds.toFixed(1)} s (${health.recordsPerSecond} records/s), conflicts opened ${health.conflictsOpened}`)
+    console.error(
+      `HEALTH import: ${health.records} records in ${health.seconds.toFixed(1)} s (${health.recordsPerSecond} records/s), conflicts opened ${health.conflictsOpened}`,
+    )
 
     const total = psb.records + health.records
     const seconds = psb.seconds + health.seconds
     const rate = total / seconds
-    const pgVersion = execFileSync('psql', [url.toString(), '-tAc', 'SHOW server_version'], { encoding: 'utf8' }).trim()
+    const pgVersion = execFileSync('psql', [url.toString(), '-tAc', 'SHOW server_version'], {
+      encoding: 'utf8',
+    }).trim()
     const machine = `${cpus().length} vCPU (${cpus()[0]?.model.trim()}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, PostgreSQL ${pgVersion}, Node ${process.version}`
     const section = `## Ingest
 
-Command: \`npm run bench:ingest -- --persons ${persons}\` (real PostGIS via DATABASE_URL; a fresh database per run)${persons < 1_000_000 ? `
+Command: \`npm run bench:ingest -- --persons ${persons}\` (real PostGIS via DATABASE_URL; a fresh database per run)${
+      persons < 1_000_000
+        ? `
 
 **Run at ${persons.toLocaleString('en')} persons, not the 1,000,000 of the goal** (time budget); the full run is
-\`npm run bench:ingest -- --persons 1000000\`.` : ''}
+\`npm run bench:ingest -- --persons 1000000\`.`
+        : ''
+    }
 
 Machine: ${machine}; ${new Date().toISOString().slice(0, 10)}. The server was shared with other work while this ran, so absolute numbers are noisy; the ratio is taken in the same run.
 

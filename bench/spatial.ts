@@ -45,23 +45,54 @@ const AREA = { lon: [119.95, 120.35], lat: [30.15, 30.45] }
 const TAG = '基准'
 
 // Bulk loading runs longer than the service's per-statement limit.
-const config = loadConfig({ STATEMENT_TIMEOUT_MS: '600000', RATE_LIMIT_BURST: '1000000000', ...process.env, PORT: '0', HOST: '127.0.0.1', SEED_DEMO: 'false', LOG_LEVEL: 'warn' })
+const config = loadConfig({
+  STATEMENT_TIMEOUT_MS: '600000',
+  RATE_LIMIT_BURST: '1000000000',
+  ...process.env,
+  PORT: '0',
+  HOST: '127.0.0.1',
+  SEED_DEMO: 'false',
+  LOG_LEVEL: 'warn',
+})
 const server = await createServer(config)
 const knex = server.knex
 const direct = new pg.Client({ connectionString: databaseUrl })
 await direct.connect()
 
 // Divisions with boundaries, through the engine (idempotent on re-runs).
-const boundaries = JSON.parse(readFileSync(new URL('../seeds/data/hangzhou-district-boundaries.geojson', import.meta.url), 'utf8')) as GeoJSON.FeatureCollection<GeoJSON.MultiPolygon, { code: string }>
+const boundaries = JSON.parse(
+  readFileSync(new URL('../seeds/data/hangzhou-district-boundaries.geojson', import.meta.url), 'utf8'),
+) as GeoJSON.FeatureCollection<GeoJSON.MultiPolygon, { code: string }>
 const opts = { matchHigh: config.matchHigh, matchLow: config.matchLow, extent: config.extent }
-await withTransaction(knex, { operation: 'bench', departmentCode: 'CAB' }, (tx) => applySubmission(tx, {
-  department: 'CAB', entityType: 'ADMIN_DIVISION',
-  records: [HANGZHOU.province, HANGZHOU.city, ...HANGZHOU.districts].map((d) => ({ sourceKey: `bench-${d.code}`, attributes: { code: d.code, name: d.name } })),
-}, opts))
-await withTransaction(knex, { operation: 'bench', departmentCode: 'NRP' }, (tx) => applySubmission(tx, {
-  department: 'NRP', entityType: 'ADMIN_DIVISION',
-  records: boundaries.features.map((f) => ({ sourceKey: `bench-boundary-${f.properties.code}`, attributes: { code: f.properties.code }, geometry: f.geometry })),
-}, opts))
+await withTransaction(knex, { operation: 'bench', departmentCode: 'CAB' }, (tx) =>
+  applySubmission(
+    tx,
+    {
+      department: 'CAB',
+      entityType: 'ADMIN_DIVISION',
+      records: [HANGZHOU.province, HANGZHOU.city, ...HANGZHOU.districts].map((d) => ({
+        sourceKey: `bench-${d.code}`,
+        attributes: { code: d.code, name: d.name },
+      })),
+    },
+    opts,
+  ),
+)
+await withTransaction(knex, { operation: 'bench', departmentCode: 'NRP' }, (tx) =>
+  applySubmission(
+    tx,
+    {
+      department: 'NRP',
+      entityType: 'ADMIN_DIVISION',
+      records: boundaries.features.map((f) => ({
+        sourceKey: `bench-boundary-${f.properties.code}`,
+        attributes: { code: f.properties.code },
+        geometry: f.geometry,
+      })),
+    },
+    opts,
+  ),
+)
 
 // Ids are derived from the sequence number (md5), so persons can point at addresses without a lookup.
 const have = Number((await knex('addresses').where('full_text', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0)
@@ -78,7 +109,20 @@ if (have < N) {
          ), e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'ADDRESS', ? FROM pts)
          INSERT INTO addresses (id, full_text, normalized_text, division_key, location, updated_txid)
          SELECT id, ? || '路' || g || '号', ? || '路' || g || '号', '330100', loc, ? FROM pts`,
-        [TAG, AREA.lon[0], AREA.lon[1] - AREA.lon[0], AREA.lat[0], AREA.lat[1] - AREA.lat[0], from, to, txid, TAG, TAG, txid])
+        [
+          TAG,
+          AREA.lon[0],
+          AREA.lon[1] - AREA.lon[0],
+          AREA.lat[0],
+          AREA.lat[1] - AREA.lat[0],
+          from,
+          to,
+          txid,
+          TAG,
+          TAG,
+          txid,
+        ],
+      )
     })
     process.stdout.write(`\r  inserted ${to.toLocaleString()} / ${N.toLocaleString()} addresses`)
   }
@@ -87,7 +131,9 @@ if (have < N) {
 }
 // As many persons as addresses, each living at a pseudo-randomly chosen bench address (hashint4, so
 // some addresses have several residents and some none); 1 % are dead (areaSummary must skip them).
-const havePersons = Number((await knex('persons').where('residence_address_key', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0)
+const havePersons = Number(
+  (await knex('persons').where('residence_address_key', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0,
+)
 if (havePersons < N) {
   const started = performance.now()
   for (let from = havePersons + 1; from <= N; from += 100_000) {
@@ -102,7 +148,8 @@ if (havePersons < N) {
          SELECT id, CASE WHEN i % 2 = 0 THEN 'FEMALE' ELSE 'MALE' END, date '1925-01-01' + ((i::bigint * 7919) % 36500)::int,
                 CASE WHEN i % 100 = 0 THEN date '2024-06-01' END, ? || home, md5(? || 'addr' || home)::uuid, ?
            FROM ps`,
-        [TAG, N, from, to, txid, TAG, TAG, txid])
+        [TAG, N, from, to, txid, TAG, TAG, txid],
+      )
     })
     process.stdout.write(`\r  inserted ${to.toLocaleString()} / ${N.toLocaleString()} persons`)
   }
@@ -114,11 +161,18 @@ const total = Number((await knex('addresses').count({ n: '*' }).first())?.n ?? 0
 const district = boundaries.features.find((f) => f.properties.code === '330106')!.geometry
 const districtJson = JSON.stringify(district)
 const rng = createRng('bench-spatial')
-const points = Array.from({ length: RUNS }, () => [AREA.lon[0] + rng.float(0, 1) * (AREA.lon[1] - AREA.lon[0]), AREA.lat[0] + rng.float(0, 1) * (AREA.lat[1] - AREA.lat[0])])
+const points = Array.from({ length: RUNS }, () => [
+  AREA.lon[0] + rng.float(0, 1) * (AREA.lon[1] - AREA.lon[0]),
+  AREA.lat[0] + rng.float(0, 1) * (AREA.lat[1] - AREA.lat[0]),
+])
 
 async function gql(query: string, variables: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) })
-  const body = await res.json() as { errors?: unknown[] }
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  })
+  const body = (await res.json()) as { errors?: unknown[] }
   if (body.errors) throw new Error(JSON.stringify(body.errors))
 }
 
@@ -131,69 +185,118 @@ interface Case {
 const cases: Case[] = [
   {
     name: 'divisionsAt(lon, lat)',
-    graphql: (i) => gql('query($lon: Float!, $lat: Float!) { divisionsAt(lon: $lon, lat: $lat) { code name level } }', { lon: points[i][0], lat: points[i][1] }),
-    sql: (i) => direct.query(`SELECT code, name, level FROM admin_divisions WHERE id IN (${DIVISIONS_AT_SQL.replace(/\?/g, (() => { let k = 0; return () => `$${++k}` })())})`, points[i]),
+    graphql: (i) =>
+      gql('query($lon: Float!, $lat: Float!) { divisionsAt(lon: $lon, lat: $lat) { code name level } }', {
+        lon: points[i][0],
+        lat: points[i][1],
+      }),
+    sql: (i) =>
+      direct.query(
+        `SELECT code, name, level FROM admin_divisions WHERE id IN (${DIVISIONS_AT_SQL.replace(
+          /\?/g,
+          (() => {
+            let k = 0
+            return () => `$${++k}`
+          })(),
+        )})`,
+        points[i],
+      ),
   },
   {
     name: 'nearestAddresses(limit 5)',
-    graphql: (i) => gql('query($lon: Float!, $lat: Float!) { nearestAddresses(lon: $lon, lat: $lat, limit: 5) { meters address { id fullText } } }', { lon: points[i][0], lat: points[i][1] }),
+    graphql: (i) =>
+      gql(
+        'query($lon: Float!, $lat: Float!) { nearestAddresses(lon: $lon, lat: $lat, limit: 5) { meters address { id fullText } } }',
+        { lon: points[i][0], lat: points[i][1] },
+      ),
     sql: (i) => {
       const [x, y] = points[i]
-      const sql = `SELECT n.meters, a.id, a.full_text FROM (${NEAREST_SQL.replace(/\?/g, (() => { let k = 0; return () => `$${++k}` })())}) n JOIN addresses a ON a.id = n.id ORDER BY n.meters`
+      const sql = `SELECT n.meters, a.id, a.full_text FROM (${NEAREST_SQL.replace(
+        /\?/g,
+        (() => {
+          let k = 0
+          return () => `$${++k}`
+        })(),
+      )}) n JOIN addresses a ON a.id = n.id ORDER BY n.meters`
       return direct.query(sql, [x, y, null, x, y, null, x, y, 25, 5])
     },
   },
   {
     name: 'addresses(within district, first 50)',
-    graphql: () => gql('query($g: GeoJSON!) { addresses(filter: { within: $g }, first: 50) { nodes { id fullText location } pageInfo { hasNextPage } } }', { g: district }),
+    graphql: () =>
+      gql(
+        'query($g: GeoJSON!) { addresses(filter: { within: $g }, first: 50) { nodes { id fullText location } pageInfo { hasNextPage } } }',
+        { g: district },
+      ),
     // As spatialPage runs it: one transaction without parallel workers.
     sql: async () => {
       await direct.query(`BEGIN`)
       await direct.query(`SELECT set_config('max_parallel_workers_per_gather', '0', true)`)
-      await direct.query(`SELECT id, full_text, ST_AsGeoJSON(location, 7)::json FROM addresses a
-        WHERE ST_Within(a.location, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) ORDER BY id LIMIT 51`, [districtJson])
+      await direct.query(
+        `SELECT id, full_text, ST_AsGeoJSON(location, 7)::json FROM addresses a
+        WHERE ST_Within(a.location, ST_SetSRID(ST_GeomFromGeoJSON($1), 4326)) ORDER BY id LIMIT 51`,
+        [districtJson],
+      )
       await direct.query(`COMMIT`)
     },
   },
   {
     name: 'areaSummary(district)',
-    graphql: () => gql('query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm residentCount legalEntityCount addressCount buildingCount } }', { g: district }),
+    graphql: () =>
+      gql(
+        'query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm residentCount legalEntityCount addressCount buildingCount } }',
+        { g: district },
+      ),
     sql: () => direct.query(AREA_SUMMARY_SQL.replace('?', '$1'), [districtJson]),
   },
 ]
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * (xs.length - 1)))]
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * (xs.length - 1)))]
 const rows: string[] = []
 for (const c of cases) {
   if (ONLY && !c.name.includes(ONLY)) continue
   const runs = c.name.startsWith('areaSummary') ? SUMMARY_RUNS : RUNS
   // Warm both paths (plans, caches), then alternate so drift affects both alike.
-  for (let i = 0; i < 5; i++) { await c.graphql(i); await c.sql(i) }
+  for (let i = 0; i < 5; i++) {
+    await c.graphql(i)
+    await c.sql(i)
+  }
   const g: number[] = []
   const s: number[] = []
   for (let i = 0; i < runs; i++) {
-    let t = performance.now(); await c.graphql(i); g.push(performance.now() - t)
-    t = performance.now(); await c.sql(i); s.push(performance.now() - t)
+    let t = performance.now()
+    await c.graphql(i)
+    g.push(performance.now() - t)
+    t = performance.now()
+    await c.sql(i)
+    s.push(performance.now() - t)
   }
   const line = `| ${c.name} | ${runs} | ${pct(g, 0.5).toFixed(2)} | ${pct(g, 0.99).toFixed(2)} | ${pct(s, 0.5).toFixed(2)} | ${pct(s, 0.99).toFixed(2)} | ${(pct(g, 0.5) / pct(s, 0.5)).toFixed(2)} |`
   console.log(line)
   rows.push(line)
 }
 
-const { rows: [v] } = await direct.query(`SELECT split_part(version(), ' on ', 1) AS pg, postgis_lib_version() AS postgis`)
+const {
+  rows: [v],
+} = await direct.query(`SELECT split_part(version(), ' on ', 1) AS pg, postgis_lib_version() AS postgis`)
 const section = [
   '## Spatial',
   '',
   `Command: \`DATABASE_URL=… npm run bench:spatial -- --addresses ${N} --runs ${RUNS} --summary-runs ${SUMMARY_RUNS}\` (${new Date().toISOString().slice(0, 10)})`,
   `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, Node ${process.version}, ${v.pg}, PostGIS ${v.postgis}, server and database on the same host.`,
   `Data: ${N.toLocaleString('en')} synthetic addresses (${total.toLocaleString('en')} in the table) and as many persons living at them (loaded with generate_series, bypassing the engine) uniformly over ${AREA.lon.join('–')}°E × ${AREA.lat.join('–')}°N, the 13 Hangzhou district boundaries; query points drawn with a fixed seed; runs per query as in the table after 5 warm-up runs, GraphQL and SQL alternating.`,
-  N < 1_000_000 ? `Note: run with N = ${N.toLocaleString('en')} instead of the default 1,000,000 to fit the time available; scaling to 1,000,000 was not measured (areaSummary counts every point in the district, so expect it to grow about linearly with N).` : '',
+  N < 1_000_000
+    ? `Note: run with N = ${N.toLocaleString('en')} instead of the default 1,000,000 to fit the time available; scaling to 1,000,000 was not measured (areaSummary counts every point in the district, so expect it to grow about linearly with N).`
+    : '',
   '',
   '| query | runs | GraphQL p50 ms | GraphQL p99 ms | SQL p50 ms | SQL p99 ms | GraphQL / SQL (p50) |',
   '|---|---:|---:|---:|---:|---:|---:|',
   ...rows,
   '',
-].filter((l, i, a) => l !== '' || a[i - 1] !== '').join('\n')
+]
+  .filter((l, i, a) => l !== '' || a[i - 1] !== '')
+  .join('\n')
 
 const file = new URL('./RESULTS.md', import.meta.url)
 const existing = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmark results\n'

@@ -18,8 +18,12 @@ $$`
 
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(SEARCH_FUNCTION)
-  await knex.raw(`COMMENT ON FUNCTION address_search_text(text) IS 'Search form of a normalised address: suffix markers dropped, digits split off (see src/spatial/address-search.ts)'`)
-  await knex.raw('CREATE INDEX addresses_search_trgm_idx ON addresses USING gin (address_search_text(normalized_text) gin_trgm_ops)')
+  await knex.raw(
+    `COMMENT ON FUNCTION address_search_text(text) IS 'Search form of a normalised address: suffix markers dropped, digits split off (see src/spatial/address-search.ts)'`,
+  )
+  await knex.raw(
+    'CREATE INDEX addresses_search_trgm_idx ON addresses USING gin (address_search_text(normalized_text) gin_trgm_ops)',
+  )
   // near filters measure metres on geography; these let ST_DWithin(geom::geography, …) use an index
   // for buildings and parcels as addresses_location_geog_idx does for addresses.
   await knex.raw('CREATE INDEX buildings_footprint_geog_idx ON buildings USING gist ((footprint::geography))')

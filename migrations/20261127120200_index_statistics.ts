@@ -6,9 +6,13 @@ import type { Knex } from 'knex'
 // aggregates read, so a region is counted from index pages without visiting the tables
 // (index-only scans once the visibility map is set, i.e. after autovacuum).
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`CREATE INDEX persons_living_residence_idx ON persons (residence_address_id) INCLUDE (gender, birth_date) WHERE death_date IS NULL`)
+  await knex.raw(
+    `CREATE INDEX persons_living_residence_idx ON persons (residence_address_id) INCLUDE (gender, birth_date) WHERE death_date IS NULL`,
+  )
   await knex.raw(`CREATE INDEX persons_living_household_idx ON persons (household_address_id) WHERE death_date IS NULL`)
-  await knex.raw(`CREATE INDEX legal_entities_active_address_idx ON legal_entities (registered_address_id) INCLUDE (kind, industry_code) WHERE status = 'ACTIVE'`)
+  await knex.raw(
+    `CREATE INDEX legal_entities_active_address_idx ON legal_entities (registered_address_id) INCLUDE (kind, industry_code) WHERE status = 'ACTIVE'`,
+  )
   // Address ids by division prefix without reading the table.
   await knex.raw(`CREATE INDEX addresses_division_key_id_idx ON addresses (division_key text_pattern_ops, id)`)
   // Observations are read by indicator, by region and by period (discrepancies).
@@ -19,7 +23,15 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const name of ['persons_living_residence_idx', 'persons_living_household_idx', 'legal_entities_active_address_idx', 'addresses_division_key_id_idx',
-    'observations_indicator_idx', 'observations_region_idx', 'observations_period_idx', 'indicators_category_idx'])
+  for (const name of [
+    'persons_living_residence_idx',
+    'persons_living_household_idx',
+    'legal_entities_active_address_idx',
+    'addresses_division_key_id_idx',
+    'observations_indicator_idx',
+    'observations_region_idx',
+    'observations_period_idx',
+    'indicators_category_idx',
+  ])
     await knex.raw('DROP INDEX IF EXISTS ??', [name])
 }

@@ -83,27 +83,40 @@ END $$`
 const FUNCTIONS = [
   fn('stat_persons_insert', bumpPersons(`SELECT *, 1 AS d FROM (${personTuples('new_rows')}) n`)),
   fn('stat_persons_delete', bumpPersons(`SELECT *, -1 AS d FROM (${personTuples('old_rows')}) o`)),
-  fn('stat_persons_update', bumpPersons(`
+  fn(
+    'stat_persons_update',
+    bumpPersons(`
     SELECT *, 1 AS d FROM (${personTuples('new_rows')} EXCEPT ALL ${personTuples('old_rows')}) n
     UNION ALL
-    SELECT *, -1 AS d FROM (${personTuples('old_rows')} EXCEPT ALL ${personTuples('new_rows')}) o`)),
+    SELECT *, -1 AS d FROM (${personTuples('old_rows')} EXCEPT ALL ${personTuples('new_rows')}) o`),
+  ),
   fn('stat_persons_truncate', 'DELETE FROM person_counts'),
   fn('stat_entities_insert', bumpEntities(`SELECT *, 1 AS d FROM (${entityTuples('new_rows')}) n`)),
   fn('stat_entities_delete', bumpEntities(`SELECT *, -1 AS d FROM (${entityTuples('old_rows')}) o`)),
-  fn('stat_entities_update', bumpEntities(`
+  fn(
+    'stat_entities_update',
+    bumpEntities(`
     SELECT *, 1 AS d FROM (${entityTuples('new_rows')} EXCEPT ALL ${entityTuples('old_rows')}) n
     UNION ALL
-    SELECT *, -1 AS d FROM (${entityTuples('old_rows')} EXCEPT ALL ${entityTuples('new_rows')}) o`)),
+    SELECT *, -1 AS d FROM (${entityTuples('old_rows')} EXCEPT ALL ${entityTuples('new_rows')}) o`),
+  ),
   fn('stat_entities_truncate', 'DELETE FROM legal_entity_counts'),
   // Addresses whose division_key changed: persons and entities there move from old to new key.
-  fn('stat_addresses_update', `
+  fn(
+    'stat_addresses_update',
+    `
   ${moveCounts(`SELECT o.id, v.k, v.d FROM old_rows o JOIN new_rows n ON n.id = o.id
      CROSS JOIN LATERAL (VALUES (o.division_key, -1), (n.division_key, 1)) v(k, d)
-     WHERE o.division_key IS DISTINCT FROM n.division_key AND v.k IS NOT NULL`)}`),
+     WHERE o.division_key IS DISTINCT FROM n.division_key AND v.k IS NOT NULL`)}`,
+  ),
   // Before an address goes, what is counted there goes with it (ON DELETE SET NULL follows).
-  fn('stat_addresses_delete', `
+  fn(
+    'stat_addresses_delete',
+    `
   IF OLD.division_key IS NULL THEN RETURN OLD; END IF;
-  ${moveCounts('SELECT OLD.id AS id, OLD.division_key AS k, -1 AS d')}`, 'OLD'),
+  ${moveCounts('SELECT OLD.id AS id, OLD.division_key AS k, -1 AS d')}`,
+    'OLD',
+  ),
 ]
 
 const TRIGGERS = [
@@ -128,16 +141,22 @@ export async function up(knex: Knex): Promise<void> {
     birth_year int,
     n bigint NOT NULL,
     CONSTRAINT person_counts_key UNIQUE NULLS NOT DISTINCT (division_key, kind, gender, birth_year))`)
-  await knex.raw(`COMMENT ON TABLE person_counts IS 'Living persons per address division_key: RESIDENT by gender and birth year, HOUSEHOLD in total; kept by triggers'`)
+  await knex.raw(
+    `COMMENT ON TABLE person_counts IS 'Living persons per address division_key: RESIDENT by gender and birth year, HOUSEHOLD in total; kept by triggers'`,
+  )
   await knex.raw(`CREATE TABLE legal_entity_counts (
     division_key text COLLATE "C" NOT NULL,
     kind text,
     industry_division text,
     n bigint NOT NULL,
     CONSTRAINT legal_entity_counts_key UNIQUE NULLS NOT DISTINCT (division_key, kind, industry_division))`)
-  await knex.raw(`COMMENT ON TABLE legal_entity_counts IS 'Active legal entities per address division_key, kind and industry-code division prefix; kept by triggers'`)
+  await knex.raw(
+    `COMMENT ON TABLE legal_entity_counts IS 'Active legal entities per address division_key, kind and industry-code division prefix; kept by triggers'`,
+  )
   // The boundary-year correction of the age bands reads living persons by birth date.
-  await knex.raw(`CREATE INDEX persons_living_birth_idx ON persons (birth_date) INCLUDE (gender, residence_address_id) WHERE death_date IS NULL`)
+  await knex.raw(
+    `CREATE INDEX persons_living_birth_idx ON persons (birth_date) INCLUDE (gender, residence_address_id) WHERE death_date IS NULL`,
+  )
   for (const f of FUNCTIONS) await knex.raw(f)
   for (const t of TRIGGERS) await knex.raw(t)
   // Backfill from what is there (same transaction as the triggers, so nothing is missed).
@@ -146,9 +165,18 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const [name, table] of [['stat_persons_insert', 'persons'], ['stat_persons_update', 'persons'], ['stat_persons_delete', 'persons'], ['stat_persons_truncate', 'persons'],
-    ['stat_entities_insert', 'legal_entities'], ['stat_entities_update', 'legal_entities'], ['stat_entities_delete', 'legal_entities'], ['stat_entities_truncate', 'legal_entities'],
-    ['stat_addresses_update', 'addresses'], ['stat_addresses_delete', 'addresses']] as const) {
+  for (const [name, table] of [
+    ['stat_persons_insert', 'persons'],
+    ['stat_persons_update', 'persons'],
+    ['stat_persons_delete', 'persons'],
+    ['stat_persons_truncate', 'persons'],
+    ['stat_entities_insert', 'legal_entities'],
+    ['stat_entities_update', 'legal_entities'],
+    ['stat_entities_delete', 'legal_entities'],
+    ['stat_entities_truncate', 'legal_entities'],
+    ['stat_addresses_update', 'addresses'],
+    ['stat_addresses_delete', 'addresses'],
+  ] as const) {
     await knex.raw(`DROP TRIGGER IF EXISTS ${name} ON ${table}`)
     await knex.raw(`DROP FUNCTION IF EXISTS ${name}()`)
   }

@@ -3,7 +3,11 @@ import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import { withTransaction } from '../src/db/transaction.js'
 import type { RecordInput } from '../src/reconciliation/rules/validate.js'
-import { applySubmission, type SubmissionOptions, type SubmissionResult } from '../src/reconciliation/submission.service.js'
+import {
+  applySubmission,
+  type SubmissionOptions,
+  type SubmissionResult,
+} from '../src/reconciliation/submission.service.js'
 import type { EntityTypeName } from '../src/shared/entity-types.js'
 import { createRng } from '../src/shared/random.js'
 import { divisionCodePrefix } from '../src/spatial/spatial-filter.js'
@@ -24,7 +28,11 @@ interface CatalogueEntry {
 }
 
 /** The demo indicator catalogue (seeds/data/indicators.json, authored for the demo). */
-export const INDICATOR_CATALOGUE = (JSON.parse(readFileSync(new URL('./data/indicators.json', import.meta.url), 'utf8')) as { indicators: CatalogueEntry[] }).indicators
+export const INDICATOR_CATALOGUE = (
+  JSON.parse(readFileSync(new URL('./data/indicators.json', import.meta.url), 'utf8')) as {
+    indicators: CatalogueEntry[]
+  }
+).indicators
 
 /**
  * The deliberate mismatches: published 2024 figures of derivable indicators that differ from the
@@ -44,8 +52,16 @@ export interface DemoStatisticsOptions extends SubmissionOptions {
   log?: Pick<Logger, 'info'>
 }
 
-async function submit(knex: Knex, department: string, entityType: EntityTypeName, records: RecordInput[], opts: SubmissionOptions): Promise<SubmissionResult> {
-  return withTransaction(knex, { operation: 'seed', departmentCode: department }, (tx) => applySubmission(tx, { department, entityType, records }, opts))
+async function submit(
+  knex: Knex,
+  department: string,
+  entityType: EntityTypeName,
+  records: RecordInput[],
+  opts: SubmissionOptions,
+): Promise<SubmissionResult> {
+  return withTransaction(knex, { operation: 'seed', departmentCode: department }, (tx) =>
+    applySubmission(tx, { department, entityType, records }, opts),
+  )
 }
 
 /**
@@ -53,21 +69,34 @@ async function submit(knex: Knex, department: string, entityType: EntityTypeName
  * demo registers persons' addresses only), in the district their text names, so that legal
  * entities have a division and LE_COUNT can be derived. Returns how many were registered.
  */
-async function registerLegalEntityAddresses(knex: Knex, districtCodes: string[], opts: SubmissionOptions): Promise<number> {
-  const divisions: { code: string; name: string }[] = await knex('admin_divisions').select('code', 'name').whereIn('code', districtCodes)
+async function registerLegalEntityAddresses(
+  knex: Knex,
+  districtCodes: string[],
+  opts: SubmissionOptions,
+): Promise<number> {
+  const divisions: { code: string; name: string }[] = await knex('admin_divisions')
+    .select('code', 'name')
+    .whereIn('code', districtCodes)
   const { rows } = await knex.raw(
     `SELECT DISTINCT registered_address_key AS text FROM legal_entities
-      WHERE registered_address_id IS NULL AND registered_address_key IS NOT NULL AND registered_address_key NOT LIKE 'id:%'`)
+      WHERE registered_address_id IS NULL AND registered_address_key IS NOT NULL AND registered_address_key NOT LIKE 'id:%'`,
+  )
   const records: RecordInput[] = []
   for (const { text } of rows as { text: string }[]) {
     const district = divisions.find((d) => d.name && text.includes(d.name))
-    if (district) records.push({ sourceKey: `addr-${text}`, observedAt: '2024-12-31T00:00:00Z', attributes: { fullText: text, divisionCode: district.code } })
+    if (district)
+      records.push({
+        sourceKey: `addr-${text}`,
+        observedAt: '2024-12-31T00:00:00Z',
+        attributes: { fullText: text, divisionCode: district.code },
+      })
   }
   for (let i = 0; i < records.length; i += 2000) await submit(knex, 'CAB', 'ADDRESS', records.slice(i, i + 2000), opts)
   return records.length
 }
 
-const round = (v: number, unit: string) => (['人', '个', '张'].includes(unit) ? Math.round(v) : Math.round(v * 100) / 100)
+const round = (v: number, unit: string) =>
+  ['人', '个', '张'].includes(unit) ? Math.round(v) : Math.round(v * 100) / 100
 
 /**
  * Seeds the statistics part of the demo through the engine: the indicator catalogue (STATS, and
@@ -80,11 +109,26 @@ const round = (v: number, unit: string) => (['人', '个', '张'].includes(unit)
 export async function seedDemoStatistics(knex: Knex, opts: DemoStatisticsOptions): Promise<void> {
   const rng = createRng(opts.seed ?? 'hangzhou-demo-statistics')
   const indicatorRecord = (i: CatalogueEntry): RecordInput => ({
-    sourceKey: `indicator-${i.code}`, observedAt: '2024-01-01T00:00:00Z',
-    attributes: { code: i.code, name: i.name, unit: i.unit, category: i.category, subcategory: i.subcategory, description: i.description, ownerCode: i.owner },
+    sourceKey: `indicator-${i.code}`,
+    observedAt: '2024-01-01T00:00:00Z',
+    attributes: {
+      code: i.code,
+      name: i.name,
+      unit: i.unit,
+      category: i.category,
+      subcategory: i.subcategory,
+      description: i.description,
+      ownerCode: i.owner,
+    },
   })
   await submit(knex, 'STATS', 'INDICATOR', INDICATOR_CATALOGUE.map(indicatorRecord), opts)
-  await submit(knex, 'HRSS', 'INDICATOR', INDICATOR_CATALOGUE.filter((i) => i.owner === 'HRSS').map(indicatorRecord), opts)
+  await submit(
+    knex,
+    'HRSS',
+    'INDICATOR',
+    INDICATOR_CATALOGUE.filter((i) => i.owner === 'HRSS').map(indicatorRecord),
+    opts,
+  )
 
   const [city, ...districts] = opts.regionCodes
   await registerLegalEntityAddresses(knex, districts, opts)
@@ -92,12 +136,26 @@ export async function seedDemoStatistics(knex: Knex, opts: DemoStatisticsOptions
   const counts = await derivedCountsByPrefix(knex, [...prefixes.values()], ageBandCutoffs(today()))
   const cityResidents = Math.max(1, DERIVATIONS.POP_RESIDENT(counts.get(prefixes.get(city)!)!))
   // A district's share of additive figures follows its share of residents, with some spread.
-  const share = new Map(districts.map((d) => [d, DERIVATIONS.POP_RESIDENT(counts.get(prefixes.get(d)!)!) / cityResidents]))
+  const share = new Map(
+    districts.map((d) => [d, DERIVATIONS.POP_RESIDENT(counts.get(prefixes.get(d)!)!) / cityResidents]),
+  )
 
   const byOwner = new Map<string, RecordInput[]>()
-  const publish = (owner: string, indicator: string, region: string, period: string, value: number, status = 'FINAL', observedAt = '2025-03-31T00:00:00Z') => {
+  const publish = (
+    owner: string,
+    indicator: string,
+    region: string,
+    period: string,
+    value: number,
+    status = 'FINAL',
+    observedAt = '2025-03-31T00:00:00Z',
+  ) => {
     const list = byOwner.get(owner) ?? []
-    list.push({ sourceKey: `obs-${indicator}-${region}-${period}`, observedAt, attributes: { indicatorCode: indicator, regionCode: region, period, value, status } })
+    list.push({
+      sourceKey: `obs-${indicator}-${region}-${period}`,
+      observedAt,
+      attributes: { indicatorCode: indicator, regionCode: region, period, value, status },
+    })
     byOwner.set(owner, list)
   }
   const years = ['2022', '2023', '2024']
@@ -124,9 +182,24 @@ export async function seedDemoStatistics(knex: Knex, opts: DemoStatisticsOptions
         } else publish(i.owner, i.code, region, year, round(value, i.unit))
       })
       if (d.quarterly)
-        for (const q of [1, 2, 3, 4]) publish(i.owner, i.code, region, `2024Q${q}`, round((level / 4) * (0.9 + 0.05 * q), i.unit), q === 4 ? 'PRELIMINARY' : 'FINAL')
+        for (const q of [1, 2, 3, 4])
+          publish(
+            i.owner,
+            i.code,
+            region,
+            `2024Q${q}`,
+            round((level / 4) * (0.9 + 0.05 * q), i.unit),
+            q === 4 ? 'PRELIMINARY' : 'FINAL',
+          )
       if (d.monthly && region === city)
-        for (let m = 1; m <= 12; m++) publish(i.owner, i.code, region, `2024-${String(m).padStart(2, '0')}`, round(level + rng.float(-0.3, 0.3), i.unit))
+        for (let m = 1; m <= 12; m++)
+          publish(
+            i.owner,
+            i.code,
+            region,
+            `2024-${String(m).padStart(2, '0')}`,
+            round(level + rng.float(-0.3, 0.3), i.unit),
+          )
     }
   }
   for (const [owner, records] of byOwner) await submit(knex, owner, 'OBSERVATION', records, opts)
@@ -134,15 +207,42 @@ export async function seedDemoStatistics(knex: Knex, opts: DemoStatisticsOptions
   // The revision: the same STATS record, newer observedAt, status REVISED; history keeps the preliminary figure.
   const gdp = byOwner.get('STATS')!.find((r) => r.sourceKey === `obs-GDP-${city}-2024`)!
   const preliminary = (gdp.attributes as { value: number }).value
-  await submit(knex, 'STATS', 'OBSERVATION', [{
-    sourceKey: gdp.sourceKey, observedAt: '2025-04-15T00:00:00Z',
-    attributes: { ...(gdp.attributes as object), value: round(preliminary * 1.012, '亿元'), status: 'REVISED' },
-  }], opts)
+  await submit(
+    knex,
+    'STATS',
+    'OBSERVATION',
+    [
+      {
+        sourceKey: gdp.sourceKey,
+        observedAt: '2025-04-15T00:00:00Z',
+        attributes: {
+          ...(gdp.attributes as object),
+          value: round(preliminary * 1.012, '亿元'),
+          status: 'REVISED',
+        },
+      },
+    ],
+    opts,
+  )
   // HRSS's own estimate of the surveyed unemployment rate disagrees with STATS: a VALUE_MISMATCH.
   const rate = byOwner.get('STATS')!.find((r) => r.sourceKey === `obs-UNEMP_RATE-${city}-2024`)!
-  await submit(knex, 'HRSS', 'OBSERVATION', [{
-    sourceKey: `hrss-UNEMP_RATE-${city}-2024`, observedAt: '2025-02-10T00:00:00Z',
-    attributes: { ...(rate.attributes as object), value: round((rate.attributes as { value: number }).value + 0.3, '%') },
-  }], opts)
-  opts.log?.info(`demo: ${INDICATOR_CATALOGUE.length} indicators and ${[...byOwner.values()].reduce((n, l) => n + l.length, 0)} observations loaded`)
+  await submit(
+    knex,
+    'HRSS',
+    'OBSERVATION',
+    [
+      {
+        sourceKey: `hrss-UNEMP_RATE-${city}-2024`,
+        observedAt: '2025-02-10T00:00:00Z',
+        attributes: {
+          ...(rate.attributes as object),
+          value: round((rate.attributes as { value: number }).value + 0.3, '%'),
+        },
+      },
+    ],
+    opts,
+  )
+  opts.log?.info(
+    `demo: ${INDICATOR_CATALOGUE.length} indicators and ${[...byOwner.values()].reduce((n, l) => n + l.length, 0)} observations loaded`,
+  )
 }

@@ -16,7 +16,14 @@ export const DEPARTMENTS: { code: string; name: string }[] = [
   { code: 'HOUSING', name: 'Housing Administration' },
 ]
 
-interface RuleSeed { entityType: EntityTypeName; field: string; entityKind?: string; authority: string; fallbacks?: string[]; sharingClass: SharingClassName }
+interface RuleSeed {
+  entityType: EntityTypeName
+  field: string
+  entityKind?: string
+  authority: string
+  fallbacks?: string[]
+  sharingClass: SharingClassName
+}
 
 const PERSON_OWNERS: Record<string, [string, string[]]> = {
   maritalStatus: ['CAB', []],
@@ -50,30 +57,88 @@ export function authorityRuleSeeds(): RuleSeed[] {
     const sharingClass = LEGAL_ENTITY_CONDITIONAL.has(f.name) ? 'CONDITIONAL' : 'UNCONDITIONAL'
     rules.push({ entityType: 'LEGAL_ENTITY', field: f.name, authority, fallbacks, sharingClass })
     // Social organisations are registered by Civil Affairs, not Market Regulation.
-    if (authority === 'AMR') rules.push({ entityType: 'LEGAL_ENTITY', field: f.name, entityKind: 'SOCIAL_ORGANIZATION', authority: 'CAB', fallbacks: ['AMR'], sharingClass })
+    if (authority === 'AMR')
+      rules.push({
+        entityType: 'LEGAL_ENTITY',
+        field: f.name,
+        entityKind: 'SOCIAL_ORGANIZATION',
+        authority: 'CAB',
+        fallbacks: ['AMR'],
+        sharingClass,
+      })
   }
-  rules.push({ entityType: 'LEGAL_ENTITY', field: 'employees', authority: 'HRSS', sharingClass: 'CONDITIONAL' })
+  rules.push({
+    entityType: 'LEGAL_ENTITY',
+    field: 'employees',
+    authority: 'HRSS',
+    sharingClass: 'CONDITIONAL',
+  })
   for (const f of ENTITY_SPECS.ADMIN_DIVISION.fields)
-    rules.push({ entityType: 'ADMIN_DIVISION', field: f.name, authority: f.name === 'geometry' ? 'NRP' : 'CAB', fallbacks: f.name === 'geometry' ? [] : ['STATS'], sharingClass: 'UNCONDITIONAL' })
+    rules.push({
+      entityType: 'ADMIN_DIVISION',
+      field: f.name,
+      authority: f.name === 'geometry' ? 'NRP' : 'CAB',
+      fallbacks: f.name === 'geometry' ? [] : ['STATS'],
+      sharingClass: 'UNCONDITIONAL',
+    })
   for (const f of ENTITY_SPECS.ADDRESS.fields)
-    rules.push({ entityType: 'ADDRESS', field: f.name, authority: f.name === 'location' ? 'NRP' : 'CAB', fallbacks: f.name === 'location' ? ['HOUSING', 'CAB'] : ['HOUSING', 'PSB'], sharingClass: 'UNCONDITIONAL' })
+    rules.push({
+      entityType: 'ADDRESS',
+      field: f.name,
+      authority: f.name === 'location' ? 'NRP' : 'CAB',
+      fallbacks: f.name === 'location' ? ['HOUSING', 'CAB'] : ['HOUSING', 'PSB'],
+      sharingClass: 'UNCONDITIONAL',
+    })
   for (const f of ENTITY_SPECS.BUILDING.fields)
-    rules.push({ entityType: 'BUILDING', field: f.name, authority: 'NRP', fallbacks: ['HOUSING'], sharingClass: 'UNCONDITIONAL' })
+    rules.push({
+      entityType: 'BUILDING',
+      field: f.name,
+      authority: 'NRP',
+      fallbacks: ['HOUSING'],
+      sharingClass: 'UNCONDITIONAL',
+    })
   for (const f of ENTITY_SPECS.PARCEL.fields)
-    rules.push({ entityType: 'PARCEL', field: f.name, authority: 'NRP', fallbacks: [], sharingClass: 'UNCONDITIONAL' })
+    rules.push({
+      entityType: 'PARCEL',
+      field: f.name,
+      authority: 'NRP',
+      fallbacks: [],
+      sharingClass: 'UNCONDITIONAL',
+    })
   for (const f of ENTITY_SPECS.INDICATOR.fields)
-    rules.push({ entityType: 'INDICATOR', field: f.name, authority: 'STATS', fallbacks: [], sharingClass: 'UNCONDITIONAL' })
+    rules.push({
+      entityType: 'INDICATOR',
+      field: f.name,
+      authority: 'STATS',
+      fallbacks: [],
+      sharingClass: 'UNCONDITIONAL',
+    })
   // OBSERVATION value/status: the indicator's owner overrides STATS at merge time.
   for (const f of ENTITY_SPECS.OBSERVATION.fields)
-    rules.push({ entityType: 'OBSERVATION', field: f.name, authority: 'STATS', fallbacks: [], sharingClass: 'UNCONDITIONAL' })
+    rules.push({
+      entityType: 'OBSERVATION',
+      field: f.name,
+      authority: 'STATS',
+      fallbacks: [],
+      sharingClass: 'UNCONDITIONAL',
+    })
   return rules
 }
 
 /** Inserts departments and authority rules that are missing; never overwrites an edited rule. */
 export async function seedReference(knex: Knex): Promise<void> {
   await knex('departments').insert(DEPARTMENTS).onConflict('code').ignore()
-  await knex('authority_rules').insert(authorityRuleSeeds().map((r) => ({
-    entity_type: r.entityType, field: r.field, entity_kind: r.entityKind ?? '', authority: r.authority,
-    fallbacks: r.fallbacks ?? [], sharing_class: r.sharingClass,
-  }))).onConflict(['entity_type', 'field', 'entity_kind']).ignore()
+  await knex('authority_rules')
+    .insert(
+      authorityRuleSeeds().map((r) => ({
+        entity_type: r.entityType,
+        field: r.field,
+        entity_kind: r.entityKind ?? '',
+        authority: r.authority,
+        fallbacks: r.fallbacks ?? [],
+        sharing_class: r.sharingClass,
+      })),
+    )
+    .onConflict(['entity_type', 'field', 'entity_kind'])
+    .ignore()
 }

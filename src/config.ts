@@ -47,7 +47,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`DATABASE_URL must start with postgres:// (got "${databaseUrl.slice(0, 20)}…")`)
   const extentRaw = env.SERVICE_EXTENT ?? '118.3,29.1,120.8,30.6'
   const extent = extentRaw.split(',').map(Number)
-  if (extent.length !== 4 || extent.some((v) => !Number.isFinite(v)) || extent[0] >= extent[2] || extent[1] >= extent[3])
+  if (
+    extent.length !== 4 ||
+    extent.some((v) => !Number.isFinite(v)) ||
+    extent[0] >= extent[2] ||
+    extent[1] >= extent[3]
+  )
     throw new ConfigError(`SERVICE_EXTENT must be "minLon,minLat,maxLon,maxLat" (got "${extentRaw}")`)
   const matchHigh = num(env, 'MATCH_HIGH', 0.9)
   const matchLow = num(env, 'MATCH_LOW', 0.7)

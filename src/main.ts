@@ -35,12 +35,16 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'))
 
   try {
-    server = await createServer(config, { beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined })
+    server = await createServer(config, {
+      beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined,
+    })
   } catch (e) {
     const reason = (e as Error).message?.split('\n')[0]
-    console.error(config.databaseUrl
-      ? `cannot start: the database at DATABASE_URL is not reachable or not usable (${reason})`
-      : `cannot start: the embedded database in ${config.dataDir} could not be opened (${reason}); set DATABASE_URL to use PostgreSQL + PostGIS`)
+    console.error(
+      config.databaseUrl
+        ? `cannot start: the database at DATABASE_URL is not reachable or not usable (${reason})`
+        : `cannot start: the embedded database in ${config.dataDir} could not be opened (${reason}); set DATABASE_URL to use PostgreSQL + PostGIS`,
+    )
     process.exit(1)
   }
   if (stopRequested) return stop(stopRequested)

@@ -31,14 +31,26 @@ const MAX_QUERY_TOKENS = 15_000
 /** A coded GraphQL-style error for a request express refused before GraphQL saw it; never a stack. */
 function httpError(err: { status?: number; type?: string }, log: Logger) {
   if (err.type === 'entity.too.large' || err.status === 413)
-    return { message: `The request body is larger than ${MAX_BODY}`, extensions: { code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE', field: 'body' } }
+    return {
+      message: `The request body is larger than ${MAX_BODY}`,
+      extensions: { code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE', field: 'body' },
+    }
   if (err.type === 'entity.parse.failed')
-    return { message: 'The request body is not valid JSON', extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_JSON', field: 'body' } }
+    return {
+      message: 'The request body is not valid JSON',
+      extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_JSON', field: 'body' },
+    }
   if (err.status && err.status < 500)
-    return { message: 'Malformed request', extensions: { code: 'BAD_USER_INPUT', reason: err.type ?? 'MALFORMED_REQUEST', field: 'body' } }
+    return {
+      message: 'Malformed request',
+      extensions: { code: 'BAD_USER_INPUT', reason: err.type ?? 'MALFORMED_REQUEST', field: 'body' },
+    }
   const errorId = randomUUID()
   log.error({ err, errorId }, 'unhandled HTTP error')
-  return { message: `Internal error; quote error id ${errorId} to the service desk`, extensions: { code: 'INTERNAL_SERVER_ERROR', errorId } }
+  return {
+    message: `Internal error; quote error id ${errorId} to the service desk`,
+    extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
+  }
 }
 
 export interface RunningServer {
@@ -68,7 +80,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url = embedded.url
     log.info({ dataDir: config.dataDir }, 'embedded PostGIS (PGlite) started')
   }
-  const knex = createKnex({ url, poolMax: embedded ? 1 : config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs })
+  const knex = createKnex({
+    url,
+    poolMax: embedded ? 1 : config.dbPoolMax,
+    statementTimeoutMs: config.statementTimeoutMs,
+  })
   try {
     const applied = await migrateLatest(knex)
     if (applied.length) log.info({ applied }, 'migrations applied')
@@ -93,16 +109,23 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     // A hard cap on document size before validation runs: thousands of aliases are refused cheaply.
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },
     plugins: [
-      ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metrics.plugin,
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      metrics.plugin,
       accessPlugin({ log, limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost } }),
     ],
   })
   await apollo.start()
 
-  app.get('/healthz', (_req, res) => { res.json({ status: 'ok' }) })
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' })
+  })
   app.get('/readyz', async (_req, res) => {
     const ready = await Promise.race([isReady(knex), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))])
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', database: ready ? 'reachable and migrated' : 'unreachable or not migrated' })
+    res.status(ready ? 200 : 503).json({
+      status: ready ? 'ready' : 'unavailable',
+      database: ready ? 'reachable and migrated' : 'unreachable or not migrated',
+    })
   })
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
@@ -110,21 +133,36 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
-  app.use('/graphql', gate, express.json({ limit: MAX_BODY }), expressMiddleware(apollo, {
-    context: async ({ req, res }) => ({
-      knex, config,
-      principal: requestPrincipal(res),
-      purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
-      loaders: createLoaders(knex),
+  app.use(
+    '/graphql',
+    gate,
+    express.json({ limit: MAX_BODY }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }) => ({
+        knex,
+        config,
+        principal: requestPrincipal(res),
+        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
+        loaders: createLoaders(knex),
+      }),
     }),
-  }))
+  )
   app.use('/ogc', gate, ogcRouter(knex, log))
   app.use('/stats', gate, statsRouter(knex))
-  app.use((_req, res) => { res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } }) })
-  // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
-  app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    res.status(err.status && err.status < 500 ? err.status : 500).json({ errors: [httpError(err, log)] })
+  app.use((_req, res) => {
+    res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
+  // Express's last resort: malformed JSON bodies and the like get a coded answer, never a stack.
+  app.use(
+    (
+      err: { status?: number; type?: string },
+      _req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      res.status(err.status && err.status < 500 ? err.status : 500).json({ errors: [httpError(err, log)] })
+    },
+  )
 
   const { port } = httpServer.address() as AddressInfo
   return {

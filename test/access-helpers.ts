@@ -7,8 +7,19 @@ import type { RoleName } from '../src/shared/entity-types.js'
  * A fresh API key for tests, as request headers: `{ authorization: 'Bearer cfd_…' }`.
  * department null + roles ['STEWARD'] etc. for role keys. Use the server's knex (embedded: one session).
  */
-export async function createTestKey(knex: Knex, { department = null, roles = ['DEPARTMENT_APP'], name }: { department?: string | null; roles?: RoleName[]; name?: string } = {}): Promise<Record<string, string>> {
-  const { key } = await createPrincipal(knex, { name: name ?? `test ${department ?? roles.join('+')} ${randomBytes(3).toString('hex')}`, departmentCode: department, roles })
+export async function createTestKey(
+  knex: Knex,
+  {
+    department = null,
+    roles = ['DEPARTMENT_APP'],
+    name,
+  }: { department?: string | null; roles?: RoleName[]; name?: string } = {},
+): Promise<Record<string, string>> {
+  const { key } = await createPrincipal(knex, {
+    name: name ?? `test ${department ?? roles.join('+')} ${randomBytes(3).toString('hex')}`,
+    departmentCode: department,
+    roles,
+  })
   return { authorization: `Bearer ${key}` }
 }
 

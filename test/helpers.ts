@@ -30,7 +30,11 @@ export interface TestServer {
   knex: Knex
   close(): Promise<void>
   /** POSTs to /graphql over real HTTP; throws only when the answer is not JSON. */
-  gql<TData = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GqlResult<TData>>
+  gql<TData = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GqlResult<TData>>
 }
 
 /**
@@ -86,7 +90,11 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
     async gql(query, variables, headers) {
       const res = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(await withApiKey(server.knex, headers)) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(await withApiKey(server.knex, headers)),
+        },
         body: JSON.stringify({ query, variables }),
       })
       const text = await res.text()
@@ -106,7 +114,10 @@ const legacyKeys = new Map<string, Promise<Record<string, string>>>()
  * is replaced by a bearer key of a principal with that department and roles (made once per file).
  * New tests should pass createTestKey(...) headers (test/access-helpers.ts) instead.
  */
-async function withApiKey(knex: Knex, headers: Record<string, string> | undefined): Promise<Record<string, string> | undefined> {
+async function withApiKey(
+  knex: Knex,
+  headers: Record<string, string> | undefined,
+): Promise<Record<string, string> | undefined> {
   if (!headers) return headers
   const rest: Record<string, string> = {}
   let department: string | undefined
@@ -117,9 +128,13 @@ async function withApiKey(knex: Knex, headers: Record<string, string> | undefine
     else rest[name] = value
   }
   if (!department && !roles) return headers
-  const roleList = (roles ?? 'DEPARTMENT_APP').split(',').map((r) => r.trim().toUpperCase()).filter(Boolean) as RoleName[]
+  const roleList = (roles ?? 'DEPARTMENT_APP')
+    .split(',')
+    .map((r) => r.trim().toUpperCase())
+    .filter(Boolean) as RoleName[]
   const cacheKey = `${department ?? ''}|${roleList.join(',')}`
-  if (!legacyKeys.has(cacheKey)) legacyKeys.set(cacheKey, createTestKey(knex, { department: department ?? null, roles: roleList }))
+  if (!legacyKeys.has(cacheKey))
+    legacyKeys.set(cacheKey, createTestKey(knex, { department: department ?? null, roles: roleList }))
   return { ...rest, ...(await legacyKeys.get(cacheKey)!) }
 }
 

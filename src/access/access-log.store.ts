@@ -28,8 +28,12 @@ const ACCESS_LOG_LOCK = 724_002
 /** sha256(prev_hash + canonical JSON of the row's content), hex. Arrays are hashed sorted. */
 export function chainHash(prevHash: string, e: AccessLogEntryInput): string {
   const canonical = JSON.stringify([
-    new Date(e.at).toISOString(), e.principalId, e.purpose ?? null, e.operationName ?? null,
-    [...e.personIds].sort(), [...e.fields].sort(),
+    new Date(e.at).toISOString(),
+    e.principalId,
+    e.purpose ?? null,
+    e.operationName ?? null,
+    [...e.personIds].sort(),
+    [...e.fields].sort(),
   ])
   return createHash('sha256').update(prevHash).update(canonical).digest('hex')
 }
@@ -43,8 +47,14 @@ export async function appendAccessLog(knex: Knex, e: AccessLogEntryInput): Promi
     const entry = { ...e, personIds: [...e.personIds].sort(), fields: [...e.fields].sort() }
     const hash = chainHash(prevHash, entry)
     await trx('access_log').insert({
-      at: entry.at, principal_id: entry.principalId, purpose: entry.purpose, operation_name: entry.operationName,
-      person_ids: entry.personIds, fields: entry.fields, prev_hash: prevHash, hash,
+      at: entry.at,
+      principal_id: entry.principalId,
+      purpose: entry.purpose,
+      operation_name: entry.operationName,
+      person_ids: entry.personIds,
+      fields: entry.fields,
+      prev_hash: prevHash,
+      hash,
     })
     return hash
   })
@@ -62,11 +72,28 @@ export async function verifyAccessLog(knex: Knex, batch = 5000): Promise<ChainVe
     if (!page.length) return { ok: true, rows }
     for (const r of page) {
       rows++
-      if (r.prev_hash !== prevHash) return { ok: false, rows, brokenId: Number(r.id), reason: 'prev_hash does not match the previous row (a row was removed or inserted)' }
+      if (r.prev_hash !== prevHash)
+        return {
+          ok: false,
+          rows,
+          brokenId: Number(r.id),
+          reason: 'prev_hash does not match the previous row (a row was removed or inserted)',
+        }
       const expected = chainHash(prevHash, {
-        at: r.at, principalId: r.principal_id, purpose: r.purpose, operationName: r.operation_name, personIds: r.person_ids, fields: r.fields,
+        at: r.at,
+        principalId: r.principal_id,
+        purpose: r.purpose,
+        operationName: r.operation_name,
+        personIds: r.person_ids,
+        fields: r.fields,
       })
-      if (expected !== r.hash) return { ok: false, rows, brokenId: Number(r.id), reason: 'content does not match its hash (the row was changed)' }
+      if (expected !== r.hash)
+        return {
+          ok: false,
+          rows,
+          brokenId: Number(r.id),
+          reason: 'content does not match its hash (the row was changed)',
+        }
       prevHash = r.hash
       afterId = Number(r.id)
     }

@@ -28,17 +28,35 @@ export function accessPlugin({ log, limits }: { log: Logger; limits: QueryLimits
           const state = accessState(ctx)
           const result = response.body.singleResult
           if (state.extraErrors.length)
-            result.errors = [...(result.errors ?? []), ...state.extraErrors.map((e) => ({ message: e.message, path: e.path, extensions: { code: 'FORBIDDEN_FIELD' } }))]
+            result.errors = [
+              ...(result.errors ?? []),
+              ...state.extraErrors.map((e) => ({
+                message: e.message,
+                path: e.path,
+                extensions: { code: 'FORBIDDEN_FIELD' },
+              })),
+            ]
           if (!state.personIds.size) return
           try {
             await appendAccessLog(ctx.knex, {
-              at: new Date(), principalId: ctx.principal.id, purpose: ctx.purpose, operationName: operationName ?? null,
-              personIds: [...state.personIds], fields: [...state.personFields],
+              at: new Date(),
+              principalId: ctx.principal.id,
+              purpose: ctx.purpose,
+              operationName: operationName ?? null,
+              personIds: [...state.personIds],
+              fields: [...state.personFields],
             })
           } catch (err) {
             const errorId = randomUUID()
             log.error({ errorId, err }, 'access log could not be written; the response is withheld')
-            response.body.singleResult = { errors: [{ message: `Internal error; quote error id ${errorId} to the service desk`, extensions: { code: 'INTERNAL_SERVER_ERROR', errorId } }] }
+            response.body.singleResult = {
+              errors: [
+                {
+                  message: `Internal error; quote error id ${errorId} to the service desk`,
+                  extensions: { code: 'INTERNAL_SERVER_ERROR', errorId },
+                },
+              ],
+            }
           }
         },
       }

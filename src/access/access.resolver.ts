@@ -6,26 +6,55 @@ import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, forbidden, notFound } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { accessLogQuery, type DbAccessLogRow } from './access-log.store.js'
-import { AccessLogConnection, AccessLogEntry, CatalogEntry, CatalogField, Department, PrincipalType, SharingGrantType, SharingRequestInput } from './access.types.js'
+import {
+  AccessLogConnection,
+  AccessLogEntry,
+  CatalogEntry,
+  CatalogField,
+  Department,
+  PrincipalType,
+  SharingGrantType,
+  SharingRequestInput,
+} from './access.types.js'
 import { buildCatalog } from './catalog.service.js'
 import { requireAuthenticated, requireDepartmentApp, requireRole } from './guards.js'
 import { hasRole } from './principal.js'
-import { decideSharingRequestRow, findSharingGrant, insertSharingRequest, listSharingGrants, type DbSharingGrantRow } from './sharing.store.js'
+import {
+  decideSharingRequestRow,
+  findSharingGrant,
+  insertSharingRequest,
+  listSharingGrants,
+  type DbSharingGrantRow,
+} from './sharing.store.js'
 
 const toGrant = (r: DbSharingGrantRow): SharingGrantType => ({
-  id: r.id, departmentCode: r.department_code, entityType: r.entity_type, fields: r.fields, purpose: r.purpose, status: r.status,
-  expiresAt: r.expires_at, decidedAt: r.decided_at, decisionReason: r.decision_reason,
+  id: r.id,
+  departmentCode: r.department_code,
+  entityType: r.entity_type,
+  fields: r.fields,
+  purpose: r.purpose,
+  status: r.status,
+  expiresAt: r.expires_at,
+  decidedAt: r.decided_at,
+  decisionReason: r.decision_reason,
 })
 
 @Resolver()
 export class AccessResolver {
-  @Query(() => [CatalogEntry], { description: 'Every entity type as a data resource: fields, authority, sharing class, size, freshness.' })
+  @Query(() => [CatalogEntry], {
+    description: 'Every entity type as a data resource: fields, authority, sharing class, size, freshness.',
+  })
   async catalog(@Ctx() ctx: Context): Promise<CatalogEntry[]> {
     return buildCatalog(ctx.knex, await ctx.loaders.rules())
   }
 
-  @Query(() => [SharingGrantType], { description: 'Sharing grants and requests; a department app sees its own, ADMIN/STEWARD/AUDITOR any.' })
-  async sharingGrants(@Ctx() ctx: Context, @Arg('department', () => String, { nullable: true }) department?: string): Promise<SharingGrantType[]> {
+  @Query(() => [SharingGrantType], {
+    description: 'Sharing grants and requests; a department app sees its own, ADMIN/STEWARD/AUDITOR any.',
+  })
+  async sharingGrants(
+    @Ctx() ctx: Context,
+    @Arg('department', () => String, { nullable: true }) department?: string,
+  ): Promise<SharingGrantType[]> {
     const p = requireAuthenticated(ctx)
     const wanted = department?.trim().toUpperCase() || null
     if (!hasRole(p, 'ADMIN', 'STEWARD', 'AUDITOR')) {
@@ -36,20 +65,34 @@ export class AccessResolver {
     return (await listSharingGrants(ctx.knex, wanted)).map(toGrant)
   }
 
-  @Mutation(() => SharingGrantType, { description: 'A department app asks to read CONDITIONAL fields it does not own; an ADMIN decides.' })
-  async requestSharing(@Ctx() ctx: Context, @Arg('input', () => SharingRequestInput) input: SharingRequestInput): Promise<SharingGrantType> {
+  @Mutation(() => SharingGrantType, {
+    description: 'A department app asks to read CONDITIONAL fields it does not own; an ADMIN decides.',
+  })
+  async requestSharing(
+    @Ctx() ctx: Context,
+    @Arg('input', () => SharingRequestInput) input: SharingRequestInput,
+  ): Promise<SharingGrantType> {
     const department = requireDepartmentApp(ctx)
-    if (!ENTITY_TYPES.includes(input.entityType as EntityTypeName)) throw badInput('unknown entity type', 'input.entityType')
+    if (!ENTITY_TYPES.includes(input.entityType as EntityTypeName))
+      throw badInput('unknown entity type', 'input.entityType')
     const entityType = input.entityType as EntityTypeName
     const rules = await ctx.loaders.rules()
     if (!input.fields.length || input.fields.length > 100) throw badInput('give 1 to 100 fields', 'input.fields')
     for (const f of input.fields)
-      if (!rules.ruleFor(entityType, f)) throw badInput(`${ENTITY_SPECS[entityType].typeName} has no field ${f}`, 'input.fields', 'UNKNOWN_FIELD')
+      if (!rules.ruleFor(entityType, f))
+        throw badInput(`${ENTITY_SPECS[entityType].typeName} has no field ${f}`, 'input.fields', 'UNKNOWN_FIELD')
     const purpose = input.purpose.trim()
-    if (!purpose || purpose.length > 2000) throw badInput('purpose must be 1 to 2,000 characters', 'input.purpose', 'MISSING_FIELD')
-    if (input.expiresAt && !(input.expiresAt.getTime() > Date.now())) throw badInput('expiresAt must lie in the future', 'input.expiresAt', 'INVALID_DATE')
+    if (!purpose || purpose.length > 2000)
+      throw badInput('purpose must be 1 to 2,000 characters', 'input.purpose', 'MISSING_FIELD')
+    if (input.expiresAt && !(input.expiresAt.getTime() > Date.now()))
+      throw badInput('expiresAt must lie in the future', 'input.expiresAt', 'INVALID_DATE')
     const row = await insertSharingRequest(ctx.knex, {
-      departmentCode: department, entityType, fields: [...new Set(input.fields)], purpose, expiresAt: input.expiresAt ?? null, requestedBy: ctx.principal.id,
+      departmentCode: department,
+      entityType,
+      fields: [...new Set(input.fields)],
+      purpose,
+      expiresAt: input.expiresAt ?? null,
+      requestedBy: ctx.principal.id,
     })
     return toGrant(row)
   }
@@ -71,7 +114,9 @@ export class AccessResolver {
     throw badInput(`the request was ${existing.status} already`, 'id', 'ALREADY_DECIDED')
   }
 
-  @Query(() => AccessLogConnection, { description: 'Who read this person’s data, newest first (AUDITOR and STEWARD only).' })
+  @Query(() => AccessLogConnection, {
+    description: 'Who read this person’s data, newest first (AUDITOR and STEWARD only).',
+  })
   async accessLog(
     @Ctx() ctx: Context,
     @Arg('personId', () => ID) personId: string,
@@ -82,11 +127,18 @@ export class AccessResolver {
     const id = checkId(personId, 'personId')
     const size = pageSize(first)
     const key = decodeSequenceCursor(after)
-    const q = accessLogQuery(ctx.knex, id).orderBy('id', 'desc').limit(size + 1)
+    const q = accessLogQuery(ctx.knex, id)
+      .orderBy('id', 'desc')
+      .limit(size + 1)
     if (key !== null) q.where('id', '<', key)
     const rows: DbAccessLogRow[] = await q
     const nodes = rows.slice(0, size).map((r) => ({
-      at: r.at, principalId: r.principal_id, purpose: r.purpose, fields: r.fields, operationName: r.operation_name, personCount: r.person_ids.length,
+      at: r.at,
+      principalId: r.principal_id,
+      purpose: r.purpose,
+      fields: r.fields,
+      operationName: r.operation_name,
+      personCount: r.person_ids.length,
     }))
     const last = rows[Math.min(rows.length, size) - 1]
     return Object.assign(new AccessLogConnection(), {
@@ -109,7 +161,14 @@ export class SharingGrantFieldsResolver {
 export class AccessLogEntryResolver {
   @FieldResolver(() => PrincipalType)
   async principal(@Root() e: AccessLogEntry, @Ctx() ctx: Context): Promise<PrincipalType> {
-    return (await ctx.loaders.principal.load(e.principalId)) ?? { id: e.principalId, name: e.principalId, departmentCode: null, roles: [] }
+    return (
+      (await ctx.loaders.principal.load(e.principalId)) ?? {
+        id: e.principalId,
+        name: e.principalId,
+        departmentCode: null,
+        roles: [],
+      }
+    )
   }
 }
 
@@ -129,4 +188,10 @@ export class CatalogFieldResolver {
   }
 }
 
-export const ACCESS_RESOLVERS = [AccessResolver, SharingGrantFieldsResolver, AccessLogEntryResolver, CatalogEntryResolver, CatalogFieldResolver] as const
+export const ACCESS_RESOLVERS = [
+  AccessResolver,
+  SharingGrantFieldsResolver,
+  AccessLogEntryResolver,
+  CatalogEntryResolver,
+  CatalogFieldResolver,
+] as const

@@ -3,7 +3,9 @@ import { Department, PageInfo, PrincipalType } from '../graphql/common.types.js'
 import { EntityType, SharingClass, SharingRequestStatus } from '../graphql/enums.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 
-@ObjectType('SharingGrant', { description: 'A department’s request, or approved right, to read CONDITIONAL fields it does not own.' })
+@ObjectType('SharingGrant', {
+  description: 'A department’s request, or approved right, to read CONDITIONAL fields it does not own.',
+})
 export class SharingGrantType {
   @Field(() => ID) id!: string
   departmentCode!: string
@@ -12,8 +14,11 @@ export class SharingGrantType {
   @Field(() => String) purpose!: string
   @Field(() => SharingRequestStatus) status!: string
   @Field(() => DateTimeScalar, { nullable: true }) expiresAt!: Date | null
-  @Field(() => DateTimeScalar, { nullable: true, description: 'When an ADMIN decided it.' }) decidedAt!: Date | null
-  @Field(() => String, { nullable: true, description: 'Reason given with the decision.' }) decisionReason!: string | null
+  @Field(() => DateTimeScalar, { nullable: true, description: 'When an ADMIN decided it.' })
+  decidedAt!: Date | null
+  @Field(() => String, { nullable: true, description: 'Reason given with the decision.' }) decisionReason!:
+    | string
+    | null
 }
 
 @InputType()
@@ -59,7 +64,8 @@ export class CatalogEntry {
   @Field(() => EntityType) entityType!: string
   @Field(() => String) name!: string
   @Field(() => String) summary!: string
-  @Field(() => String, { description: 'Base catalogue: POPULATION, LEGAL_ENTITY, SPATIAL or STATISTICS.' }) baseCatalogue!: string
+  @Field(() => String, { description: 'Base catalogue: POPULATION, LEGAL_ENTITY, SPATIAL or STATISTICS.' })
+  baseCatalogue!: string
   providerCode!: string
   @Field(() => [CatalogField]) fields!: CatalogField[]
   @Field(() => Int) recordCount!: number

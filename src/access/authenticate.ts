@@ -7,7 +7,12 @@ import { ANONYMOUS, type Principal } from './principal.js'
 
 /** UNAUTHENTICATED with HTTP 401: the request named a key that does not authenticate anybody. */
 export function badCredentials(message: string = ERROR_CODES.UNAUTHENTICATED): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) } } })
+  return new GraphQLError(message, {
+    extensions: {
+      code: 'UNAUTHENTICATED',
+      http: { status: 401, headers: new Map([['www-authenticate', 'Bearer']]) },
+    },
+  })
 }
 
 /** The bearer key of a request; undefined without an Authorization header; throws for another scheme. */

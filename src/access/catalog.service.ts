@@ -19,10 +19,14 @@ const BASE: Record<EntityTypeName, { base: string; abbr: string; name: string }>
 /** A registry kind as a catalogue data type, e.g. `enum(MALE|FEMALE|UNKNOWN)`, `reference(LEGAL_ENTITY)`. */
 export function dataTypeOf(kind: FieldKind): string {
   switch (kind.type) {
-    case 'enum': return `enum(${kind.values.join('|')})`
-    case 'reference': return `reference(${kind.target})`
-    case 'geometry': return `geometry(${kind.geometryTypes.join('|')})`
-    default: return kind.type
+    case 'enum':
+      return `enum(${kind.values.join('|')})`
+    case 'reference':
+      return `reference(${kind.target})`
+    case 'geometry':
+      return `geometry(${kind.geometryTypes.join('|')})`
+    default:
+      return kind.type
   }
 }
 
@@ -32,34 +36,51 @@ export function dataTypeOf(kind: FieldKind): string {
  * from the projection table; updatedAt = the last golden-value change (null when none).
  */
 export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<CatalogEntry[]> {
-  const updated: { entity_type: string; at: Date }[] = await knex('field_history').select('entity_type').max({ at: 'recorded_at' }).groupBy('entity_type')
+  const updated: { entity_type: string; at: Date }[] = await knex('field_history')
+    .select('entity_type')
+    .max({ at: 'recorded_at' })
+    .groupBy('entity_type')
   const updatedAt = new Map(updated.map((r) => [r.entity_type, r.at]))
-  return Promise.all(ENTITY_TYPES.map(async (t) => {
-    const spec = ENTITY_SPECS[t]
-    const names = spec.fields.map((f) => f.name)
-    const extra = rules.all().filter((r) => r.entityType === t && !r.entityKind && !names.includes(r.field))
-    const fields: CatalogField[] = [
-      ...spec.fields.map((f) => {
-        const rule = rules.ruleFor(t, f.name)
-        return { field: f.name, dataType: dataTypeOf(f.kind), label: f.label, authorityCode: rule?.authority ?? 'STATS', sharingClass: rule?.sharingClass ?? 'NONE' }
-      }),
-      ...extra.map((r) => ({ field: r.field, dataType: 'connection', label: r.field, authorityCode: r.authority, sharingClass: r.sharingClass })),
-    ]
-    const owners = new Map<string, number>()
-    for (const f of fields) owners.set(f.authorityCode, (owners.get(f.authorityCode) ?? 0) + 1)
-    const ranked = [...owners.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
-    const count = await knex(spec.table).count({ n: '*' }).first()
-    const classes = new Set(fields.map((f) => f.sharingClass))
-    return {
-      code: `CFD-${BASE[t].abbr}-${t.replace(/_/g, '-')}`,
-      entityType: t,
-      name: BASE[t].name,
-      summary: `${fields.length} fields from ${ranked.map(([d, n]) => `${d} (${n})`).join(', ')}; sharing: ${[...classes].sort().join(', ')}.`,
-      baseCatalogue: BASE[t].base,
-      providerCode: ranked[0]?.[0] ?? 'STATS',
-      fields,
-      recordCount: Number(count?.n ?? 0),
-      updatedAt: updatedAt.get(t) ?? null,
-    }
-  }))
+  return Promise.all(
+    ENTITY_TYPES.map(async (t) => {
+      const spec = ENTITY_SPECS[t]
+      const names = spec.fields.map((f) => f.name)
+      const extra = rules.all().filter((r) => r.entityType === t && !r.entityKind && !names.includes(r.field))
+      const fields: CatalogField[] = [
+        ...spec.fields.map((f) => {
+          const rule = rules.ruleFor(t, f.name)
+          return {
+            field: f.name,
+            dataType: dataTypeOf(f.kind),
+            label: f.label,
+            authorityCode: rule?.authority ?? 'STATS',
+            sharingClass: rule?.sharingClass ?? 'NONE',
+          }
+        }),
+        ...extra.map((r) => ({
+          field: r.field,
+          dataType: 'connection',
+          label: r.field,
+          authorityCode: r.authority,
+          sharingClass: r.sharingClass,
+        })),
+      ]
+      const owners = new Map<string, number>()
+      for (const f of fields) owners.set(f.authorityCode, (owners.get(f.authorityCode) ?? 0) + 1)
+      const ranked = [...owners.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      const count = await knex(spec.table).count({ n: '*' }).first()
+      const classes = new Set(fields.map((f) => f.sharingClass))
+      return {
+        code: `CFD-${BASE[t].abbr}-${t.replace(/_/g, '-')}`,
+        entityType: t,
+        name: BASE[t].name,
+        summary: `${fields.length} fields from ${ranked.map(([d, n]) => `${d} (${n})`).join(', ')}; sharing: ${[...classes].sort().join(', ')}.`,
+        baseCatalogue: BASE[t].base,
+        providerCode: ranked[0]?.[0] ?? 'STATS',
+        fields,
+        recordCount: Number(count?.n ?? 0),
+        updatedAt: updatedAt.get(t) ?? null,
+      }
+    }),
+  )
 }

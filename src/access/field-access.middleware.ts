@@ -1,4 +1,11 @@
-import { GraphQLError, getNullableType, isListType, isNonNullType, responsePathAsArray, type GraphQLResolveInfo } from 'graphql'
+import {
+  GraphQLError,
+  getNullableType,
+  isListType,
+  isNonNullType,
+  responsePathAsArray,
+  type GraphQLResolveInfo,
+} from 'graphql'
 import type { MiddlewareFn } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
 import { Page } from '../graphql/pagination.js'
@@ -18,14 +25,19 @@ import { accessState, canSee } from './visibility.js'
  * access log.
  */
 
-interface Target { entityType: EntityTypeName; field: string }
+interface Target {
+  entityType: EntityTypeName
+  field: string
+}
 
 const TYPE_TO_ENTITY = new Map<string, EntityTypeName>(ENTITY_TYPES.map((t) => [ENTITY_SPECS[t].typeName, t]))
 
 // GraphQL field → registry field: every registry field under its own name, plus links that
 // reveal a field of another entity.
 const FIELD_TARGETS = new Map<string, Target>()
-for (const t of ENTITY_TYPES) for (const f of ENTITY_SPECS[t].fields) FIELD_TARGETS.set(`${ENTITY_SPECS[t].typeName}.${f.name}`, { entityType: t, field: f.name })
+for (const t of ENTITY_TYPES)
+  for (const f of ENTITY_SPECS[t].fields)
+    FIELD_TARGETS.set(`${ENTITY_SPECS[t].typeName}.${f.name}`, { entityType: t, field: f.name })
 FIELD_TARGETS.set('LegalEntity.employees', { entityType: 'LEGAL_ENTITY', field: 'employees' })
 FIELD_TARGETS.set('Person.representativeOf', { entityType: 'LEGAL_ENTITY', field: 'legalRepresentative' })
 FIELD_TARGETS.set('Address.residents', { entityType: 'PERSON', field: 'residenceAddress' })
@@ -35,16 +47,30 @@ const FILTER_TARGETS: Record<string, { entityType: EntityTypeName; fields: Recor
   persons: {
     entityType: 'PERSON',
     fields: {
-      nameContains: 'name', gender: 'gender', birthDateFrom: 'birthDate', birthDateTo: 'birthDate', employmentStatus: 'employmentStatus',
-      residenceDivisionCode: 'residenceAddress', residenceWithin: 'residenceAddress', residenceNear: 'residenceAddress',
-      householdDivisionCode: 'householdAddress', employerId: 'employer', includeDeceased: 'deathDate',
+      nameContains: 'name',
+      gender: 'gender',
+      birthDateFrom: 'birthDate',
+      birthDateTo: 'birthDate',
+      employmentStatus: 'employmentStatus',
+      residenceDivisionCode: 'residenceAddress',
+      residenceWithin: 'residenceAddress',
+      residenceNear: 'residenceAddress',
+      householdDivisionCode: 'householdAddress',
+      employerId: 'employer',
+      includeDeceased: 'deathDate',
     },
   },
   legalEntities: {
     entityType: 'LEGAL_ENTITY',
     fields: {
-      nameContains: 'name', kind: 'kind', status: 'status', industryCodePrefix: 'industryCode', divisionCode: 'registeredAddress',
-      within: 'registeredAddress', near: 'registeredAddress', legalRepresentativeId: 'legalRepresentative',
+      nameContains: 'name',
+      kind: 'kind',
+      status: 'status',
+      industryCodePrefix: 'industryCode',
+      divisionCode: 'registeredAddress',
+      within: 'registeredAddress',
+      near: 'registeredAddress',
+      legalRepresentativeId: 'legalRepresentative',
     },
   },
 }
@@ -52,8 +78,19 @@ const FILTER_TARGETS: Record<string, { entityType: EntityTypeName; fields: Recor
 // Root fields anonymous callers may not use: everything about persons, legal entities and the
 // reconciliation workbench. The rest (spatial, statistics, catalogue) is public.
 const PRIVATE_ROOT_FIELDS = new Set([
-  'person', 'persons', 'personsByIdNumbers', 'legalEntity', 'legalEntities', 'legalEntitiesByCreditCodes', 'entity', 'sourceRecord',
-  'conflict', 'conflicts', 'changes', 'sharingGrants', 'accessLog',
+  'person',
+  'persons',
+  'personsByIdNumbers',
+  'legalEntity',
+  'legalEntities',
+  'legalEntitiesByCreditCodes',
+  'entity',
+  'sourceRecord',
+  'conflict',
+  'conflicts',
+  'changes',
+  'sharingGrants',
+  'accessLog',
 ])
 
 // Master-entity fields that carry values of other fields (blanked per entry below).
@@ -70,7 +107,14 @@ function emptyValue(info: GraphQLResolveInfo): unknown {
   const type = getNullableType(info.returnType)
   if (isListType(type)) return []
   // A connection class reads its items from `page`; type-graphql copies these props onto an instance.
-  return { page: new Page([], false, () => '', async () => 0) }
+  return {
+    page: new Page(
+      [],
+      false,
+      () => '',
+      async () => 0,
+    ),
+  }
 }
 
 function entityKind(entityType: EntityTypeName, root: Record<string, unknown>): string | null {
@@ -95,7 +139,12 @@ async function checkRootField(ctx: Context, info: GraphQLResolveInfo, args: Reco
 }
 
 /** Blanks, in place, values of fields the caller may not see in provenance entries. */
-async function blankProvenance(ctx: Context, entityType: EntityTypeName, kind: string | null, entries: { field: string; value: unknown }[]) {
+async function blankProvenance(
+  ctx: Context,
+  entityType: EntityTypeName,
+  kind: string | null,
+  entries: { field: string; value: unknown }[],
+) {
   for (const e of entries) {
     if (await canSee(ctx, entityType, e.field, kind)) continue
     e.value = e.field === 'idNumber' && typeof e.value === 'string' ? maskIdNumber(e.value) : null
@@ -130,9 +179,17 @@ export const fieldAccess: MiddlewareFn<Context> = async ({ root, args, context: 
   }
   const entityType = TYPE_TO_ENTITY.get(parent)
   if (entityType && info.fieldName === 'provenance') {
-    return blankProvenance(ctx, entityType, entityKind(entityType, rootObj), (await next()) as { field: string; value: unknown }[])
+    return blankProvenance(
+      ctx,
+      entityType,
+      entityKind(entityType, rootObj),
+      (await next()) as { field: string; value: unknown }[],
+    )
   }
-  if ((parent === 'FieldChange' || parent === 'Change') && (info.fieldName === 'oldValue' || info.fieldName === 'newValue')) {
+  if (
+    (parent === 'FieldChange' || parent === 'Change') &&
+    (info.fieldName === 'oldValue' || info.fieldName === 'newValue')
+  ) {
     const value = await next()
     const et = rootObj.entityType as EntityTypeName
     if (await canSee(ctx, et, rootObj.field as string)) return value
@@ -141,26 +198,40 @@ export const fieldAccess: MiddlewareFn<Context> = async ({ root, args, context: 
   if (parent === 'SourceRecord' && info.fieldName === 'attributes') {
     const value = (await next()) as Record<string, unknown> | null
     // A department sees everything it submitted itself.
-    if (!value || typeof value !== 'object' || (ctx.principal.departmentCode && rootObj.departmentCode === ctx.principal.departmentCode)) return value
+    if (
+      !value ||
+      typeof value !== 'object' ||
+      (ctx.principal.departmentCode && rootObj.departmentCode === ctx.principal.departmentCode)
+    )
+      return value
     const et = rootObj.entityType as EntityTypeName
     const shown: Record<string, unknown> = {}
     for (const [name, v] of Object.entries(value)) {
       const spec = fieldForAttribute(et, name)
-      if (!spec || await canSee(ctx, et, spec.name)) shown[name] = v
+      if (!spec || (await canSee(ctx, et, spec.name))) shown[name] = v
       else if (spec.name === 'idNumber' && typeof v === 'string') shown[name] = maskIdNumber(v)
     }
     return shown
   }
-  if (parent === 'Conflict' && (info.fieldName === 'currentValue' || info.fieldName === 'candidates' || info.fieldName === 'suggestedValue')) {
+  if (
+    parent === 'Conflict' &&
+    (info.fieldName === 'currentValue' || info.fieldName === 'candidates' || info.fieldName === 'suggestedValue')
+  ) {
     const value = await next()
     const et = rootObj.entityType as EntityTypeName
     const field = rootObj.field as string | null
-    if (!field || await canSee(ctx, et, field)) return value
+    if (!field || (await canSee(ctx, et, field))) return value
     // The reporter of a suspected error sees its own suggestion.
-    if (info.fieldName === 'suggestedValue' && ctx.principal.departmentCode && rootObj.reportedByCode === ctx.principal.departmentCode) return value
+    if (
+      info.fieldName === 'suggestedValue' &&
+      ctx.principal.departmentCode &&
+      rootObj.reportedByCode === ctx.principal.departmentCode
+    )
+      return value
     if (info.fieldName === 'candidates')
       return (value as { departmentCode: string; value: unknown }[]).map((c) =>
-        c.departmentCode === ctx.principal.departmentCode ? c : { ...c, value: null })
+        c.departmentCode === ctx.principal.departmentCode ? c : { ...c, value: null },
+      )
     return null
   }
   return next()

@@ -16,7 +16,13 @@ export function requestPrincipal(res: Response): Principal {
   return (res.locals.principal as Principal | undefined) ?? ANONYMOUS
 }
 
-function sendError(res: Response, status: number, code: string, message: string, extensions: Record<string, unknown> = {}): void {
+function sendError(
+  res: Response,
+  status: number,
+  code: string,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): void {
   res.status(status).json({ errors: [{ message, extensions: { code, ...extensions } }] })
 }
 

@@ -60,15 +60,24 @@ export async function createPrincipal(knex: Knex, input: NewPrincipal): Promise<
   if (!input.name.trim()) throw new Error('name is required')
   if (!input.roles.length || input.roles.some((r) => !(ROLES as readonly string[]).includes(r)))
     throw new Error(`roles must be some of ${ROLES.join(', ')}`)
-  if (input.roles.includes('DEPARTMENT_APP') && !input.departmentCode) throw new Error('a DEPARTMENT_APP key needs a department')
+  if (input.roles.includes('DEPARTMENT_APP') && !input.departmentCode)
+    throw new Error('a DEPARTMENT_APP key needs a department')
   for (let attempt = 0; attempt < 5; attempt++) {
     const key = input.key ?? generateKey()
     const row = {
-      id: randomUUID(), name: input.name.trim(), department_code: input.departmentCode, roles: input.roles,
-      key_prefix: keyPrefix(key), key_hash: await hashKey(key),
+      id: randomUUID(),
+      name: input.name.trim(),
+      department_code: input.departmentCode,
+      roles: input.roles,
+      key_prefix: keyPrefix(key),
+      key_hash: await hashKey(key),
     }
     const inserted = await knex('principals').insert(row).onConflict('key_prefix').ignore().returning('id')
-    if (inserted.length) return { principal: { id: row.id, name: row.name, departmentCode: row.department_code, roles: row.roles }, key }
+    if (inserted.length)
+      return {
+        principal: { id: row.id, name: row.name, departmentCode: row.department_code, roles: row.roles },
+        key,
+      }
     if (input.key) throw new Error(`a key with prefix ${keyPrefix(key)} exists already`)
   }
   throw new Error('could not find a free key prefix')
@@ -76,7 +85,9 @@ export async function createPrincipal(knex: Knex, input: NewPrincipal): Promise<
 
 /** Every principal, newest first (no hashes). */
 export async function listPrincipals(knex: Knex): Promise<Omit<DbPrincipalRow, 'key_hash'>[]> {
-  return knex('principals').select('id', 'name', 'department_code', 'roles', 'key_prefix', 'created_at', 'revoked_at').orderBy('created_at', 'desc')
+  return knex('principals')
+    .select('id', 'name', 'department_code', 'roles', 'key_prefix', 'created_at', 'revoked_at')
+    .orderBy('created_at', 'desc')
 }
 
 /** Revokes a principal's key; returns false when no such unrevoked principal exists. */
@@ -103,9 +114,17 @@ export async function principalForKey(knex: Knex, key: string, now = Date.now())
   const cacheKey = createHash('sha256').update(key).digest('base64url')
   const hit = keyCache.get(cacheKey)
   if (hit && hit.until > now) return hit.principal
-  const row: DbPrincipalRow | undefined = await knex('principals').where('key_prefix', keyPrefix(key)).whereNull('revoked_at').first()
+  const row: DbPrincipalRow | undefined = await knex('principals')
+    .where('key_prefix', keyPrefix(key))
+    .whereNull('revoked_at')
+    .first()
   if (!row || !(await verifyKeyHash(key, row.key_hash))) return null
-  const principal: Principal = { id: row.id, name: row.name, departmentCode: row.department_code, roles: row.roles }
+  const principal: Principal = {
+    id: row.id,
+    name: row.name,
+    departmentCode: row.department_code,
+    roles: row.roles,
+  }
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear()
   keyCache.set(cacheKey, { principal, until: now + KEY_CACHE_MS })
   return principal

@@ -1,7 +1,19 @@
 import {
-  GraphQLError, getNamedType, getNullableType, isCompositeType, isListType, isObjectType, isInterfaceType, Kind,
-  type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType, type GraphQLSchema, type OperationDefinitionNode,
-  type SelectionSetNode, type ValueNode,
+  GraphQLError,
+  getNamedType,
+  getNullableType,
+  isCompositeType,
+  isListType,
+  isObjectType,
+  isInterfaceType,
+  Kind,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionSetNode,
+  type ValueNode,
 } from 'graphql'
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../graphql/pagination.js'
 
@@ -19,15 +31,28 @@ const LEAF_COST = 1
 const OBJECT_COST = 5
 const LIST_GUESS = 10
 
-interface Measure { depth: number; cost: number }
+interface Measure {
+  depth: number
+  cost: number
+}
 
 /** Depth and cost of an operation, fragments expanded (each fragment measured once per type). */
-export function measureOperation(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>, variables: Record<string, unknown>): Measure {
-  const rootType = operation.operation === 'mutation' ? schema.getMutationType() : operation.operation === 'subscription' ? schema.getSubscriptionType() : schema.getQueryType()
+export function measureOperation(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+): Measure {
+  const rootType =
+    operation.operation === 'mutation'
+      ? schema.getMutationType()
+      : operation.operation === 'subscription'
+        ? schema.getSubscriptionType()
+        : schema.getQueryType()
   if (!rootType) return { depth: 0, cost: 0 }
   const memo = new Map<string, Measure>()
 
-  const valueOf = (node: ValueNode | undefined): unknown => {
+  const literalValue = (node: ValueNode | undefined): unknown => {
     if (!node) return undefined
     if (node.kind === Kind.VARIABLE) return variables[node.name.value]
     if (node.kind === Kind.INT) return Number(node.value)
@@ -57,14 +82,21 @@ export function measureOperation(schema: GraphQLSchema, operation: OperationDefi
       if (sel.kind === Kind.FIELD) {
         const fields = isObjectType(parent) || isInterfaceType(parent) ? parent.getFields() : {}
         const def = fields[sel.name.value]
-        if (!def || !sel.selectionSet) { cost += LEAF_COST; depth = Math.max(depth, 1); continue }
-        const args = new Map((sel.arguments ?? []).map((a) => [a.name.value, valueOf(a.value)]))
+        if (!def || !sel.selectionSet) {
+          cost += LEAF_COST
+          depth = Math.max(depth, 1)
+          continue
+        }
+        const args = new Map((sel.arguments ?? []).map((a) => [a.name.value, literalValue(a.value)]))
         const child = selectionSet(getNamedType(def.type), sel.selectionSet)
         // A connection's nodes/edges are the page already counted on the connection field.
         const times = parent.name.endsWith('Connection') ? 1 : multiplier(def, args)
         m = { depth: child.depth + 1, cost: OBJECT_COST + times * child.cost }
       } else {
-        const typeName = sel.kind === Kind.INLINE_FRAGMENT ? sel.typeCondition?.name.value : fragments[sel.name.value]?.typeCondition.name.value
+        const typeName =
+          sel.kind === Kind.INLINE_FRAGMENT
+            ? sel.typeCondition?.name.value
+            : fragments[sel.name.value]?.typeCondition.name.value
         const type = (typeName && schema.getType(typeName)) || parent
         if (sel.kind === Kind.INLINE_FRAGMENT) m = selectionSet(isCompositeType(type) ? type : parent, sel.selectionSet)
         else {
@@ -86,13 +118,32 @@ export function measureOperation(schema: GraphQLSchema, operation: OperationDefi
 /** QUERY_TOO_COMPLEX with the measured depth and cost, HTTP 400. */
 export function tooComplex(message: string, m: Measure, limits: QueryLimits): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code: 'QUERY_TOO_COMPLEX', depth: m.depth, cost: m.cost, maxDepth: limits.maxDepth, maxCost: limits.maxCost, http: { status: 400 } },
+    extensions: {
+      code: 'QUERY_TOO_COMPLEX',
+      depth: m.depth,
+      cost: m.cost,
+      maxDepth: limits.maxDepth,
+      maxCost: limits.maxCost,
+      http: { status: 400 },
+    },
   })
 }
 
 /** Throws QUERY_TOO_COMPLEX when the operation is deeper or costlier than the limits. */
-export function checkQueryLimits(schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Record<string, FragmentDefinitionNode>, variables: Record<string, unknown>, limits: QueryLimits): void {
+export function checkQueryLimits(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  fragments: Record<string, FragmentDefinitionNode>,
+  variables: Record<string, unknown>,
+  limits: QueryLimits,
+): void {
   const m = measureOperation(schema, operation, fragments, variables)
-  if (m.depth > limits.maxDepth) throw tooComplex(`The query is ${m.depth} levels deep; at most ${limits.maxDepth} are allowed`, m, limits)
-  if (m.cost > limits.maxCost) throw tooComplex(`The query costs ${m.cost}; at most ${limits.maxCost} is allowed (lower first, or split it)`, m, limits)
+  if (m.depth > limits.maxDepth)
+    throw tooComplex(`The query is ${m.depth} levels deep; at most ${limits.maxDepth} are allowed`, m, limits)
+  if (m.cost > limits.maxCost)
+    throw tooComplex(
+      `The query costs ${m.cost}; at most ${limits.maxCost} is allowed (lower first, or split it)`,
+      m,
+      limits,
+    )
 }

@@ -5,7 +5,11 @@
  */
 export class RateLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>()
-  constructor(private readonly burst: number, private readonly perSecond: number, private readonly maxBuckets = 100_000) {}
+  constructor(
+    private readonly burst: number,
+    private readonly perSecond: number,
+    private readonly maxBuckets = 100_000,
+  ) {}
 
   /** Seconds to wait before this caller has a token again (0 = it has one); takes nothing. */
   wait(caller: string, now = Date.now()): number {

@@ -28,19 +28,47 @@ export async function grantedFields(knex: Knex, departmentCode: string): Promise
 /** Stores a PENDING request; returns the row. */
 export async function insertSharingRequest(
   knex: Knex,
-  input: { departmentCode: string; entityType: string; fields: string[]; purpose: string; expiresAt: Date | null; requestedBy: string | null; status?: DbSharingGrantRow['status'] },
+  input: {
+    departmentCode: string
+    entityType: string
+    fields: string[]
+    purpose: string
+    expiresAt: Date | null
+    requestedBy: string | null
+    status?: DbSharingGrantRow['status']
+  },
 ): Promise<DbSharingGrantRow> {
-  const [row] = await knex('sharing_grants').insert({
-    id: randomUUID(), department_code: input.departmentCode, entity_type: input.entityType, fields: input.fields,
-    purpose: input.purpose, status: input.status ?? 'PENDING', expires_at: input.expiresAt, requested_by: input.requestedBy,
-  }).returning('*')
+  const [row] = await knex('sharing_grants')
+    .insert({
+      id: randomUUID(),
+      department_code: input.departmentCode,
+      entity_type: input.entityType,
+      fields: input.fields,
+      purpose: input.purpose,
+      status: input.status ?? 'PENDING',
+      expires_at: input.expiresAt,
+      requested_by: input.requestedBy,
+    })
+    .returning('*')
   return row
 }
 
 /** Decides a PENDING request; undefined when it does not exist or was decided already. */
-export async function decideSharingRequestRow(knex: Knex, id: string, approve: boolean, decidedBy: string, reason: string | null): Promise<DbSharingGrantRow | undefined> {
-  const [row] = await knex('sharing_grants').where({ id, status: 'PENDING' })
-    .update({ status: approve ? 'APPROVED' : 'REJECTED', decided_by: decidedBy, decided_at: knex.fn.now(), decision_reason: reason })
+export async function decideSharingRequestRow(
+  knex: Knex,
+  id: string,
+  approve: boolean,
+  decidedBy: string,
+  reason: string | null,
+): Promise<DbSharingGrantRow | undefined> {
+  const [row] = await knex('sharing_grants')
+    .where({ id, status: 'PENDING' })
+    .update({
+      status: approve ? 'APPROVED' : 'REJECTED',
+      decided_by: decidedBy,
+      decided_at: knex.fn.now(),
+      decision_reason: reason,
+    })
     .returning('*')
   return row
 }

@@ -6,7 +6,14 @@ import { hasRole, type Principal } from './principal.js'
 import { grantedFields } from './sharing.store.js'
 
 /** Entity types whose UNCONDITIONAL data anonymous callers may read. */
-export const PUBLIC_ENTITY_TYPES: ReadonlySet<EntityTypeName> = new Set(['ADMIN_DIVISION', 'ADDRESS', 'BUILDING', 'PARCEL', 'INDICATOR', 'OBSERVATION'])
+export const PUBLIC_ENTITY_TYPES: ReadonlySet<EntityTypeName> = new Set([
+  'ADMIN_DIVISION',
+  'ADDRESS',
+  'BUILDING',
+  'PARCEL',
+  'INDICATOR',
+  'OBSERVATION',
+])
 
 /**
  * CONTRACT §4 as one pure function: may this caller see this field? UNCONDITIONAL: any
@@ -14,7 +21,13 @@ export const PUBLIC_ENTITY_TYPES: ReadonlySet<EntityTypeName> = new Set(['ADMIN_
  * department, STEWARD, AUDITOR, or a department holding an approved grant; NONE: the owner
  * department and STEWARD. A field without a rule is treated as NONE.
  */
-export function maySee(p: Principal, entityType: EntityTypeName, field: string, rule: AuthorityRule | undefined, grants: ReadonlySet<string>): boolean {
+export function maySee(
+  p: Principal,
+  entityType: EntityTypeName,
+  field: string,
+  rule: AuthorityRule | undefined,
+  grants: ReadonlySet<string>,
+): boolean {
   const sharing = rule?.sharingClass ?? 'NONE'
   if (isAnonymous(p)) return sharing === 'UNCONDITIONAL' && PUBLIC_ENTITY_TYPES.has(entityType)
   if (sharing === 'UNCONDITIONAL') return true
@@ -40,7 +53,8 @@ const states = new WeakMap<object, AccessState>()
 /** The access state of a request, created on first use. */
 export function accessState(ctx: object): AccessState {
   let s = states.get(ctx)
-  if (!s) states.set(ctx, (s = { personIds: new Set(), personFields: new Set(), extraErrors: [], decisions: new Map() }))
+  if (!s)
+    states.set(ctx, (s = { personIds: new Set(), personFields: new Set(), extraErrors: [], decisions: new Map() }))
   return s
 }
 
@@ -52,7 +66,12 @@ export function grantsOf(ctx: Context): Promise<ReadonlySet<string>> {
 }
 
 /** maySee with the request's rules and grants. */
-export async function canSee(ctx: Context, entityType: EntityTypeName, field: string, kind?: string | null): Promise<boolean> {
+export async function canSee(
+  ctx: Context,
+  entityType: EntityTypeName,
+  field: string,
+  kind?: string | null,
+): Promise<boolean> {
   const decisions = accessState(ctx).decisions
   const key = `${entityType}|${field}|${kind ?? ''}`
   const known = decisions.get(key)

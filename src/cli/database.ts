@@ -43,7 +43,10 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BAD_FILE: 3 } as const
 
 /** An error whose message is meant for the user as is, with the exit code to leave with. */
 export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number) {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
     super(message)
   }
 }

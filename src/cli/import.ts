@@ -1,6 +1,11 @@
 import { existsSync, statSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { formatFromFileName, IMPORT_FORMATS, ImportFileError, type ImportFormat } from '../reconciliation/import.readers.js'
+import {
+  formatFromFileName,
+  IMPORT_FORMATS,
+  ImportFileError,
+  type ImportFormat,
+} from '../reconciliation/import.readers.js'
 import { importFile, ImportRequestError, type ImportProgress } from '../reconciliation/import.service.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { CliError, EXIT, loadCliConfig, openCliDatabase } from './database.js'
@@ -25,10 +30,15 @@ function parse(argv: string[]) {
   let parsed
   try {
     parsed = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        department: { type: 'string' }, 'entity-type': { type: 'string' }, format: { type: 'string' },
-        'chunk-size': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean' },
+        department: { type: 'string' },
+        'entity-type': { type: 'string' },
+        format: { type: 'string' },
+        'chunk-size': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean' },
       },
     })
   } catch (e) {
@@ -41,19 +51,29 @@ function parse(argv: string[]) {
   if (!values.department) usage('--department is required')
   const entityType = values['entity-type']
   if (!entityType) usage('--entity-type is required')
-  if (!(ENTITY_TYPES as readonly string[]).includes(entityType)) usage(`unknown --entity-type "${entityType}" (one of ${ENTITY_TYPES.join(', ')})`)
+  if (!(ENTITY_TYPES as readonly string[]).includes(entityType))
+    usage(`unknown --entity-type "${entityType}" (one of ${ENTITY_TYPES.join(', ')})`)
   let format: ImportFormat | null
   if (values.format) {
-    if (!(IMPORT_FORMATS as readonly string[]).includes(values.format)) usage(`unknown --format "${values.format}" (one of ${IMPORT_FORMATS.join(', ')})`)
+    if (!(IMPORT_FORMATS as readonly string[]).includes(values.format))
+      usage(`unknown --format "${values.format}" (one of ${IMPORT_FORMATS.join(', ')})`)
     format = values.format as ImportFormat
   } else {
     format = formatFromFileName(file)
-    if (!format) usage(`cannot tell the format of "${file}" from its extension; give --format ${IMPORT_FORMATS.join('|')}`)
+    if (!format)
+      usage(`cannot tell the format of "${file}" from its extension; give --format ${IMPORT_FORMATS.join('|')}`)
   }
   const chunkSize = values['chunk-size'] === undefined ? 5000 : Number(values['chunk-size'])
   if (!Number.isInteger(chunkSize) || chunkSize < 1) usage('--chunk-size must be a whole number ≥ 1')
   if (!existsSync(file) || !statSync(file).isFile()) throw new CliError(`no such file: ${file}`, EXIT.USAGE)
-  return { file, format, department: values.department, entityType: entityType as EntityTypeName, chunkSize, json: !!values.json }
+  return {
+    file,
+    format,
+    department: values.department,
+    entityType: entityType as EntityTypeName,
+    chunkSize,
+    json: !!values.json,
+  }
 }
 
 /** A \r-refreshed progress line on a terminal; a plain line every 10 s otherwise (logs). */
@@ -68,7 +88,8 @@ function progressReporter() {
       last = now
       const s = (now - started) / 1000
       const rate = s > 0 ? Math.round(p.applied / s) : 0
-      const line = `${p.records.toLocaleString('en')} records read, ${p.applied.toLocaleString('en')} applied, ${rate.toLocaleString('en')} records/s` +
+      const line =
+        `${p.records.toLocaleString('en')} records read, ${p.applied.toLocaleString('en')} applied, ${rate.toLocaleString('en')} records/s` +
         (p.skipped ? `, ${p.skipped.toLocaleString('en')} skipped (committed by an earlier run)` : '')
       process.stderr.write(tty ? `\r${line}\x1b[K` : `${line}\n`)
     },
@@ -91,19 +112,39 @@ async function main(): Promise<void> {
   const progress = progressReporter()
   const started = Date.now()
   try {
-    const r = await importFile(db.knex, {
-      ...args,
-      onProgress: (p) => progress.update(p),
-      afterChunk: killAfter > 0 ? (n) => { if (n >= killAfter) process.kill(process.pid, 'SIGKILL') } : undefined,
-    }, config)
+    const r = await importFile(
+      db.knex,
+      {
+        ...args,
+        onProgress: (p) => progress.update(p),
+        afterChunk:
+          killAfter > 0
+            ? (n) => {
+                if (n >= killAfter) process.kill(process.pid, 'SIGKILL')
+              }
+            : undefined,
+      },
+      config,
+    )
     progress.done()
     const seconds = (Date.now() - started) / 1000
     const applied = r.records - r.resumedFrom
     if (args.json) {
-      console.log(JSON.stringify({ ...r, seconds, recordsPerSecond: Math.round(applied / seconds), peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024) }))
+      console.log(
+        JSON.stringify({
+          ...r,
+          seconds,
+          recordsPerSecond: Math.round(applied / seconds),
+          peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+        }),
+      )
     } else {
-      console.log(`${r.records} records in ${args.file}${r.resumedFrom ? ` (resumed after ${r.resumedFrom} committed by an earlier run)` : ''}`)
-      console.log(`accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}`)
+      console.log(
+        `${r.records} records in ${args.file}${r.resumedFrom ? ` (resumed after ${r.resumedFrom} committed by an earlier run)` : ''}`,
+      )
+      console.log(
+        `accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}`,
+      )
       if (r.rejectionReport) console.log(`rejected records: ${r.rejectionReport}`)
       console.log(`${applied} records applied in ${seconds.toFixed(1)} s (${Math.round(applied / seconds)} records/s)`)
     }

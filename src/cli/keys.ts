@@ -13,21 +13,39 @@ The key is printed once by create; only its scrypt hash is stored.`
 /** `npm run keys`: create (prints the key once), list, revoke. Exit 2 on bad usage. */
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
-    args: argv, allowPositionals: true,
-    options: { name: { type: 'string' }, department: { type: 'string' }, roles: { type: 'string' }, help: { type: 'boolean' } },
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      department: { type: 'string' },
+      roles: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   })
   const [command, arg] = positionals
   if (values.help || !command || !['create', 'list', 'revoke'].includes(command)) {
     console.error(USAGE)
     return 2
   }
-  const roles = (values.roles ?? 'DEPARTMENT_APP').split(',').map((r) => r.trim().toUpperCase()).filter(Boolean)
+  const roles = (values.roles ?? 'DEPARTMENT_APP')
+    .split(',')
+    .map((r) => r.trim().toUpperCase())
+    .filter(Boolean)
   if (command === 'create') {
-    if (!values.name) { console.error('create needs --name\n' + USAGE); return 2 }
+    if (!values.name) {
+      console.error('create needs --name\n' + USAGE)
+      return 2
+    }
     const bad = roles.filter((r) => !(ROLES as readonly string[]).includes(r))
-    if (bad.length) { console.error(`unknown role(s) ${bad.join(', ')}; roles are ${ROLES.join(', ')}`); return 2 }
+    if (bad.length) {
+      console.error(`unknown role(s) ${bad.join(', ')}; roles are ${ROLES.join(', ')}`)
+      return 2
+    }
   }
-  if (command === 'revoke' && !arg) { console.error('revoke needs a principal id\n' + USAGE); return 2 }
+  if (command === 'revoke' && !arg) {
+    console.error('revoke needs a principal id\n' + USAGE)
+    return 2
+  }
 
   const db = await openCliDatabase(loadConfig())
   try {
@@ -37,12 +55,27 @@ async function main(argv: string[]): Promise<number> {
         console.error(`unknown department ${department}`)
         return 2
       }
-      const { principal, key } = await createPrincipal(db.knex, { name: values.name!, departmentCode: department, roles: roles as RoleName[] })
-      console.log(`principal ${principal.id} (${principal.name}, ${department ?? 'no department'}, ${principal.roles.join(',')})`)
+      const { principal, key } = await createPrincipal(db.knex, {
+        name: values.name!,
+        departmentCode: department,
+        roles: roles as RoleName[],
+      })
+      console.log(
+        `principal ${principal.id} (${principal.name}, ${department ?? 'no department'}, ${principal.roles.join(',')})`,
+      )
       console.log(`API key (shown once, store it now): ${key}`)
     } else if (command === 'list') {
       for (const p of await listPrincipals(db.knex))
-        console.log([p.id, p.key_prefix + '…', p.department_code ?? '-', p.roles.join(','), p.name, p.revoked_at ? `revoked ${p.revoked_at.toISOString()}` : 'active'].join('\t'))
+        console.log(
+          [
+            p.id,
+            p.key_prefix + '…',
+            p.department_code ?? '-',
+            p.roles.join(','),
+            p.name,
+            p.revoked_at ? `revoked ${p.revoked_at.toISOString()}` : 'active',
+          ].join('\t'),
+        )
     } else {
       const ok = await revokePrincipal(db.knex, arg!)
       console.log(ok ? `revoked ${arg} (servers forget cached keys within 30 s)` : `no active principal ${arg}`)

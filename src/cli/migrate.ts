@@ -26,6 +26,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e instanceof ConfigError ? `configuration error: ${e.message}` : `migrate failed: ${(e as Error).message.split('\n')[0]}`)
+  console.error(
+    e instanceof ConfigError
+      ? `configuration error: ${e.message}`
+      : `migrate failed: ${(e as Error).message.split('\n')[0]}`,
+  )
   process.exit(1)
 })

@@ -21,8 +21,11 @@ async function main(): Promise<void> {
   try {
     args = parseArgs({
       options: {
-        persons: { type: 'string' }, 'legal-entities': { type: 'string' }, seed: { type: 'string' },
-        'chunk-size': { type: 'string' }, help: { type: 'boolean' },
+        persons: { type: 'string' },
+        'legal-entities': { type: 'string' },
+        seed: { type: 'string' },
+        'chunk-size': { type: 'string' },
+        help: { type: 'boolean' },
       },
     }).values
   } catch (e) {
@@ -39,17 +42,32 @@ async function main(): Promise<void> {
   const chunkSize = positiveInt('chunk-size', args['chunk-size'], 2000) || 2000
   const db = await openCliDatabase(config)
   const started = Date.now()
-  const log = { info: (msg: string) => console.error(`${((Date.now() - started) / 1000).toFixed(1)} s  ${msg}`) }
+  const log = {
+    info: (msg: string) => console.error(`${((Date.now() - started) / 1000).toFixed(1)} s  ${msg}`),
+  }
   try {
     log.info(`seeding ${persons} persons and ${legalEntities} legal entities into the ${db.description}`)
-    const totals = await seedDemo(db.knex, { persons, legalEntities, seed: args.seed, chunkSize, matchHigh: config.matchHigh, matchLow: config.matchLow, extent: config.extent, log })
+    const totals = await seedDemo(db.knex, {
+      persons,
+      legalEntities,
+      seed: args.seed,
+      chunkSize,
+      matchHigh: config.matchHigh,
+      matchLow: config.matchLow,
+      extent: config.extent,
+      log,
+    })
     const seconds = (Date.now() - started) / 1000
     let records = 0
     for (const [key, t] of totals) {
       records += t.accepted + t.rejected.length
-      console.log(`${key.padEnd(22)} accepted ${t.accepted}  created ${t.created}  updated ${t.updated}  unchanged ${t.unchanged}  conflictsOpened ${t.conflictsOpened}  possibleDuplicates ${t.possibleDuplicates}  rejected ${t.rejected.length}`)
+      console.log(
+        `${key.padEnd(22)} accepted ${t.accepted}  created ${t.created}  updated ${t.updated}  unchanged ${t.unchanged}  conflictsOpened ${t.conflictsOpened}  possibleDuplicates ${t.possibleDuplicates}  rejected ${t.rejected.length}`,
+      )
     }
-    console.log(`${records} records in ${seconds.toFixed(1)} s (${Math.round(records / seconds)} records/s); peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`)
+    console.log(
+      `${records} records in ${seconds.toFixed(1)} s (${Math.round(records / seconds)} records/s); peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`,
+    )
   } finally {
     await db.close()
   }

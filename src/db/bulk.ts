@@ -14,7 +14,11 @@ export interface BulkColumn {
  * `tail` is appended as is (ON CONFLICT … / RETURNING …); returns the rows it returns (empty when none).
  */
 export async function insertUnnest(
-  trx: Knex.Transaction, table: string, columns: BulkColumn[], rows: Record<string, unknown>[], tail = '',
+  trx: Knex.Transaction,
+  table: string,
+  columns: BulkColumn[],
+  rows: Record<string, unknown>[],
+  tail = '',
 ): Promise<any[]> {
   const out: any[] = []
   const names = columns.map((c) => `"${c.name}"`).join(', ')

@@ -20,7 +20,10 @@ export interface EmbeddedDatabase {
  * PostGIS extension supports.)
  */
 function freeSlotsOfFailedConnections(server: PGLiteSocketServer): void {
-  const internals = server as unknown as { handlers: Set<{ isAttached: boolean }>; handleConnection(socket: Socket): Promise<void> }
+  const internals = server as unknown as {
+    handlers: Set<{ isAttached: boolean }>
+    handleConnection(socket: Socket): Promise<void>
+  }
   const handleConnection = internals.handleConnection.bind(server)
   internals.handleConnection = (socket: Socket) => {
     for (const handler of internals.handlers) if (!handler.isAttached) internals.handlers.delete(handler)

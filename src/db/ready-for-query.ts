@@ -64,7 +64,10 @@ export function splitMessages(data: Uint8Array): Uint8Array[] {
  * through unchanged (in as few pieces as possible). Messages may be split across chunks: a torn
  * header is held back until the next chunk; a torn ReadyForQuery body is skipped across chunks.
  */
-export function readyForQueryFilter(onData: (data: Uint8Array) => void): { push(chunk: Uint8Array): void; end(): void } {
+export function readyForQueryFilter(onData: (data: Uint8Array) => void): {
+  push(chunk: Uint8Array): void
+  end(): void
+} {
   let carry: Uint8Array | null = null // start of a header that a chunk cut short
   let skip = 0 // bytes of the current message not yet seen
   let dropping = false // whether the current message is a dropped ReadyForQuery

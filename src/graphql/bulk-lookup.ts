@@ -21,7 +21,10 @@ export interface BulkLookupSpec {
  * Answers each key in order: FOUND with its entity, NOT_FOUND, or INVALID (fails its check);
  * keys are trimmed and upper-cased before checking. Throws BAD_USER_INPUT over 1,000 keys.
  */
-export async function bulkLookup(keys: string[], spec: BulkLookupSpec): Promise<{ key: string; status: 'FOUND' | 'NOT_FOUND' | 'INVALID'; entity: EntityObject | null }[]> {
+export async function bulkLookup(
+  keys: string[],
+  spec: BulkLookupSpec,
+): Promise<{ key: string; status: 'FOUND' | 'NOT_FOUND' | 'INVALID'; entity: EntityObject | null }[]> {
   if (keys.length > MAX_BULK_KEYS) throw badInput(`at most ${MAX_BULK_KEYS} ${spec.noun} per call`, spec.argument)
   const normalised = keys.map((k) => k.trim().toUpperCase())
   const valid = normalised.map(spec.isValid)

@@ -3,8 +3,14 @@ import { EntityType, Role, SharingClass, ValueStatus, ConflictKind, ConflictStat
 import { DateTimeScalar, JSONScalar } from './scalars.js'
 
 const TYPE_NAMES: Record<string, string> = {
-  PERSON: 'Person', LEGAL_ENTITY: 'LegalEntity', ADMIN_DIVISION: 'AdminDivision', ADDRESS: 'Address',
-  BUILDING: 'Building', PARCEL: 'Parcel', INDICATOR: 'Indicator', OBSERVATION: 'Observation',
+  PERSON: 'Person',
+  LEGAL_ENTITY: 'LegalEntity',
+  ADMIN_DIVISION: 'AdminDivision',
+  ADDRESS: 'Address',
+  BUILDING: 'Building',
+  PARCEL: 'Parcel',
+  INDICATOR: 'Indicator',
+  OBSERVATION: 'Observation',
 }
 
 @ObjectType()
@@ -30,9 +36,18 @@ export class FieldProvenance {
   authorityCode!: string
   @Field(() => SharingClass) sharingClass!: string
   @Field(() => String, { nullable: true }) sourceKey!: string | null
-  @Field(() => DateTimeScalar, { nullable: true, description: 'When the fact became true, as the source states it (valid time).' }) observedAt!: Date | null
-  @Field(() => DateTimeScalar, { nullable: true, description: 'When the service recorded it (transaction time).' }) recordedAt!: Date | null
-  @Field(() => Boolean, { description: 'True while an open conflict or error report exists on this field.' }) underInvestigation!: boolean
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When the fact became true, as the source states it (valid time).',
+  })
+  observedAt!: Date | null
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When the service recorded it (transaction time).',
+  })
+  recordedAt!: Date | null
+  @Field(() => Boolean, { description: 'True while an open conflict or error report exists on this field.' })
+  underInvestigation!: boolean
 }
 
 @ObjectType()
@@ -57,7 +72,8 @@ export class SourceRecordType {
   @Field(() => EntityType) entityType!: string
   @Field(() => String) sourceKey!: string
   @Field(() => JSONScalar) attributes!: unknown
-  @Field(() => JSONScalar, { nullable: true, description: 'GeoJSON geometry as submitted.' }) geometry!: unknown
+  @Field(() => JSONScalar, { nullable: true, description: 'GeoJSON geometry as submitted.' })
+  geometry!: unknown
   @Field(() => DateTimeScalar, { nullable: true }) observedAt!: Date | null
   @Field(() => DateTimeScalar) receivedAt!: Date
   entityId!: string | null
@@ -84,7 +100,9 @@ export class Claim {
   @Field(() => DateTimeScalar) recordedAt!: Date
 }
 
-@InterfaceType('MasterEntity', { resolveType: (value: { entityType: string }) => TYPE_NAMES[value.entityType] })
+@InterfaceType('MasterEntity', {
+  resolveType: (value: { entityType: string }) => TYPE_NAMES[value.entityType],
+})
 export abstract class MasterEntity {
   @Field(() => ID) id!: string
   @Field(() => EntityType) entityType!: string
@@ -108,5 +126,6 @@ export class ConflictType {
   @Field(() => String, { nullable: true }) reason!: string | null
   @Field(() => String, { nullable: true, description: 'Note of an error report.' }) note!: string | null
   reportedByCode!: string | null
-  @Field(() => JSONScalar, { nullable: true, description: 'Value suggested by an error report.' }) suggestedValue!: unknown
+  @Field(() => JSONScalar, { nullable: true, description: 'Value suggested by an error report.' })
+  suggestedValue!: unknown
 }

@@ -44,33 +44,55 @@ export interface Context {
 
 /** A fresh DataLoader set: one per request, never shared, so no caller sees another's cache. */
 export function createLoaders(knex: Knex): Loaders {
-  const entity = Object.fromEntries(ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))])) as Loaders['entity']
+  const entity = Object.fromEntries(
+    ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))]),
+  ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
   return {
     rules: () => (rules ??= loadAuthorityRules(knex)),
     entity,
     entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
     golden: new DataLoader(async (ids) => {
-      const rows: GoldenRow[] = await knex('golden_values').whereIn('entity_id', ids as string[]).orderBy('field')
+      const rows: GoldenRow[] = await knex('golden_values')
+        .whereIn('entity_id', ids as string[])
+        .orderBy('field')
       return ids.map((id) => rows.filter((r) => r.entity_id === id))
     }),
     openConflictFields: new DataLoader(async (ids) => {
-      const rows = await knex('conflicts').select('entity_id', 'field').whereIn('entity_id', ids as string[]).where('status', 'OPEN').whereNotNull('field')
-      return ids.map((id) => new Set(rows.filter((r: { entity_id: string }) => r.entity_id === id).map((r: { field: string }) => r.field)))
+      const rows = await knex('conflicts')
+        .select('entity_id', 'field')
+        .whereIn('entity_id', ids as string[])
+        .where('status', 'OPEN')
+        .whereNotNull('field')
+      return ids.map(
+        (id) =>
+          new Set(rows.filter((r: { entity_id: string }) => r.entity_id === id).map((r: { field: string }) => r.field)),
+      )
     }),
     principal: new DataLoader(async (ids) => {
-      const rows = await knex('principals').select('id', 'name', 'department_code', 'roles').whereIn('id', ids as string[])
+      const rows = await knex('principals')
+        .select('id', 'name', 'department_code', 'roles')
+        .whereIn('id', ids as string[])
       return ids.map((id) => {
         const r = rows.find((x: { id: string }) => x.id === id)
         return r ? { id: r.id, name: r.name, departmentCode: r.department_code, roles: r.roles } : null
       })
     }),
     representativeOf: new DataLoader(async (ids) => {
-      const rows = await knex('legal_entities').select('id', 'legal_representative_id').whereIn('legal_representative_id', ids as string[]).orderBy('id')
-      return ids.map((id) => rows.filter((r: { legal_representative_id: string }) => r.legal_representative_id === id).map((r: { id: string }) => r.id))
+      const rows = await knex('legal_entities')
+        .select('id', 'legal_representative_id')
+        .whereIn('legal_representative_id', ids as string[])
+        .orderBy('id')
+      return ids.map((id) =>
+        rows
+          .filter((r: { legal_representative_id: string }) => r.legal_representative_id === id)
+          .map((r: { id: string }) => r.id),
+      )
     }),
     department: new DataLoader(async (codes) => {
-      const rows = await knex('departments').select('code', 'name').whereIn('code', codes as string[])
+      const rows = await knex('departments')
+        .select('code', 'name')
+        .whereIn('code', codes as string[])
       return codes.map((c) => rows.find((r: { code: string }) => r.code === c) ?? null)
     }),
   }

@@ -1,7 +1,8 @@
 import { registerEnumType } from 'type-graphql'
 import * as E from '../shared/entity-types.js'
 
-const asEnum = <T extends readonly string[]>(values: T) => Object.fromEntries(values.map((v) => [v, v])) as { [K in T[number]]: K }
+const asEnum = <T extends readonly string[]>(values: T) =>
+  Object.fromEntries(values.map((v) => [v, v])) as { [K in T[number]]: K }
 
 export const EntityType = asEnum(E.ENTITY_TYPES)
 export const SharingClass = asEnum(E.SHARING_CLASSES)
@@ -23,7 +24,10 @@ export const SharingRequestStatus = asEnum(['PENDING', 'APPROVED', 'REJECTED'] a
 registerEnumType(EntityType, { name: 'EntityType' })
 registerEnumType(SharingClass, { name: 'SharingClass' })
 registerEnumType(Role, { name: 'Role' })
-registerEnumType(ValueStatus, { name: 'ValueStatus', description: 'How the value shown for a field was chosen.' })
+registerEnumType(ValueStatus, {
+  name: 'ValueStatus',
+  description: 'How the value shown for a field was chosen.',
+})
 registerEnumType(Gender, { name: 'Gender' })
 registerEnumType(MaritalStatus, { name: 'MaritalStatus' })
 registerEnumType(EmploymentStatus, { name: 'EmploymentStatus' })

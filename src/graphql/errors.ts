@@ -6,8 +6,12 @@ import { ERROR_CODES } from '../shared/errors.js'
 // Codes the client caused or may see; anything else is an internal fault and is hidden.
 const CLIENT_CODES = new Set<string>([
   ...Object.keys(ERROR_CODES).filter((c) => c !== 'INTERNAL_SERVER_ERROR'),
-  'GRAPHQL_PARSE_FAILED', 'GRAPHQL_VALIDATION_FAILED', 'PERSISTED_QUERY_NOT_FOUND', 'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE', 'BAD_REQUEST',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
 ])
 
 /**
@@ -20,7 +24,13 @@ function withReasonAndField(formatted: GraphQLFormattedError): GraphQLFormattedE
   if (ext.reason && ext.field) return formatted
   const m = /^Variable "\$([^"]+)" got invalid value .*?(?: at "([^"]+)")?; (.*)$/s.exec(formatted.message)
   const detail = m?.[3] ?? formatted.message
-  const reason = ext.reason ?? (/\b(DateTime|Date)\b/.test(detail) ? 'INVALID_DATE' : /\bGeoJSON\b/.test(detail) ? 'INVALID_GEOMETRY' : 'INVALID_VALUE')
+  const reason =
+    ext.reason ??
+    (/\b(DateTime|Date)\b/.test(detail)
+      ? 'INVALID_DATE'
+      : /\bGeoJSON\b/.test(detail)
+        ? 'INVALID_GEOMETRY'
+        : 'INVALID_VALUE')
   const field = ext.field ?? (m ? (m[2] ?? m[1]) : null)
   return { ...formatted, extensions: { ...ext, reason, field } }
 }
@@ -33,7 +43,8 @@ export function formatErrorWith(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     let code = formatted.extensions?.code as string | undefined
     // A validation rule's own code (e.g. QUERY_TOO_COMPLEX) survives Apollo's GRAPHQL_VALIDATION_FAILED wrapper.
-    const inner = (error as { originalError?: { extensions?: Record<string, unknown> } })?.originalError?.extensions?.code as string | undefined
+    const inner = (error as { originalError?: { extensions?: Record<string, unknown> } })?.originalError?.extensions
+      ?.code as string | undefined
     if (code === 'GRAPHQL_VALIDATION_FAILED' && inner && inner in ERROR_CODES) {
       code = inner
       formatted = { ...formatted, extensions: { ...formatted.extensions, code } }
@@ -41,7 +52,11 @@ export function formatErrorWith(log: Logger) {
     // The parser's token cap (ApolloServer parseOptions.maxTokens) is a complexity limit, not a typo.
     if (code === 'GRAPHQL_PARSE_FAILED' && /contains more th(?:an|at) \d+ tokens/.test(formatted.message)) {
       code = 'QUERY_TOO_COMPLEX'
-      formatted = { ...formatted, message: `The query is too large: ${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')}`, extensions: { ...formatted.extensions, code } }
+      formatted = {
+        ...formatted,
+        message: `The query is too large: ${formatted.message.replace(/^Syntax Error: /, '').replace('more that', 'more than')}`,
+        extensions: { ...formatted.extensions, code },
+      }
     }
     if (code === 'BAD_USER_INPUT') formatted = withReasonAndField(formatted)
     if (code && CLIENT_CODES.has(code)) {

@@ -32,31 +32,31 @@
  * is opened by default. Headers are not persisted to localStorage (GraphiQL's
  * default `shouldPersistHeaders: false`), so tokens don't linger in browsers.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import express from 'express';
-import type { NextFunction, Request, Response } from 'express';
+import { existsSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { dirname, join } from 'node:path'
+import express from 'express'
+import type { NextFunction, Request, Response } from 'express'
 
 export interface GraphiQLRouterOptions {
   /** URL GraphiQL sends its POST requests to, e.g. `/graphql`. */
-  endpoint: string;
+  endpoint: string
   /**
    * Path (relative to where the router is mounted) at which GET requests from
    * browsers get the GraphiQL page. Defaults to `endpoint` when that is a
    * path, else `/graphql`.
    */
-  path?: string;
+  path?: string
   /** Text shown in the query editor on a first visit. */
-  defaultQuery?: string;
+  defaultQuery?: string
   /** JSON text for the headers editor on a first visit (must be valid JSON or empty). */
-  defaultHeaders?: string;
+  defaultHeaders?: string
   /** Page title. */
-  title?: string;
+  title?: string
 }
 
 /** URL prefix (relative to the router's mount point) of the static files. */
-export const GRAPHIQL_ASSET_PREFIX = '/graphiql/assets';
+export const GRAPHIQL_ASSET_PREFIX = '/graphiql/assets'
 
 export const DEFAULT_GRAPHIQL_QUERY = `# City Foundation Data: GraphQL API
 #
@@ -78,31 +78,31 @@ query RootFields {
     }
   }
 }
-`;
+`
 
 interface Asset {
-  file: string;
-  contentType: string;
+  file: string
+  contentType: string
 }
 
-const require = createRequire(import.meta.url);
+const require = createRequire(import.meta.url)
 
 function packageFile(pkg: string, relative: string): string {
-  const file = join(dirname(require.resolve(`${pkg}/package.json`)), relative);
+  const file = join(dirname(require.resolve(`${pkg}/package.json`)), relative)
   if (!existsSync(file)) {
     throw new Error(
       `GraphiQL asset missing: ${pkg}/${relative} (looked at ${file}). ` +
         `Are graphiql@3, react@18 and react-dom@18 installed?`,
-    );
+    )
   }
-  return file;
+  return file
 }
 
-const JS = 'text/javascript; charset=utf-8';
-const CSS = 'text/css; charset=utf-8';
+const JS = 'text/javascript; charset=utf-8'
+const CSS = 'text/css; charset=utf-8'
 
 /** Asset name (as in the URL) -> file in node_modules. Resolved once. */
-let resolvedAssets: Record<string, Asset> | undefined;
+let resolvedAssets: Record<string, Asset> | undefined
 function assets(): Record<string, Asset> {
   resolvedAssets ??= {
     'react.production.min.js': {
@@ -115,8 +115,8 @@ function assets(): Record<string, Asset> {
     },
     'graphiql.min.js': { file: packageFile('graphiql', 'graphiql.min.js'), contentType: JS },
     'graphiql.min.css': { file: packageFile('graphiql', 'graphiql.min.css'), contentType: CSS },
-  };
-  return resolvedAssets;
+  }
+  return resolvedAssets
 }
 
 /** Started by the page after the UMD bundles; reads its settings from the JSON block. */
@@ -136,11 +136,11 @@ const INIT_SCRIPT = `(function () {
     })
   );
 })();
-`;
-const INIT_NAME = 'graphiql-init.js';
+`
+const INIT_NAME = 'graphiql-init.js'
 
 function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }
 
 /** JSON that is safe inside a <script> element (no `</script>`, no `<!--`). */
@@ -150,16 +150,16 @@ function jsonForScript(value: unknown): string {
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')
     .replace(/\u2028/g, '\\u2028')
-    .replace(/\u2029/g, '\\u2029');
+    .replace(/\u2029/g, '\\u2029')
 }
 
 function renderPage(base: string, options: Required<Omit<GraphiQLRouterOptions, 'path'>>): string {
-  const a = (name: string) => escapeHtml(`${base}${GRAPHIQL_ASSET_PREFIX}/${name}`);
+  const a = (name: string) => escapeHtml(`${base}${GRAPHIQL_ASSET_PREFIX}/${name}`)
   const config = {
     endpoint: options.endpoint,
     defaultQuery: options.defaultQuery,
     defaultHeaders: options.defaultHeaders,
-  };
+  }
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -179,12 +179,12 @@ function renderPage(base: string, options: Required<Omit<GraphiQLRouterOptions, 
 <script src="${a(INIT_NAME)}"></script>
 </body>
 </html>
-`;
+`
 }
 
 function contentSecurityPolicy(endpoint: string): string {
-  let connect = "'self'";
-  if (/^https?:\/\//i.test(endpoint)) connect += ` ${new URL(endpoint).origin}`;
+  let connect = "'self'"
+  if (/^https?:\/\//i.test(endpoint)) connect += ` ${new URL(endpoint).origin}`
   return [
     "default-src 'none'",
     "script-src 'self'",
@@ -196,30 +196,30 @@ function contentSecurityPolicy(endpoint: string): string {
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'self'",
-  ].join('; ');
+  ].join('; ')
 }
 
 function wantsHtml(req: Request): boolean {
-  const accept = req.get('accept');
-  return typeof accept === 'string' && accept.toLowerCase().includes('text/html');
+  const accept = req.get('accept')
+  return typeof accept === 'string' && accept.toLowerCase().includes('text/html')
 }
 
 export function graphiqlRouter(options: GraphiQLRouterOptions): express.Router {
-  const endpoint = options.endpoint;
-  const path = options.path ?? (endpoint.startsWith('/') ? new URL(endpoint, 'http://x').pathname : '/graphql');
+  const endpoint = options.endpoint
+  const path = options.path ?? (endpoint.startsWith('/') ? new URL(endpoint, 'http://x').pathname : '/graphql')
   const pageOptions = {
     endpoint,
     defaultQuery: options.defaultQuery ?? DEFAULT_GRAPHIQL_QUERY,
     defaultHeaders: options.defaultHeaders ?? '',
     title: options.title ?? 'GraphiQL',
-  };
-  const files = assets(); // fail fast if a package is missing
-  const csp = contentSecurityPolicy(endpoint);
+  }
+  const files = assets() // fail fast if a package is missing
+  const csp = contentSecurityPolicy(endpoint)
 
-  const router = express.Router();
+  const router = express.Router()
 
   router.get(path, (req: Request, res: Response, next: NextFunction) => {
-    if (!wantsHtml(req)) return next();
+    if (!wantsHtml(req)) return next()
     res
       .status(200)
       .set({
@@ -230,26 +230,26 @@ export function graphiqlRouter(options: GraphiQLRouterOptions): express.Router {
         'Referrer-Policy': 'no-referrer',
         Vary: 'Accept',
       })
-      .send(renderPage(req.baseUrl, pageOptions));
-  });
+      .send(renderPage(req.baseUrl, pageOptions))
+  })
 
   router.get(`${GRAPHIQL_ASSET_PREFIX}/${INIT_NAME}`, (_req: Request, res: Response) => {
     res
       .status(200)
       .set({ 'Content-Type': JS, 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' })
-      .send(INIT_SCRIPT);
-  });
+      .send(INIT_SCRIPT)
+  })
 
   router.get(`${GRAPHIQL_ASSET_PREFIX}/:name`, (req: Request, res: Response, next: NextFunction) => {
-    const name = req.params.name;
-    const asset = typeof name === 'string' && Object.hasOwn(files, name) ? files[name] : undefined;
-    if (!asset) return next();
-    res.set({ 'Content-Type': asset.contentType, 'X-Content-Type-Options': 'nosniff' });
+    const name = req.params.name
+    const asset = typeof name === 'string' && Object.hasOwn(files, name) ? files[name] : undefined
+    if (!asset) return next()
+    res.set({ 'Content-Type': asset.contentType, 'X-Content-Type-Options': 'nosniff' })
     // Revalidated with ETag/Last-Modified, so upgrades of the packages show up at once.
     res.sendFile(asset.file, { cacheControl: true, maxAge: 0, etag: true, lastModified: true }, (err) => {
-      if (err && !res.headersSent) next(err);
-    });
-  });
+      if (err && !res.headersSent) next(err)
+    })
+  })
 
-  return router;
+  return router
 }

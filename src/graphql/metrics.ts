@@ -7,18 +7,28 @@ export function createMetrics(knex: Knex) {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const requests = new Counter({
-    name: 'cfd_graphql_requests_total', help: 'GraphQL operations by name and outcome',
-    labelNames: ['operation', 'outcome'] as const, registers: [registry],
+    name: 'cfd_graphql_requests_total',
+    help: 'GraphQL operations by name and outcome',
+    labelNames: ['operation', 'outcome'] as const,
+    registers: [registry],
   })
   const duration = new Histogram({
-    name: 'cfd_graphql_request_duration_seconds', help: 'GraphQL operation latency',
-    labelNames: ['operation'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry],
+    name: 'cfd_graphql_request_duration_seconds',
+    help: 'GraphQL operation latency',
+    labelNames: ['operation'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
   })
   const errors = new Counter({
-    name: 'cfd_graphql_errors_total', help: 'GraphQL errors by code', labelNames: ['code'] as const, registers: [registry],
+    name: 'cfd_graphql_errors_total',
+    help: 'GraphQL errors by code',
+    labelNames: ['code'] as const,
+    registers: [registry],
   })
   new Gauge({
-    name: 'cfd_open_conflicts', help: 'Open conflicts waiting for a steward', registers: [registry],
+    name: 'cfd_open_conflicts',
+    help: 'Open conflicts waiting for a steward',
+    registers: [registry],
     async collect() {
       try {
         const row = await knex('conflicts').where('status', 'OPEN').count({ n: '*' }).first()

@@ -25,8 +25,11 @@ export function decodeCursor(cursor: string | null | undefined, field = 'after')
   if (cursor === null || cursor === undefined) return null
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))
-    if (Array.isArray(key) && key.length > 0 && key.every((k) => typeof k === 'string' || typeof k === 'number')) return key
-  } catch { /* fall through */ }
+    if (Array.isArray(key) && key.length > 0 && key.every((k) => typeof k === 'string' || typeof k === 'number'))
+      return key
+  } catch {
+    /* fall through */
+  }
   throw badInput('after is not a cursor this service issued', field)
 }
 
@@ -80,11 +83,15 @@ export function connectionTypes<T extends object>(name: string, node: ClassType<
  * first+1 rows to know whether another page exists.
  */
 export async function keysetPage<R extends { id: string }>(
-  query: import('knex').Knex.QueryBuilder, first: number, after: string | null | undefined, idColumn: string,
+  query: import('knex').Knex.QueryBuilder,
+  first: number,
+  after: string | null | undefined,
+  idColumn: string,
 ): Promise<{ rows: R[]; hasNextPage: boolean }> {
   const key = decodeCursor(after)
   if (key) {
-    if (typeof key[0] !== 'string' || !UUID.test(key[0])) throw badInput('after is not a cursor this service issued', 'after')
+    if (typeof key[0] !== 'string' || !UUID.test(key[0]))
+      throw badInput('after is not a cursor this service issued', 'after')
     query.where(idColumn, '>', key[0])
   }
   const rows = (await query.orderBy(idColumn).limit(first + 1)) as R[]

@@ -7,19 +7,38 @@ export const JSONScalar = JSONResolver
 
 function literalToValue(ast: ValueNode): unknown {
   switch (ast.kind) {
-    case Kind.OBJECT: return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToValue(f.value)]))
-    case Kind.LIST: return ast.values.map(literalToValue)
-    case Kind.INT: case Kind.FLOAT: return Number(ast.value)
-    case Kind.STRING: case Kind.ENUM: return ast.value
-    case Kind.BOOLEAN: return ast.value
-    default: return null
+    case Kind.OBJECT:
+      return Object.fromEntries(ast.fields.map((f) => [f.name.value, literalToValue(f.value)]))
+    case Kind.LIST:
+      return ast.values.map(literalToValue)
+    case Kind.INT:
+    case Kind.FLOAT:
+      return Number(ast.value)
+    case Kind.STRING:
+    case Kind.ENUM:
+      return ast.value
+    case Kind.BOOLEAN:
+      return ast.value
+    default:
+      return null
   }
 }
 
 function parseGeoJson(value: unknown): Record<string, unknown> {
-  const v = typeof value === 'string' ? (() => { try { return JSON.parse(value) } catch { return null } })() : value
+  const v =
+    typeof value === 'string'
+      ? (() => {
+          try {
+            return JSON.parse(value)
+          } catch {
+            return null
+          }
+        })()
+      : value
   if (!v || typeof v !== 'object' || Array.isArray(v) || typeof (v as { type?: unknown }).type !== 'string')
-    throw new GraphQLError('GeoJSON must be an RFC 7946 geometry object with a "type"', { extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_GEOMETRY' } })
+    throw new GraphQLError('GeoJSON must be an RFC 7946 geometry object with a "type"', {
+      extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_GEOMETRY' },
+    })
   return v as Record<string, unknown>
 }
 

@@ -7,8 +7,15 @@ import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
 import {
-  AuthorityRuleFieldsResolver, ChangeResolver, ClaimResolver, ConflictFieldsResolver, FieldChangeResolver, FieldProvenanceResolver,
-  PrincipalFieldsResolver, ReconciliationResolver, SourceRecordResolver,
+  AuthorityRuleFieldsResolver,
+  ChangeResolver,
+  ClaimResolver,
+  ConflictFieldsResolver,
+  FieldChangeResolver,
+  FieldProvenanceResolver,
+  PrincipalFieldsResolver,
+  ReconciliationResolver,
+  SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
 import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
@@ -16,17 +23,37 @@ import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
 import { BuildingResolver, ParcelResolver } from '../spatial/building.resolver.js'
 import { SpatialResolver } from '../spatial/spatial.resolver.js'
 import { AdminDivisionStatisticsResolver } from '../statistics/admin-division-statistics.resolver.js'
-import { IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver } from '../statistics/statistics.resolver.js'
+import {
+  IndicatorResolver,
+  ObservationResolver,
+  StatisticsDiscrepancyResolver,
+} from '../statistics/statistics.resolver.js'
 import { DateScalar, DateTimeScalar, GeoJSONScalar, JSONScalar } from './scalars.js'
 
 // Every resolver of every domain, in one list: the schema is generated from these.
 export const RESOLVERS: NonEmptyArray<Function> = [
-  ReconciliationResolver, ConflictFieldsResolver, FieldProvenanceResolver, FieldChangeResolver, ChangeResolver, ClaimResolver,
-  SourceRecordResolver, AuthorityRuleFieldsResolver, PrincipalFieldsResolver, MasterEntityResolver,
-  PersonResolver, LegalEntityResolver, AdminDivisionResolver, AddressResolver,
+  ReconciliationResolver,
+  ConflictFieldsResolver,
+  FieldProvenanceResolver,
+  FieldChangeResolver,
+  ChangeResolver,
+  ClaimResolver,
+  SourceRecordResolver,
+  AuthorityRuleFieldsResolver,
+  PrincipalFieldsResolver,
+  MasterEntityResolver,
+  PersonResolver,
+  LegalEntityResolver,
+  AdminDivisionResolver,
+  AddressResolver,
   StewardResolver,
-  SpatialResolver, BuildingResolver, ParcelResolver,
-  IndicatorResolver, ObservationResolver, StatisticsDiscrepancyResolver, AdminDivisionStatisticsResolver,
+  SpatialResolver,
+  BuildingResolver,
+  ParcelResolver,
+  IndicatorResolver,
+  ObservationResolver,
+  StatisticsDiscrepancyResolver,
+  AdminDivisionStatisticsResolver,
   ...ACCESS_RESOLVERS,
 ]
 
@@ -36,9 +63,7 @@ let built: Promise<GraphQLSchema> | undefined
 export function buildAppSchema(): Promise<GraphQLSchema> {
   built ??= buildSchema({
     resolvers: RESOLVERS,
-    scalarsMap: [
-      { type: Date, scalar: DateTimeScalar },
-    ],
+    scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     orphanedTypes: [],
     // Field-level sharing (CONTRACT §4) is enforced here, once, for every field of every type.
     globalMiddlewares: [fieldAccess],

@@ -18,7 +18,10 @@ const asLegalEntity = (o: EntityObject | null) => o as unknown as LegalEntity | 
 
 @Resolver(() => LegalEntity)
 export class LegalEntityResolver {
-  @Query(() => LegalEntity, { nullable: true, description: 'One legal entity by id or credit code; asOf shows what the service knew then.' })
+  @Query(() => LegalEntity, {
+    nullable: true,
+    description: 'One legal entity by id or credit code; asOf shows what the service knew then.',
+  })
   async legalEntity(
     @Ctx() ctx: Context,
     @Arg('id', () => ID, { nullable: true }) id?: string,
@@ -41,21 +44,40 @@ export class LegalEntityResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
-    const { rows, hasNextPage } = await keysetPage(legalEntityQuery(ctx.knex, filter).select(legalEntityColumns(ctx.knex)), size, after, 'le.id')
+    const { rows, hasNextPage } = await keysetPage(
+      legalEntityQuery(ctx.knex, filter).select(legalEntityColumns(ctx.knex)),
+      size,
+      after,
+      'le.id',
+    )
     const items = rows.map((r) => {
       const e = rowToObject('LEGAL_ENTITY', r)
       ctx.loaders.entity.LEGAL_ENTITY.prime(e.id, e)
       return e as unknown as LegalEntity
     })
-    return new LegalEntityConnection(new Page(items, hasNextPage, (e) => encodeCursor([e.id]),
-      async () => Number((await legalEntityQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
+    return new LegalEntityConnection(
+      new Page(
+        items,
+        hasNextPage,
+        (e) => encodeCursor([e.id]),
+        async () => Number((await legalEntityQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+      ),
+    )
   }
 
-  @Query(() => [LegalEntityLookup], { description: 'Up to 1,000 credit codes, each answered in order: FOUND, NOT_FOUND or INVALID.' })
-  async legalEntitiesByCreditCodes(@Ctx() ctx: Context, @Arg('creditCodes', () => [String]) creditCodes: string[]): Promise<LegalEntityLookup[]> {
+  @Query(() => [LegalEntityLookup], {
+    description: 'Up to 1,000 credit codes, each answered in order: FOUND, NOT_FOUND or INVALID.',
+  })
+  async legalEntitiesByCreditCodes(
+    @Ctx() ctx: Context,
+    @Arg('creditCodes', () => [String]) creditCodes: string[],
+  ): Promise<LegalEntityLookup[]> {
     const answers = await bulkLookup(creditCodes, {
-      argument: 'creditCodes', noun: 'credit codes', isValid: (c) => validateCreditCode(c).ok,
-      idsByKey: (keys) => legalEntityIdsByCreditCode(ctx.knex, keys), loader: ctx.loaders.entity.LEGAL_ENTITY,
+      argument: 'creditCodes',
+      noun: 'credit codes',
+      isValid: (c) => validateCreditCode(c).ok,
+      idsByKey: (keys) => legalEntityIdsByCreditCode(ctx.knex, keys),
+      loader: ctx.loaders.entity.LEGAL_ENTITY,
     })
     return answers.map((a) => ({ creditCode: a.key, status: a.status, legalEntity: asLegalEntity(a.entity) }))
   }
@@ -72,7 +94,8 @@ export class LegalEntityResolver {
 
   @FieldResolver(() => PersonConnection, { description: 'Persons whose employer this is (HRSS data).' })
   employees(
-    @Root() e: LegalEntity, @Ctx() ctx: Context,
+    @Root() e: LegalEntity,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {

@@ -13,15 +13,24 @@ export function legalEntityQuery(knex: Knex, filter: LegalEntityFilter | null | 
   if (f.kind) q.where('le.kind', f.kind)
   if (f.status) q.where('le.status', f.status)
   if (f.industryCodePrefix) {
-    if (!/^[A-T]?\d{0,4}$/.test(f.industryCodePrefix)) throw badInput('industryCodePrefix must look like "C39" or "65"', 'filter.industryCodePrefix')
-    q.where((w) => w.where('le.industry_code', 'like', `${f.industryCodePrefix}%`).orWhereRaw(`regexp_replace(le.industry_code, '^[A-T]', '') LIKE ?`, [`${f.industryCodePrefix!.replace(/^[A-T]/, '')}%`]))
+    if (!/^[A-T]?\d{0,4}$/.test(f.industryCodePrefix))
+      throw badInput('industryCodePrefix must look like "C39" or "65"', 'filter.industryCodePrefix')
+    q.where((w) =>
+      w
+        .where('le.industry_code', 'like', `${f.industryCodePrefix}%`)
+        .orWhereRaw(`regexp_replace(le.industry_code, '^[A-T]', '') LIKE ?`, [
+          `${f.industryCodePrefix!.replace(/^[A-T]/, '')}%`,
+        ]),
+    )
   }
   if (f.legalRepresentativeId) {
-    if (!UUID.test(f.legalRepresentativeId)) throw badInput('legalRepresentativeId is not an id', 'filter.legalRepresentativeId')
+    if (!UUID.test(f.legalRepresentativeId))
+      throw badInput('legalRepresentativeId is not an id', 'filter.legalRepresentativeId')
     q.where('le.legal_representative_id', f.legalRepresentativeId)
   }
   if (f.divisionCode || f.within || f.near) q.join('addresses as la', 'la.id', 'le.registered_address_id')
-  if (f.divisionCode) q.where('la.division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
+  if (f.divisionCode)
+    q.where('la.division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
   if (f.within) whereWithin(q, 'la.location', polygonParam(f.within, 'filter.within'))
   if (f.near) {
     checkNear(f.near, 'filter.near')

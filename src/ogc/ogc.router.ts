@@ -21,7 +21,11 @@ const GEOJSON = 'application/geo+json'
 const OPENAPI = 'application/openapi+json;version=3.0'
 
 class OgcError extends Error {
-  constructor(readonly status: number, readonly code: string, description: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    description: string,
+  ) {
     super(description)
   }
 }
@@ -42,9 +46,11 @@ function single(value: unknown, name: string): string | undefined {
 export function parseBbox(raw: string | undefined): Bbox | null {
   if (raw === undefined) return null
   const v = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)))
-  if ((v.length !== 4 && v.length !== 6) || v.some((n) => !Number.isFinite(n))) throw badParameter('bbox must be 4 (or 6) comma-separated numbers: minLon,minLat,maxLon,maxLat')
+  if ((v.length !== 4 && v.length !== 6) || v.some((n) => !Number.isFinite(n)))
+    throw badParameter('bbox must be 4 (or 6) comma-separated numbers: minLon,minLat,maxLon,maxLat')
   const [x0, y0, x1, y1] = v.length === 4 ? v : [v[0], v[1], v[3], v[4]]
-  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90) throw badParameter('bbox longitudes must be in [-180, 180] and latitudes in [-90, 90]')
+  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90)
+    throw badParameter('bbox longitudes must be in [-180, 180] and latitudes in [-90, 90]')
   if (x0 > x1 || y0 > y1) throw badParameter('bbox minimum must not exceed its maximum')
   return [x0, y0, x1, y1]
 }
@@ -64,22 +70,33 @@ function collectionOf(id: string): OgcCollection {
 }
 
 function toFeature(row: FeatureRow, properties: string[]) {
-  return { type: 'Feature', id: row.id, geometry: row.geometry, properties: Object.fromEntries(properties.map((p) => [p, row[p] ?? null])) }
+  return {
+    type: 'Feature',
+    id: row.id,
+    geometry: row.geometry,
+    properties: Object.fromEntries(properties.map((p) => [p, row[p] ?? null])),
+  }
 }
 
 /** The OGC API – Features routes; mount with app.use('/ogc', ogcRouter(knex, log)). Unexpected errors are logged and answered 500 with no detail. */
 export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): void }): express.Router {
   const router = express.Router()
-  const send = (res: Response, type: string, body: unknown) => { res.type(type).send(JSON.stringify(body)) }
+  const send = (res: Response, type: string, body: unknown) => {
+    res.type(type).send(JSON.stringify(body))
+  }
   const route = (path: string, handler: (req: Request, res: Response) => Promise<void>) => {
     router.get(path, async (req, res) => {
       try {
         await handler(req, res)
       } catch (e) {
-        if (e instanceof OgcError) send(res.status(e.status), 'application/json', { code: e.code, description: e.message })
+        if (e instanceof OgcError)
+          send(res.status(e.status), 'application/json', { code: e.code, description: e.message })
         else {
           log?.error({ err: e }, 'OGC request failed')
-          send(res.status(500), 'application/json', { code: 'InternalServerError', description: 'Internal error' })
+          send(res.status(500), 'application/json', {
+            code: 'InternalServerError',
+            description: 'Internal error',
+          })
         }
       }
     })
@@ -88,11 +105,20 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
   const describe = async (base: string, c: OgcCollection) => {
     const bbox = await collectionExtent(knex, c)
     return {
-      id: c.id, title: c.title, description: c.description, itemType: 'feature', crs: [CRS84],
+      id: c.id,
+      title: c.title,
+      description: c.description,
+      itemType: 'feature',
+      crs: [CRS84],
       extent: { spatial: { bbox: [bbox ?? [-180, -90, 180, 90]], crs: CRS84 } },
       links: [
         { href: `${base}/collections/${c.id}`, rel: 'self', type: 'application/json', title: c.title },
-        { href: `${base}/collections/${c.id}/items`, rel: 'items', type: GEOJSON, title: `${c.title} (GeoJSON)` },
+        {
+          href: `${base}/collections/${c.id}/items`,
+          rel: 'items',
+          type: GEOJSON,
+          title: `${c.title} (GeoJSON)`,
+        },
       ],
     }
   }
@@ -100,19 +126,34 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
   route('/', async (req, res) => {
     const base = baseUrl(req)
     send(res, 'application/json', {
-      title: 'City foundational data', description: 'Administrative divisions, addresses, buildings and parcels (OGC API – Features).',
+      title: 'City foundational data',
+      description: 'Administrative divisions, addresses, buildings and parcels (OGC API – Features).',
       links: [
         { href: `${base}/`, rel: 'self', type: 'application/json', title: 'This document' },
-        { href: `${base}/api`, rel: 'service-desc', type: OPENAPI, title: 'The API definition (OpenAPI 3.0)' },
-        { href: `${base}/conformance`, rel: 'conformance', type: 'application/json', title: 'Conformance classes' },
+        {
+          href: `${base}/api`,
+          rel: 'service-desc',
+          type: OPENAPI,
+          title: 'The API definition (OpenAPI 3.0)',
+        },
+        {
+          href: `${base}/conformance`,
+          rel: 'conformance',
+          type: 'application/json',
+          title: 'Conformance classes',
+        },
         { href: `${base}/collections`, rel: 'data', type: 'application/json', title: 'Feature collections' },
       ],
     })
   })
 
-  route('/conformance', async (_req, res) => { send(res, 'application/json', { conformsTo: CONFORMANCE }) })
+  route('/conformance', async (_req, res) => {
+    send(res, 'application/json', { conformsTo: CONFORMANCE })
+  })
 
-  route('/api', async (req, res) => { send(res, OPENAPI, openApiDocument(baseUrl(req))) })
+  route('/api', async (req, res) => {
+    send(res, OPENAPI, openApiDocument(baseUrl(req)))
+  })
 
   route('/collections', async (req, res) => {
     const base = baseUrl(req)
@@ -142,14 +183,29 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
     }
     const links = [
       { href: query(offset), rel: 'self', type: GEOJSON, title: 'This page' },
-      { href: `${baseUrl(req)}/collections/${c.id}`, rel: 'collection', type: 'application/json', title: c.title },
+      {
+        href: `${baseUrl(req)}/collections/${c.id}`,
+        rel: 'collection',
+        type: 'application/json',
+        title: c.title,
+      },
     ]
-    if (offset + rows.length < matched) links.push({ href: query(offset + limit), rel: 'next', type: GEOJSON, title: 'Next page' })
-    if (offset > 0) links.push({ href: query(Math.max(0, offset - limit)), rel: 'prev', type: GEOJSON, title: 'Previous page' })
+    if (offset + rows.length < matched)
+      links.push({ href: query(offset + limit), rel: 'next', type: GEOJSON, title: 'Next page' })
+    if (offset > 0)
+      links.push({
+        href: query(Math.max(0, offset - limit)),
+        rel: 'prev',
+        type: GEOJSON,
+        title: 'Previous page',
+      })
     send(res, GEOJSON, {
       type: 'FeatureCollection',
       features: rows.map((r) => toFeature(r, properties)),
-      numberMatched: matched, numberReturned: rows.length, timeStamp: new Date().toISOString(), links,
+      numberMatched: matched,
+      numberReturned: rows.length,
+      timeStamp: new Date().toISOString(),
+      links,
     })
   })
 
@@ -163,7 +219,12 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
     send(res, GEOJSON, {
       ...toFeature(row, properties),
       links: [
-        { href: `${base}/collections/${c.id}/items/${row.id}`, rel: 'self', type: GEOJSON, title: 'This feature' },
+        {
+          href: `${base}/collections/${c.id}/items/${row.id}`,
+          rel: 'self',
+          type: GEOJSON,
+          title: 'This feature',
+        },
         { href: `${base}/collections/${c.id}`, rel: 'collection', type: 'application/json', title: c.title },
       ],
     })

@@ -13,25 +13,43 @@ import { PersonFilter } from './person.input.js'
 import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
-
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
 
 /** A page of persons as a connection; totalCount runs a count only when asked. */
-export async function personPage(ctx: Context, filter: PersonFilter | null | undefined, first: number | null | undefined, after: string | null | undefined) {
+export async function personPage(
+  ctx: Context,
+  filter: PersonFilter | null | undefined,
+  first: number | null | undefined,
+  after: string | null | undefined,
+) {
   const size = pageSize(first)
-  const { rows, hasNextPage } = await keysetPage(personQuery(ctx.knex, filter).select(personColumns(ctx.knex)), size, after, 'p.id')
+  const { rows, hasNextPage } = await keysetPage(
+    personQuery(ctx.knex, filter).select(personColumns(ctx.knex)),
+    size,
+    after,
+    'p.id',
+  )
   const items = rows.map((r) => {
     const p = rowToObject('PERSON', r) as unknown as Person
     ctx.loaders.entity.PERSON.prime(p.id, p as unknown as EntityObject)
     return p
   })
-  return new PersonConnection(new Page(items, hasNextPage, (p) => encodeCursor([p.id]),
-    async () => Number((await personQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
+  return new PersonConnection(
+    new Page(
+      items,
+      hasNextPage,
+      (p) => encodeCursor([p.id]),
+      async () => Number((await personQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+    ),
+  )
 }
 
 @Resolver(() => Person)
 export class PersonResolver {
-  @Query(() => Person, { nullable: true, description: 'One person by id or ID number; asOf shows what the service knew then.' })
+  @Query(() => Person, {
+    nullable: true,
+    description: 'One person by id or ID number; asOf shows what the service knew then.',
+  })
   async person(
     @Ctx() ctx: Context,
     @Arg('id', () => ID, { nullable: true }) id?: string,
@@ -40,7 +58,10 @@ export class PersonResolver {
   ): Promise<Person | null> {
     if (!id && !idNumber) throw badInput('give id or idNumber', 'id')
     let personId = id ? checkId(id) : undefined
-    if (!personId) personId = (await personIdsByIdNumber(ctx.knex, [idNumber!.trim().toUpperCase()])).get(idNumber!.trim().toUpperCase())
+    if (!personId)
+      personId = (await personIdsByIdNumber(ctx.knex, [idNumber!.trim().toUpperCase()])).get(
+        idNumber!.trim().toUpperCase(),
+      )
     if (!personId) return null
     if (asOf) return asPerson(await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf))
     return asPerson(await ctx.loaders.entity.PERSON.load(personId))
@@ -56,11 +77,19 @@ export class PersonResolver {
     return personPage(ctx, filter, first, after)
   }
 
-  @Query(() => [PersonLookup], { description: 'Up to 1,000 ID numbers, each answered in order: FOUND, NOT_FOUND or INVALID.' })
-  async personsByIdNumbers(@Ctx() ctx: Context, @Arg('idNumbers', () => [String]) idNumbers: string[]): Promise<PersonLookup[]> {
+  @Query(() => [PersonLookup], {
+    description: 'Up to 1,000 ID numbers, each answered in order: FOUND, NOT_FOUND or INVALID.',
+  })
+  async personsByIdNumbers(
+    @Ctx() ctx: Context,
+    @Arg('idNumbers', () => [String]) idNumbers: string[],
+  ): Promise<PersonLookup[]> {
     const answers = await bulkLookup(idNumbers, {
-      argument: 'idNumbers', noun: 'ID numbers', isValid: (n) => validateIdNumber(n).ok,
-      idsByKey: (keys) => personIdsByIdNumber(ctx.knex, keys), loader: ctx.loaders.entity.PERSON,
+      argument: 'idNumbers',
+      noun: 'ID numbers',
+      isValid: (n) => validateIdNumber(n).ok,
+      idsByKey: (keys) => personIdsByIdNumber(ctx.knex, keys),
+      loader: ctx.loaders.entity.PERSON,
     })
     return answers.map((a) => ({ idNumber: a.key, status: a.status, person: asPerson(a.entity) }))
   }

@@ -33,15 +33,23 @@ export function personQuery(knex: Knex, filter: PersonFilter | null | undefined)
   }
   const needsResidence = f.residenceDivisionCode || f.residenceWithin || f.residenceNear
   if (needsResidence) q.join('addresses as ra', 'ra.id', 'p.residence_address_id')
-  if (f.residenceDivisionCode) q.where('ra.division_key', 'like', `${divisionCodePrefix(f.residenceDivisionCode, 'filter.residenceDivisionCode')}%`)
+  if (f.residenceDivisionCode)
+    q.where(
+      'ra.division_key',
+      'like',
+      `${divisionCodePrefix(f.residenceDivisionCode, 'filter.residenceDivisionCode')}%`,
+    )
   if (f.residenceWithin) whereWithin(q, 'ra.location', polygonParam(f.residenceWithin, 'filter.residenceWithin'))
   if (f.residenceNear) {
     checkNear(f.residenceNear, 'filter.residenceNear')
     whereNear(q, 'ra.location', f.residenceNear)
   }
   if (f.householdDivisionCode) {
-    q.join('addresses as ha', 'ha.id', 'p.household_address_id')
-      .where('ha.division_key', 'like', `${divisionCodePrefix(f.householdDivisionCode, 'filter.householdDivisionCode')}%`)
+    q.join('addresses as ha', 'ha.id', 'p.household_address_id').where(
+      'ha.division_key',
+      'like',
+      `${divisionCodePrefix(f.householdDivisionCode, 'filter.householdDivisionCode')}%`,
+    )
   }
   return q
 }

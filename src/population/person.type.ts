@@ -8,7 +8,11 @@ import { DateScalar } from '../graphql/scalars.js'
 export class Person extends MasterEntity {
   @Field(() => ID) declare id: string
   @Field(() => EntityType) declare entityType: string
-  @Field(() => String, { nullable: true, description: 'GB 11643 citizen identity number; masked unless the caller may see it.' }) idNumber!: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: 'GB 11643 citizen identity number; masked unless the caller may see it.',
+  })
+  idNumber!: string | null
   @Field(() => String, { nullable: true }) name!: string | null
   @Field(() => Gender, { nullable: true }) gender!: string | null
   @Field(() => DateScalar, { nullable: true }) birthDate!: string | null

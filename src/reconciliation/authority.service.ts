@@ -26,7 +26,9 @@ const RECOMPUTE_CHUNK = 1000
  * rule. Throws BAD_USER_INPUT naming the offending input field.
  */
 export async function setAuthorityRule(
-  knex: Knex, actor: { principalId: string; departmentCode: string | null }, change: AuthorityRuleChange,
+  knex: Knex,
+  actor: { principalId: string; departmentCode: string | null },
+  change: AuthorityRuleChange,
 ): Promise<DbAuthorityRuleRow> {
   const { entityType, field } = change
   if (!ENTITY_SPECS[entityType]) throw badInput('unknown entity type', 'input.entityType')
@@ -40,28 +42,47 @@ export async function setAuthorityRule(
   if (!departments.has(change.authority)) throw badInput(`unknown department ${change.authority}`, 'input.authority')
   const unknown = fallbacks.find((d) => !departments.has(d))
   if (unknown) throw badInput(`unknown department ${unknown}`, 'input.fallbacks')
-  if (new Set(fallbacks).size !== fallbacks.length) throw badInput('a department is listed twice in fallbacks', 'input.fallbacks')
+  if (new Set(fallbacks).size !== fallbacks.length)
+    throw badInput('a department is listed twice in fallbacks', 'input.fallbacks')
   if (fallbacks.includes(change.authority)) throw badInput('the authority cannot also be a fallback', 'input.fallbacks')
   if (change.sharingClass && !(SHARING_CLASSES as readonly string[]).includes(change.sharingClass))
     throw badInput('unknown sharing class', 'input.sharingClass')
 
-  return withTransaction(knex, { operation: 'setAuthorityRule', principalId: actor.principalId, departmentCode: actor.departmentCode, reason: `${entityType}.${field}` }, async (tx) => {
-    const { trx } = tx
-    const existing = await trx('authority_rules').select('sharing_class').where({ entity_type: entityType, field, entity_kind: entityKind }).first()
-    const stored = await upsertAuthorityRule(tx, {
-      entityType, field, entityKind, authority: change.authority, fallbacks,
-      sharingClass: change.sharingClass ?? existing?.sharing_class ?? 'CONDITIONAL',
-    })
-    const rules = await loadAuthorityRules(trx)
-    // Only entities with a current claim on the field can change; a legal entity's kind decides
-    // the authority of every other field, so a kind rule re-decides them all.
-    const fields = entityType === 'LEGAL_ENTITY' && field === 'kind' ? null : new Set([field])
-    const { rows } = await trx.raw(
-      `SELECT DISTINCT c.entity_id FROM claims c JOIN entities e ON e.id = c.entity_id
-        WHERE e.entity_type = ? AND c.field = ? AND e.merged_into IS NULL AND c.superseded_txid IS NULL ORDER BY 1`, [entityType, field])
-    const ids = rows.map((r: { entity_id: string }) => r.entity_id)
-    for (let i = 0; i < ids.length; i += RECOMPUTE_CHUNK)
-      await recomputeEntities(tx, entityType, ids.slice(i, i + RECOMPUTE_CHUNK), fields, rules)
-    return stored
-  })
+  return withTransaction(
+    knex,
+    {
+      operation: 'setAuthorityRule',
+      principalId: actor.principalId,
+      departmentCode: actor.departmentCode,
+      reason: `${entityType}.${field}`,
+    },
+    async (tx) => {
+      const { trx } = tx
+      const existing = await trx('authority_rules')
+        .select('sharing_class')
+        .where({ entity_type: entityType, field, entity_kind: entityKind })
+        .first()
+      const stored = await upsertAuthorityRule(tx, {
+        entityType,
+        field,
+        entityKind,
+        authority: change.authority,
+        fallbacks,
+        sharingClass: change.sharingClass ?? existing?.sharing_class ?? 'CONDITIONAL',
+      })
+      const rules = await loadAuthorityRules(trx)
+      // Only entities with a current claim on the field can change; a legal entity's kind decides
+      // the authority of every other field, so a kind rule re-decides them all.
+      const fields = entityType === 'LEGAL_ENTITY' && field === 'kind' ? null : new Set([field])
+      const { rows } = await trx.raw(
+        `SELECT DISTINCT c.entity_id FROM claims c JOIN entities e ON e.id = c.entity_id
+        WHERE e.entity_type = ? AND c.field = ? AND e.merged_into IS NULL AND c.superseded_txid IS NULL ORDER BY 1`,
+        [entityType, field],
+      )
+      const ids = rows.map((r: { entity_id: string }) => r.entity_id)
+      for (let i = 0; i < ids.length; i += RECOMPUTE_CHUNK)
+        await recomputeEntities(tx, entityType, ids.slice(i, i + RECOMPUTE_CHUNK), fields, rules)
+      return stored
+    },
+  )
 }

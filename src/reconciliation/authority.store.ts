@@ -24,38 +24,67 @@ export class AuthorityRules {
   constructor(rows: DbAuthorityRuleRow[]) {
     for (const r of rows)
       this.byKey.set(`${r.entity_type}|${r.field}|${r.entity_kind}`, {
-        entityType: r.entity_type, field: r.field, entityKind: r.entity_kind, authority: r.authority,
-        fallbacks: r.fallbacks ?? [], sharingClass: r.sharing_class,
+        entityType: r.entity_type,
+        field: r.field,
+        entityKind: r.entity_kind,
+        authority: r.authority,
+        fallbacks: r.fallbacks ?? [],
+        sharingClass: r.sharing_class,
       })
   }
 
   /** The rule for a field, kind-specific first; undefined when the table has no rule for it. */
   ruleFor(entityType: EntityTypeName, field: string, kind?: string | null): AuthorityRule | undefined {
-    return (kind ? this.byKey.get(`${entityType}|${field}|${kind}`) : undefined) ?? this.byKey.get(`${entityType}|${field}|`)
+    return (
+      (kind ? this.byKey.get(`${entityType}|${field}|${kind}`) : undefined) ?? this.byKey.get(`${entityType}|${field}|`)
+    )
   }
 
   /** Every rule, ordered by entity type, field and kind. */
   all(): AuthorityRule[] {
-    return [...this.byKey.values()].sort((a, b) =>
-      a.entityType.localeCompare(b.entityType) || a.field.localeCompare(b.field) || a.entityKind.localeCompare(b.entityKind))
+    return [...this.byKey.values()].sort(
+      (a, b) =>
+        a.entityType.localeCompare(b.entityType) ||
+        a.field.localeCompare(b.field) ||
+        a.entityKind.localeCompare(b.entityKind),
+    )
   }
 }
 
 /** Loads the whole authority table (a few hundred rows at most). */
 export async function loadAuthorityRules(db: Knex | Knex.Transaction): Promise<AuthorityRules> {
-  const rows = await db<DbAuthorityRuleRow>('authority_rules').select('entity_type', 'field', 'entity_kind', 'authority', 'fallbacks', 'sharing_class')
+  const rows = await db<DbAuthorityRuleRow>('authority_rules').select(
+    'entity_type',
+    'field',
+    'entity_kind',
+    'authority',
+    'fallbacks',
+    'sharing_class',
+  )
   return new AuthorityRules(rows)
 }
 
 /** Inserts or replaces one rule; returns the stored row. */
 export async function upsertAuthorityRule(
   { trx, txid }: { trx: Knex.Transaction; txid: number },
-  rule: { entityType: string; field: string; entityKind?: string; authority: string; fallbacks: string[]; sharingClass: string },
+  rule: {
+    entityType: string
+    field: string
+    entityKind?: string
+    authority: string
+    fallbacks: string[]
+    sharingClass: string
+  },
 ): Promise<DbAuthorityRuleRow> {
   const [row] = await trx('authority_rules')
     .insert({
-      entity_type: rule.entityType, field: rule.field, entity_kind: rule.entityKind ?? '', authority: rule.authority,
-      fallbacks: rule.fallbacks, sharing_class: rule.sharingClass, txid,
+      entity_type: rule.entityType,
+      field: rule.field,
+      entity_kind: rule.entityKind ?? '',
+      authority: rule.authority,
+      fallbacks: rule.fallbacks,
+      sharing_class: rule.sharingClass,
+      txid,
     })
     .onConflict(['entity_type', 'field', 'entity_kind'])
     .merge(['authority', 'fallbacks', 'sharing_class', 'txid'])

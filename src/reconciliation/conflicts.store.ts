@@ -6,9 +6,22 @@ import { UUID } from '../shared/ids.js'
 
 export function toConflict(r: Record<string, any>): ConflictType {
   return {
-    id: r.id, kind: r.kind, status: r.status, entityType: r.entity_type, entityId: r.entity_id, otherEntityId: r.other_entity_id,
-    field: r.field, authorityCode: r.authority, matchScore: r.match_score, openedAt: r.opened_at, resolvedAt: r.resolved_at,
-    resolvedById: r.resolved_by, decision: r.decision, reason: r.reason, note: r.note, reportedByCode: r.reported_by,
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    entityType: r.entity_type,
+    entityId: r.entity_id,
+    otherEntityId: r.other_entity_id,
+    field: r.field,
+    authorityCode: r.authority,
+    matchScore: r.match_score,
+    openedAt: r.opened_at,
+    resolvedAt: r.resolved_at,
+    resolvedById: r.resolved_by,
+    decision: r.decision,
+    reason: r.reason,
+    note: r.note,
+    reportedByCode: r.reported_by,
     suggestedValue: r.suggested_value,
   }
 }
@@ -21,24 +34,38 @@ export async function findConflict(db: Knex | Knex.Transaction, id: string): Pro
 
 /** Conflicts that involve an entity (as subject or as the other side of a duplicate), newest first. */
 export async function conflictsOfEntity(knex: Knex, entityId: string, status?: string | null): Promise<ConflictType[]> {
-  const q = knex('conflicts').where((w) => w.where('entity_id', entityId).orWhere('other_entity_id', entityId)).orderBy('opened_at', 'desc')
+  const q = knex('conflicts')
+    .where((w) => w.where('entity_id', entityId).orWhere('other_entity_id', entityId))
+    .orderBy('opened_at', 'desc')
   if (status) q.where('status', status)
   return (await q).map(toConflict)
 }
 
 /** Fields of an entity with a conflict open at `asOf` (opened by then, not yet resolved then). */
 export async function fieldsUnderInvestigationAsOf(knex: Knex, entityId: string, asOf: Date): Promise<Set<string>> {
-  const rows = await knex('conflicts').select('field').where('entity_id', entityId).whereNotNull('field')
-    .where('opened_at', '<=', asOf).where((w) => w.whereNull('resolved_at').orWhere('resolved_at', '>', asOf))
+  const rows = await knex('conflicts')
+    .select('field')
+    .where('entity_id', entityId)
+    .whereNotNull('field')
+    .where('opened_at', '<=', asOf)
+    .where((w) => w.whereNull('resolved_at').orWhere('resolved_at', '>', asOf))
   return new Set(rows.map((r: { field: string }) => r.field))
 }
 
 /** Candidate claims of a conflict, oldest first (an error report's suggestion is not a claim). */
 export async function conflictCandidates(knex: Knex, conflictId: string): Promise<Claim[]> {
-  const rows = await knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id')
-    .where('cc.conflict_id', conflictId).orderBy('c.id')
+  const rows = await knex('conflict_candidates as cc')
+    .join('claims as c', 'c.id', 'cc.claim_id')
+    .where('cc.conflict_id', conflictId)
+    .orderBy('c.id')
     .select('c.department_code', 'c.value', 'c.source_key', 'c.observed_at', 'c.recorded_at')
-  return rows.map((r: Record<string, any>) => ({ departmentCode: r.department_code, value: r.value, sourceKey: r.source_key, observedAt: r.observed_at, recordedAt: r.recorded_at }))
+  return rows.map((r: Record<string, any>) => ({
+    departmentCode: r.department_code,
+    value: r.value,
+    sourceKey: r.source_key,
+    observedAt: r.observed_at,
+    recordedAt: r.recorded_at,
+  }))
 }
 
 export interface ConflictFilterInput {
@@ -60,8 +87,17 @@ export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | u
   if (filter?.authority) q.where('k.authority', filter.authority)
   // A department's inbox: conflicts on its data (authority) or that its own claims or reports are part of.
   if (filter?.department)
-    q.where((w) => w.where('k.authority', filter.department!).orWhere('k.reported_by', filter.department!).orWhereExists(
-      knex('conflict_candidates as cc').join('claims as c', 'c.id', 'cc.claim_id').whereRaw('cc.conflict_id = k.id').where('c.department_code', filter.department!)))
+    q.where((w) =>
+      w
+        .where('k.authority', filter.department!)
+        .orWhere('k.reported_by', filter.department!)
+        .orWhereExists(
+          knex('conflict_candidates as cc')
+            .join('claims as c', 'c.id', 'cc.claim_id')
+            .whereRaw('cc.conflict_id = k.id')
+            .where('c.department_code', filter.department!),
+        ),
+    )
   return q
 }
 
@@ -73,13 +109,25 @@ const OPENED_KEY_FORMAT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/
  * A keyset page of conflicts, oldest first: ordered by (opened_at, id); the cursor key is
  * [opened_at to the microsecond, id]. Throws BAD_USER_INPUT (field after) for any other cursor.
  */
-export async function conflictPage(knex: Knex, filter: ConflictFilterInput | null | undefined, first: number, after: string | null | undefined) {
+export async function conflictPage(
+  knex: Knex,
+  filter: ConflictFilterInput | null | undefined,
+  first: number,
+  after: string | null | undefined,
+) {
   const key = decodeCursor(after)
   const q = conflictQuery(knex, filter).select('k.*', knex.raw(`${OPENED_KEY} AS opened_key`))
   if (key) {
     const [at, id] = key
-    if (key.length !== 2 || typeof at !== 'string' || !OPENED_KEY_FORMAT.test(at) || Number.isNaN(Date.parse(at))
-      || new Date(at).toISOString().slice(0, 19) !== at.slice(0, 19) || typeof id !== 'string' || !UUID.test(id))
+    if (
+      key.length !== 2 ||
+      typeof at !== 'string' ||
+      !OPENED_KEY_FORMAT.test(at) ||
+      Number.isNaN(Date.parse(at)) ||
+      new Date(at).toISOString().slice(0, 19) !== at.slice(0, 19) ||
+      typeof id !== 'string' ||
+      !UUID.test(id)
+    )
       throw badInput('after is not a cursor this service issued', 'after')
     q.whereRaw('(k.opened_at, k.id) > (?::timestamptz, ?::uuid)', [at, id])
   }

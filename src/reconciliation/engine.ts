@@ -6,7 +6,14 @@ import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.
 import { AuthorityRules } from './authority.store.js'
 import { ENTITY_SPECS, missingForNewEntity, normalizeAddressText } from './fields.js'
 import { projectEntities } from './projection.js'
-import { canonicalJson, changesGolden, decideGoldenValue, type ClaimView, type GoldenView, type RuleView } from './rules/merge.js'
+import {
+  canonicalJson,
+  changesGolden,
+  decideGoldenValue,
+  type ClaimView,
+  type GoldenView,
+  type RuleView,
+} from './rules/merge.js'
 import { legalEntityMatchScore, personMatchScore } from './rules/match.js'
 import { ValidationError, type ValidatedRecord } from './rules/validate.js'
 
@@ -49,14 +56,22 @@ interface Plan extends PreparedRecord {
 /** Natural key of a record as stored in the projection table: [column, value], or null when absent. */
 function naturalKeyOf(entityType: EntityTypeName, values: Record<string, unknown>): [string, string] | null {
   switch (entityType) {
-    case 'PERSON': return typeof values.idNumber === 'string' ? ['id_number', values.idNumber] : null
-    case 'LEGAL_ENTITY': return typeof values.creditCode === 'string' ? ['credit_code', values.creditCode] : null
-    case 'ADMIN_DIVISION': return ['code', values.code as string]
-    case 'PARCEL': return ['parcel_code', values.parcelCode as string]
-    case 'INDICATOR': return ['code', values.code as string]
-    case 'ADDRESS': return typeof values.fullText === 'string' ? ['normalized_text', normalizeAddressText(values.fullText)] : null
-    case 'OBSERVATION': return ['natural_key', `${values.indicator}|${values.region}|${values.period}`]
-    case 'BUILDING': return null
+    case 'PERSON':
+      return typeof values.idNumber === 'string' ? ['id_number', values.idNumber] : null
+    case 'LEGAL_ENTITY':
+      return typeof values.creditCode === 'string' ? ['credit_code', values.creditCode] : null
+    case 'ADMIN_DIVISION':
+      return ['code', values.code as string]
+    case 'PARCEL':
+      return ['parcel_code', values.parcelCode as string]
+    case 'INDICATOR':
+      return ['code', values.code as string]
+    case 'ADDRESS':
+      return typeof values.fullText === 'string' ? ['normalized_text', normalizeAddressText(values.fullText)] : null
+    case 'OBSERVATION':
+      return ['natural_key', `${values.indicator}|${values.region}|${values.period}`]
+    case 'BUILDING':
+      return null
   }
 }
 
@@ -90,7 +105,9 @@ async function survivors(trx: Knex.Transaction, ids: string[]): Promise<Map<stri
     `WITH RECURSIVE chain(start, id, merged_into) AS (
         SELECT e.id, e.id, e.merged_into FROM entities e WHERE e.id = ANY(?::uuid[])
         UNION ALL SELECT c.start, e.id, e.merged_into FROM chain c JOIN entities e ON e.id = c.merged_into)
-      SELECT start, id FROM chain WHERE merged_into IS NULL`, [ids])
+      SELECT start, id FROM chain WHERE merged_into IS NULL`,
+    [ids],
+  )
   for (const r of rows) map.set(r.start, r.id)
   return map
 }
@@ -103,7 +120,9 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
   if (!keyed.length) return
   const column = keyed[0][1]![0]
   const keySql = column === 'natural_key' ? OBSERVATION_KEY_SQL : column
-  const { rows } = await trx.raw(`SELECT id, ${keySql} AS k FROM ${table} WHERE ${keySql} = ANY(?)`, [keyed.map(([, k]) => k![1])])
+  const { rows } = await trx.raw(`SELECT id, ${keySql} AS k FROM ${table} WHERE ${keySql} = ANY(?)`, [
+    keyed.map(([, k]) => k![1]),
+  ])
   const byKey = new Map<string, string>(rows.map((r: { id: string; k: string }) => [r.k, r.id]))
   for (const [p, k] of keyed) {
     const id = byKey.get(k![1])
@@ -113,15 +132,25 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
 
 /** Entities a steward declared NOT_DUPLICATE of the given one. */
 async function excludedPartners(trx: Knex.Transaction, entityId: string): Promise<Set<string>> {
-  const rows = await trx('identity_exclusions').select('entity_a', 'entity_b').where('entity_a', entityId).orWhere('entity_b', entityId)
-  return new Set(rows.map((r: { entity_a: string; entity_b: string }) => (r.entity_a === entityId ? r.entity_b : r.entity_a)))
+  const rows = await trx('identity_exclusions')
+    .select('entity_a', 'entity_b')
+    .where('entity_a', entityId)
+    .orWhere('entity_b', entityId)
+  return new Set(
+    rows.map((r: { entity_a: string; entity_b: string }) => (r.entity_a === entityId ? r.entity_b : r.entity_a)),
+  )
 }
 
 /**
  * Weighted match for records that no key linked (persons and legal entities only): one query for
  * the whole batch, each record looking at up to 20 candidates as before.
  */
-async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[], opts: EngineOptions): Promise<void> {
+async function resolveByMatch(
+  trx: Knex.Transaction,
+  entityType: EntityTypeName,
+  plans: Plan[],
+  opts: EngineOptions,
+): Promise<void> {
   const open = plans.filter((x) => !x.entityId)
   if (!open.length) return
   const best = new Map<number, { id: string; score: number }>()
@@ -133,21 +162,28 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
     if (!b || score > b.score) best.set(i, { id, score })
   }
   const loadExclusions = async (wanted: Plan[]) => {
-    for (const [i, p] of wanted.entries()) if (p.existing?.entity_id) excluded.set(i, await excludedPartners(trx, p.existing.entity_id))
+    for (const [i, p] of wanted.entries())
+      if (p.existing?.entity_id) excluded.set(i, await excludedPartners(trx, p.existing.entity_id))
   }
   if (entityType === 'PERSON') {
-    const named = open.filter((p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string')
+    const named = open.filter(
+      (p) => typeof p.record.values.name === 'string' && typeof p.record.values.birthDate === 'string',
+    )
     // A record with an ID number can only match persons without one (below): when no such person
     // has its birth date, it has no candidate at all and the per-record lookup is skipped. One
     // index probe for the whole batch; the result is the same as running the lookup.
     const keyed = named.filter((p) => typeof p.record.values.idNumber === 'string')
     let keylessDates = new Set<string>()
     if (keyed.length) {
-      const { rows } = await trx.raw(`SELECT DISTINCT to_char(birth_date, 'YYYY-MM-DD') AS d FROM persons WHERE id_number IS NULL AND birth_date = ANY(?::date[])`,
-        [[...new Set(keyed.map((p) => p.record.values.birthDate as string))]])
+      const { rows } = await trx.raw(
+        `SELECT DISTINCT to_char(birth_date, 'YYYY-MM-DD') AS d FROM persons WHERE id_number IS NULL AND birth_date = ANY(?::date[])`,
+        [[...new Set(keyed.map((p) => p.record.values.birthDate as string))]],
+      )
       keylessDates = new Set(rows.map((r: { d: string }) => r.d))
     }
-    const wanted = named.filter((p) => typeof p.record.values.idNumber !== 'string' || keylessDates.has(p.record.values.birthDate as string))
+    const wanted = named.filter(
+      (p) => typeof p.record.values.idNumber !== 'string' || keylessDates.has(p.record.values.birthDate as string),
+    )
     if (wanted.length) {
       await loadExclusions(wanted)
       // A person with a different ID number is a different person: only keyless or same-key rows are candidates.
@@ -156,13 +192,28 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
            FROM unnest(?::int[], ?::date[], ?::text[], ?::boolean[]) AS u(i, birth_date, name, has_id)
            CROSS JOIN LATERAL (SELECT id, name, birth_date, gender, residence_address_key FROM persons
              WHERE birth_date = u.birth_date AND (id_number IS NULL OR NOT u.has_id) AND (name = u.name OR similarity(name, u.name) > 0.3) LIMIT 20) p`,
-        [wanted.map((_, i) => i), wanted.map((p) => p.record.values.birthDate as string), wanted.map((p) => p.record.values.name as string),
-          wanted.map((p) => typeof p.record.values.idNumber === 'string')])
+        [
+          wanted.map((_, i) => i),
+          wanted.map((p) => p.record.values.birthDate as string),
+          wanted.map((p) => p.record.values.name as string),
+          wanted.map((p) => typeof p.record.values.idNumber === 'string'),
+        ],
+      )
       for (const r of rows) {
         const v = wanted[r.i].record.values
-        consider(r.i, r.id, personMatchScore(
-          { name: v.name as string, birthDate: v.birthDate as string, gender: v.gender as string, address: (v.residenceAddress ?? v.householdAddress) as string },
-          { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key }))
+        consider(
+          r.i,
+          r.id,
+          personMatchScore(
+            {
+              name: v.name as string,
+              birthDate: v.birthDate as string,
+              gender: v.gender as string,
+              address: (v.residenceAddress ?? v.householdAddress) as string,
+            },
+            { name: r.name, birthDate: r.birth_date, gender: r.gender, address: r.residence_address_key },
+          ),
+        )
       }
       wanted.forEach((p, i) => decide(p, best.get(i), opts))
     }
@@ -175,10 +226,22 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
            FROM unnest(?::int[], ?::text[], ?::boolean[]) AS u(i, name, has_code)
            CROSS JOIN LATERAL (SELECT id, name, registered_address_key FROM legal_entities
              WHERE (credit_code IS NULL OR NOT u.has_code) AND (name = u.name OR similarity(name, u.name) > 0.5) LIMIT 20) l`,
-        [wanted.map((_, i) => i), wanted.map((p) => p.record.values.name as string), wanted.map((p) => typeof p.record.values.creditCode === 'string')])
+        [
+          wanted.map((_, i) => i),
+          wanted.map((p) => p.record.values.name as string),
+          wanted.map((p) => typeof p.record.values.creditCode === 'string'),
+        ],
+      )
       for (const r of rows) {
         const v = wanted[r.i].record.values
-        consider(r.i, r.id, legalEntityMatchScore({ name: v.name as string, address: v.registeredAddress as string }, { name: r.name, address: r.registered_address_key }))
+        consider(
+          r.i,
+          r.id,
+          legalEntityMatchScore(
+            { name: v.name as string, address: v.registeredAddress as string },
+            { name: r.name, address: r.registered_address_key },
+          ),
+        )
       }
       wanted.forEach((p, i) => decide(p, best.get(i), opts))
     }
@@ -194,10 +257,18 @@ async function resolveByMatch(trx: Knex.Transaction, entityType: EntityTypeName,
 async function openNaturalKeyCollisions(tx: TxContext, entityType: EntityTypeName, plans: Plan[]): Promise<number> {
   if (entityType !== 'PERSON' && entityType !== 'LEGAL_ENTITY') return 0
   const { trx, txid, at } = tx
-  const keyed = plans.filter((p) => !p.created && p.entityId).map((p) => [p, naturalKeyOf(entityType, p.record.values)] as const).filter(([, k]) => k)
+  const keyed = plans
+    .filter((p) => !p.created && p.entityId)
+    .map((p) => [p, naturalKeyOf(entityType, p.record.values)] as const)
+    .filter(([, k]) => k)
   if (!keyed.length) return 0
   const column = keyed[0][1]![0]
-  const rows: { id: string; k: string }[] = await trx(ENTITY_SPECS[entityType].table).select('id', `${column} as k`).whereIn(column, keyed.map(([, k]) => k![1]))
+  const rows: { id: string; k: string }[] = await trx(ENTITY_SPECS[entityType].table)
+    .select('id', `${column} as k`)
+    .whereIn(
+      column,
+      keyed.map(([, k]) => k![1]),
+    )
   let opened = 0
   const seen = new Set<string>()
   for (const [p, k] of keyed) {
@@ -205,12 +276,32 @@ async function openNaturalKeyCollisions(tx: TxContext, entityType: EntityTypeNam
       const pair = [p.entityId!, holder.id].sort().join('|')
       if (seen.has(pair)) continue
       seen.add(pair)
-      const between = (w: Knex.QueryBuilder, a: string, b: string) => w.where((x) => x.where(a, p.entityId!).where(b, holder.id)).orWhere((x) => x.where(a, holder.id).where(b, p.entityId!))
-      if (await trx('conflicts').where({ kind: 'POSSIBLE_DUPLICATE', status: 'OPEN' }).where((w) => between(w, 'entity_id', 'other_entity_id')).first()) continue
-      if (await trx('identity_exclusions').where((w) => between(w, 'entity_a', 'entity_b')).first()) continue
+      const between = (w: Knex.QueryBuilder, a: string, b: string) =>
+        w
+          .where((x) => x.where(a, p.entityId!).where(b, holder.id))
+          .orWhere((x) => x.where(a, holder.id).where(b, p.entityId!))
+      if (
+        await trx('conflicts')
+          .where({ kind: 'POSSIBLE_DUPLICATE', status: 'OPEN' })
+          .where((w) => between(w, 'entity_id', 'other_entity_id'))
+          .first()
+      )
+        continue
+      if (
+        await trx('identity_exclusions')
+          .where((w) => between(w, 'entity_a', 'entity_b'))
+          .first()
+      )
+        continue
       await trx('conflicts').insert({
-        kind: 'POSSIBLE_DUPLICATE', status: 'OPEN', entity_type: entityType, entity_id: p.entityId, other_entity_id: holder.id,
-        match_score: 1, opened_at: at, opened_txid: txid,
+        kind: 'POSSIBLE_DUPLICATE',
+        status: 'OPEN',
+        entity_type: entityType,
+        entity_id: p.entityId,
+        other_entity_id: holder.id,
+        match_score: 1,
+        opened_at: at,
+        opened_txid: txid,
       })
       opened++
     }
@@ -226,8 +317,13 @@ function decide(p: Plan, best: { id: string; score: number } | undefined, opts: 
 
 function claimView(row: ClaimRow): ClaimView {
   return {
-    id: Number(row.id), department: row.department_code, sourceKey: row.source_key, value: row.value,
-    observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null, txid: Number(row.txid), dismissed: row.dismissed_txid !== null,
+    id: Number(row.id),
+    department: row.department_code,
+    sourceKey: row.source_key,
+    value: row.value,
+    observedAt: row.observed_at ? new Date(row.observed_at).toISOString() : null,
+    txid: Number(row.txid),
+    dismissed: row.dismissed_txid !== null,
   }
 }
 
@@ -258,25 +354,54 @@ export interface ClaimRow {
  * they are not read back from the database.
  */
 export async function recomputeEntities(
-  tx: TxContext, entityType: EntityTypeName, entityIds: string[], fields: Set<string> | null, rules: AuthorityRules,
+  tx: TxContext,
+  entityType: EntityTypeName,
+  entityIds: string[],
+  fields: Set<string> | null,
+  rules: AuthorityRules,
   created?: Map<string, ClaimRow[]>,
 ): Promise<RecomputeResult> {
   const { trx, txid, at } = tx
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const stored = created ? entityIds.filter((id) => !created.has(id)) : entityIds
-  const claimRows: ClaimRow[] = stored.length ? await trx('claims')
-    .select('id', 'entity_id', 'field', 'department_code', 'source_key', 'value', 'observed_at', 'txid', 'dismissed_txid')
-    .whereIn('entity_id', stored).whereNull('superseded_txid') : []
+  const claimRows: ClaimRow[] = stored.length
+    ? await trx('claims')
+        .select(
+          'id',
+          'entity_id',
+          'field',
+          'department_code',
+          'source_key',
+          'value',
+          'observed_at',
+          'txid',
+          'dismissed_txid',
+        )
+        .whereIn('entity_id', stored)
+        .whereNull('superseded_txid')
+    : []
   if (created) for (const id of entityIds) for (const c of created.get(id) ?? []) claimRows.push(c)
-  const goldenRows = stored.length ? await trx('golden_values').select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid').whereIn('entity_id', stored) : []
-  const openConflicts = stored.length ? await trx('conflicts').select('id', 'entity_id', 'field')
-    .whereIn('entity_id', stored).where({ status: 'OPEN', kind: 'VALUE_MISMATCH' }) : []
+  const goldenRows = stored.length
+    ? await trx('golden_values')
+        .select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid')
+        .whereIn('entity_id', stored)
+    : []
+  const openConflicts = stored.length
+    ? await trx('conflicts')
+        .select('id', 'entity_id', 'field')
+        .whereIn('entity_id', stored)
+        .where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
+    : []
 
   // A steward's KEEP_AUTHORITATIVE dismissed these values: the same department claiming the same
   // value again (a newer record, a re-observation) does not reopen the conflict.
-  const dismissedRows = stored.length ? await trx('claims').select('entity_id', 'field', 'department_code', 'value')
-    .whereIn('entity_id', stored).whereNotNull('dismissed_txid') : []
+  const dismissedRows = stored.length
+    ? await trx('claims')
+        .select('entity_id', 'field', 'department_code', 'value')
+        .whereIn('entity_id', stored)
+        .whereNotNull('dismissed_txid')
+    : []
   const dismissedKey = (r: { entity_id: string; field: string; department_code: string; value: unknown }) =>
     `${r.entity_id}|${r.field}|${r.department_code}|${canonicalJson(r.value)}`
   const dismissed = new Set(dismissedRows.map(dismissedKey))
@@ -292,8 +417,16 @@ export async function recomputeEntities(
   }
   const goldenBy = new Map<string, GoldenView>()
   for (const g of goldenRows)
-    goldenBy.set(`${g.entity_id}|${g.field}`, { value: g.value, status: g.status, department: g.source_department, claimId: g.claim_id === null ? null : Number(g.claim_id), txid: Number(g.txid) })
-  const conflictBy = new Map<string, string>(openConflicts.map((c: { id: string; entity_id: string; field: string }) => [`${c.entity_id}|${c.field}`, c.id]))
+    goldenBy.set(`${g.entity_id}|${g.field}`, {
+      value: g.value,
+      status: g.status,
+      department: g.source_department,
+      claimId: g.claim_id === null ? null : Number(g.claim_id),
+      txid: Number(g.txid),
+    })
+  const conflictBy = new Map<string, string>(
+    openConflicts.map((c: { id: string; entity_id: string; field: string }) => [`${c.entity_id}|${c.field}`, c.id]),
+  )
 
   // Kind-dependent authority (legal entities) and indicator-owned observations.
   const kindOf = new Map<string, string | null>()
@@ -311,7 +444,10 @@ export async function recomputeEntities(
       if (next === undefined) {
         for (const kind of LEGAL_ENTITY_KINDS) {
           const rule = rules.ruleFor('LEGAL_ENTITY', 'kind', kind)
-          if (rule?.entityKind === kind && decide(rule) === kind) { next = kind; break }
+          if (rule?.entityKind === kind && decide(rule) === kind) {
+            next = kind
+            break
+          }
         }
       }
       kindOf.set(id, next ?? null)
@@ -319,10 +455,19 @@ export async function recomputeEntities(
   }
   const ownerOf = new Map<string, string | null>()
   if (entityType === 'OBSERVATION') {
-    const keys = [...new Set(claimRows.filter((c: { field: string }) => c.field === 'indicator').map((c: { value: unknown }) => c.value as string))]
+    const keys = [
+      ...new Set(
+        claimRows
+          .filter((c: { field: string }) => c.field === 'indicator')
+          .map((c: { value: unknown }) => c.value as string),
+      ),
+    ]
     const owners = keys.length ? await trx('indicators').select('code', 'owner_code').whereIn('code', keys) : []
-    const ownerByCode = new Map<string, string>(owners.map((o: { code: string; owner_code: string }) => [o.code, o.owner_code]))
-    for (const r of claimRows) if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value as string) ?? null)
+    const ownerByCode = new Map<string, string>(
+      owners.map((o: { code: string; owner_code: string }) => [o.code, o.owner_code]),
+    )
+    for (const r of claimRows)
+      if (r.field === 'indicator') ownerOf.set(r.entity_id, ownerByCode.get(r.value as string) ?? null)
   }
 
   const goldenUpserts: Record<string, unknown>[] = []
@@ -335,7 +480,8 @@ export async function recomputeEntities(
   const closeConflicts: string[] = []
 
   for (const id of entityIds) {
-    const fieldNames = fields ?? new Set([...claimsBy.keys()].filter((k) => k.startsWith(`${id}|`)).map((k) => k.slice(id.length + 1)))
+    const fieldNames =
+      fields ?? new Set([...claimsBy.keys()].filter((k) => k.startsWith(`${id}|`)).map((k) => k.slice(id.length + 1)))
     for (const field of fieldNames) {
       const k = `${id}|${field}`
       let rule = rules.ruleFor(entityType, field, kindOf.get(id))
@@ -346,7 +492,10 @@ export async function recomputeEntities(
         // (indicator, region, period) must also be set when only the owner, or only the catalogue's
         // authority, has submitted, or the projection has no natural key and a later claim
         // would create a second entity: the rule's own authority stands in for them.
-        rule = field === 'value' || field === 'status' ? { ...rule, authority: owner } : { ...rule, authority: owner, fallbacks: [rule.authority, ...rule.fallbacks] }
+        rule =
+          field === 'value' || field === 'status'
+            ? { ...rule, authority: owner }
+            : { ...rule, authority: owner, fallbacks: [rule.authority, ...rule.fallbacks] }
       }
       const standing = goldenBy.get(k) ?? null
       const claims = claimsBy.get(k) ?? []
@@ -356,7 +505,18 @@ export async function recomputeEntities(
         const next = decision.next
         if (next === null) {
           goldenDeletes.push([id, field])
-          history.push({ entity_id: id, entity_type: entityType, field, old_value: JSON.stringify(standing?.value ?? null), new_value: null, status: standing!.status, source_department: null, observed_at: null, recorded_at: at, txid })
+          history.push({
+            entity_id: id,
+            entity_type: entityType,
+            field,
+            old_value: JSON.stringify(standing?.value ?? null),
+            new_value: null,
+            status: standing!.status,
+            source_department: null,
+            observed_at: null,
+            recorded_at: at,
+            txid,
+          })
         } else if (next !== 'keep') {
           const claim = claims.find((c) => c.id === next.claimId)
           if (createdGolden && created!.has(id)) {
@@ -364,12 +524,28 @@ export async function recomputeEntities(
             createdGolden.set(id, m.set(field, JSON.parse(JSON.stringify(next.value))))
           }
           goldenUpserts.push({
-            entity_id: id, field, value: JSON.stringify(next.value), status: next.status, source_department: next.department,
-            source_key: claim?.sourceKey ?? null, claim_id: next.claimId, observed_at: next.observedAt, recorded_at: at, txid,
+            entity_id: id,
+            field,
+            value: JSON.stringify(next.value),
+            status: next.status,
+            source_department: next.department,
+            source_key: claim?.sourceKey ?? null,
+            claim_id: next.claimId,
+            observed_at: next.observedAt,
+            recorded_at: at,
+            txid,
           })
           history.push({
-            entity_id: id, entity_type: entityType, field, old_value: standing ? JSON.stringify(standing.value) : null,
-            new_value: JSON.stringify(next.value), status: next.status, source_department: next.department, observed_at: claim?.observedAt ?? null, recorded_at: at, txid,
+            entity_id: id,
+            entity_type: entityType,
+            field,
+            old_value: standing ? JSON.stringify(standing.value) : null,
+            new_value: JSON.stringify(next.value),
+            status: next.status,
+            source_department: next.department,
+            observed_at: claim?.observedAt ?? null,
+            recorded_at: at,
+            txid,
           })
         }
       }
@@ -387,8 +563,15 @@ export async function recomputeEntities(
   }
 
   if (goldenUpserts.length) {
-    await insertUnnest(trx, 'golden_values', GOLDEN_COLUMNS, goldenUpserts,
-      `ON CONFLICT (entity_id, field) DO UPDATE SET ${GOLDEN_COLUMNS.slice(2).map((c) => `${c.name} = excluded.${c.name}`).join(', ')}`)
+    await insertUnnest(
+      trx,
+      'golden_values',
+      GOLDEN_COLUMNS,
+      goldenUpserts,
+      `ON CONFLICT (entity_id, field) DO UPDATE SET ${GOLDEN_COLUMNS.slice(2)
+        .map((c) => `${c.name} = excluded.${c.name}`)
+        .join(', ')}`,
+    )
   }
   for (const [id, field] of goldenDeletes) await trx('golden_values').where({ entity_id: id, field }).delete()
   await insertUnnest(trx, 'field_history', HISTORY_COLUMNS, history)
@@ -397,21 +580,41 @@ export async function recomputeEntities(
   // returned (entity_id, field) names each), then their candidates.
   for (let i = 0; i < newConflicts.length; i += 500) {
     const part = newConflicts.slice(i, i + 500)
-    const rows = await trx('conflicts').insert(part.map((c) => ({
-      kind: 'VALUE_MISMATCH', status: 'OPEN', entity_type: entityType, entity_id: c.entity_id, field: c.field,
-      authority: c.authority, opened_at: at, opened_txid: txid,
-    }))).returning(['id', 'entity_id', 'field'])
-    const idOf = new Map<string, string>(rows.map((r: { id: string; entity_id: string; field: string }) => [`${r.entity_id}|${r.field}`, r.id]))
-    const candidates = part.flatMap((c) => c.candidates.map((claim_id) => ({ conflict_id: idOf.get(`${c.entity_id}|${c.field}`)!, claim_id })))
-    for (let j = 0; j < candidates.length; j += 1000) await trx('conflict_candidates').insert(candidates.slice(j, j + 1000))
+    const rows = await trx('conflicts')
+      .insert(
+        part.map((c) => ({
+          kind: 'VALUE_MISMATCH',
+          status: 'OPEN',
+          entity_type: entityType,
+          entity_id: c.entity_id,
+          field: c.field,
+          authority: c.authority,
+          opened_at: at,
+          opened_txid: txid,
+        })),
+      )
+      .returning(['id', 'entity_id', 'field'])
+    const idOf = new Map<string, string>(
+      rows.map((r: { id: string; entity_id: string; field: string }) => [`${r.entity_id}|${r.field}`, r.id]),
+    )
+    const candidates = part.flatMap((c) =>
+      c.candidates.map((claim_id) => ({ conflict_id: idOf.get(`${c.entity_id}|${c.field}`)!, claim_id })),
+    )
+    for (let j = 0; j < candidates.length; j += 1000)
+      await trx('conflict_candidates').insert(candidates.slice(j, j + 1000))
     result.conflictsOpened += part.length
   }
   for (const c of extendConflicts) {
-    await trx('conflict_candidates').insert(c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id }))).onConflict(['conflict_id', 'claim_id']).ignore()
+    await trx('conflict_candidates')
+      .insert(c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id })))
+      .onConflict(['conflict_id', 'claim_id'])
+      .ignore()
   }
   if (closeConflicts.length) {
     await trx('conflicts').whereIn('id', closeConflicts).update({
-      status: 'RESOLVED', resolved_at: at, reason: 'Closed by the service: no department disagrees any more',
+      status: 'RESOLVED',
+      resolved_at: at,
+      reason: 'Closed by the service: no department disagrees any more',
     })
   }
   await projectEntities(trx, entityType, entityIds, txid, createdGolden)
@@ -420,28 +623,58 @@ export async function recomputeEntities(
 
 // Column lists of the set-based inserts (insertUnnest); the first columns of each are its conflict key.
 const SOURCE_RECORD_COLUMNS: BulkColumn[] = [
-  { name: 'department_code', type: 'text' }, { name: 'entity_type', type: 'text' }, { name: 'source_key', type: 'text' },
-  { name: 'attributes', type: 'jsonb' }, { name: 'geometry', type: 'jsonb' }, { name: 'content_hash', type: 'text' },
-  { name: 'observed_at', type: 'timestamptz' }, { name: 'received_at', type: 'timestamptz' }, { name: 'entity_id', type: 'uuid' }, { name: 'txid', type: 'bigint' },
+  { name: 'department_code', type: 'text' },
+  { name: 'entity_type', type: 'text' },
+  { name: 'source_key', type: 'text' },
+  { name: 'attributes', type: 'jsonb' },
+  { name: 'geometry', type: 'jsonb' },
+  { name: 'content_hash', type: 'text' },
+  { name: 'observed_at', type: 'timestamptz' },
+  { name: 'received_at', type: 'timestamptz' },
+  { name: 'entity_id', type: 'uuid' },
+  { name: 'txid', type: 'bigint' },
 ]
 const CLAIM_COLUMNS: BulkColumn[] = [
-  { name: 'entity_id', type: 'uuid' }, { name: 'field', type: 'text' }, { name: 'department_code', type: 'text' },
-  { name: 'source_record_id', type: 'uuid' }, { name: 'source_key', type: 'text' }, { name: 'value', type: 'jsonb' },
-  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' }, { name: 'superseded_txid', type: 'bigint' },
+  { name: 'entity_id', type: 'uuid' },
+  { name: 'field', type: 'text' },
+  { name: 'department_code', type: 'text' },
+  { name: 'source_record_id', type: 'uuid' },
+  { name: 'source_key', type: 'text' },
+  { name: 'value', type: 'jsonb' },
+  { name: 'observed_at', type: 'timestamptz' },
+  { name: 'recorded_at', type: 'timestamptz' },
+  { name: 'txid', type: 'bigint' },
+  { name: 'superseded_txid', type: 'bigint' },
 ]
 const GOLDEN_COLUMNS: BulkColumn[] = [
-  { name: 'entity_id', type: 'uuid' }, { name: 'field', type: 'text' }, { name: 'value', type: 'jsonb' }, { name: 'status', type: 'text' },
-  { name: 'source_department', type: 'text' }, { name: 'source_key', type: 'text' }, { name: 'claim_id', type: 'bigint' },
-  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' },
+  { name: 'entity_id', type: 'uuid' },
+  { name: 'field', type: 'text' },
+  { name: 'value', type: 'jsonb' },
+  { name: 'status', type: 'text' },
+  { name: 'source_department', type: 'text' },
+  { name: 'source_key', type: 'text' },
+  { name: 'claim_id', type: 'bigint' },
+  { name: 'observed_at', type: 'timestamptz' },
+  { name: 'recorded_at', type: 'timestamptz' },
+  { name: 'txid', type: 'bigint' },
 ]
 const HISTORY_COLUMNS: BulkColumn[] = [
-  { name: 'entity_id', type: 'uuid' }, { name: 'entity_type', type: 'text' }, { name: 'field', type: 'text' }, { name: 'old_value', type: 'jsonb' },
-  { name: 'new_value', type: 'jsonb' }, { name: 'status', type: 'text' }, { name: 'source_department', type: 'text' },
-  { name: 'observed_at', type: 'timestamptz' }, { name: 'recorded_at', type: 'timestamptz' }, { name: 'txid', type: 'bigint' },
+  { name: 'entity_id', type: 'uuid' },
+  { name: 'entity_type', type: 'text' },
+  { name: 'field', type: 'text' },
+  { name: 'old_value', type: 'jsonb' },
+  { name: 'new_value', type: 'jsonb' },
+  { name: 'status', type: 'text' },
+  { name: 'source_department', type: 'text' },
+  { name: 'observed_at', type: 'timestamptz' },
+  { name: 'recorded_at', type: 'timestamptz' },
+  { name: 'txid', type: 'bigint' },
 ]
 
 function contentHash(p: PreparedRecord): string {
-  return createHash('sha256').update(canonicalJson({ v: p.record.values, o: p.record.observedAt })).digest('hex')
+  return createHash('sha256')
+    .update(canonicalJson({ v: p.record.values, o: p.record.observedAt }))
+    .digest('hex')
 }
 
 /**
@@ -450,13 +683,24 @@ function contentHash(p: PreparedRecord): string {
  * Records must not repeat a source key or natural key (see splitOnRepeats). A record that would
  * found an entity without what identifies it is left out and returned in `rejected` (MISSING_FIELD).
  */
-export async function applyRecords(tx: TxContext, department: string, entityType: EntityTypeName, records: PreparedRecord[], opts: EngineOptions): Promise<ApplyResult> {
+export async function applyRecords(
+  tx: TxContext,
+  department: string,
+  entityType: EntityTypeName,
+  records: PreparedRecord[],
+  opts: EngineOptions,
+): Promise<ApplyResult> {
   const { trx, txid, at } = tx
   const plans: Plan[] = records.map((r) => ({ ...r, hash: contentHash(r) }))
   if (!plans.length) return { outcomes: [], conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
 
-  const existing = await trx('source_records').select('id', 'source_key', 'entity_id', 'content_hash')
-    .where({ department_code: department, entity_type: entityType }).whereIn('source_key', plans.map((p) => p.record.sourceKey))
+  const existing = await trx('source_records')
+    .select('id', 'source_key', 'entity_id', 'content_hash')
+    .where({ department_code: department, entity_type: entityType })
+    .whereIn(
+      'source_key',
+      plans.map((p) => p.record.sourceKey),
+    )
   const existingByKey = new Map(existing.map((e: { source_key: string }) => [e.source_key, e]))
   for (const p of plans) p.existing = existingByKey.get(p.record.sourceKey) as Plan['existing']
 
@@ -471,7 +715,10 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   if (!live.length) return { outcomes, conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
 
   // Identity: own key already linked → natural key → weighted match.
-  const linked = await survivors(trx, live.map((p) => p.existing?.entity_id).filter((x): x is string => !!x))
+  const linked = await survivors(
+    trx,
+    live.map((p) => p.existing?.entity_id).filter((x): x is string => !!x),
+  )
   for (const p of live) if (p.existing?.entity_id) p.entityId = linked.get(p.existing.entity_id)
   await resolveByNaturalKey(trx, entityType, live)
   await resolveByMatch(trx, entityType, live, opts)
@@ -481,7 +728,11 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   const rejected: ApplyResult['rejected'] = []
   for (const p of live.filter((x) => !x.entityId)) {
     const missing = missingForNewEntity(entityType, p.record.values)
-    if (missing) rejected.push({ index: p.index, error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`) })
+    if (missing)
+      rejected.push({
+        index: p.index,
+        error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`),
+      })
   }
   if (rejected.length) {
     const refused = new Set(rejected.map((r) => r.index))
@@ -490,29 +741,56 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   const toCreate = live.filter((p) => !p.entityId)
   if (toCreate.length) {
     // One statement, four parameters (the rows are all alike; each gets its own id).
-    const { rows } = await trx.raw(`INSERT INTO entities (entity_type, created_txid, created_at) SELECT ?, ?, ? FROM generate_series(1, ?) RETURNING id`,
-      [entityType, txid, at, toCreate.length])
-    toCreate.forEach((p, j) => { p.entityId = rows[j].id; p.created = true })
+    const { rows } = await trx.raw(
+      `INSERT INTO entities (entity_type, created_txid, created_at) SELECT ?, ?, ? FROM generate_series(1, ?) RETURNING id`,
+      [entityType, txid, at, toCreate.length],
+    )
+    toCreate.forEach((p, j) => {
+      p.entityId = rows[j].id
+      p.created = true
+    })
   }
 
   // Records seen before this call; the others' source records are inserted below and have no claims yet.
   const hadRecord = new Set(live.filter((p) => p.existing).map((p) => p.record.sourceKey))
   // Source records (insert or update), set-based.
-  const sourceRows = await insertUnnest(trx, 'source_records', SOURCE_RECORD_COLUMNS, live.map((p) => ({
-    department_code: department, entity_type: entityType, source_key: p.record.sourceKey,
-    attributes: JSON.stringify(p.attributes ?? {}), geometry: p.geometry ? JSON.stringify(p.geometry) : null,
-    content_hash: p.hash, observed_at: p.record.observedAt, received_at: at, entity_id: p.entityId, txid,
-  })), `ON CONFLICT (department_code, entity_type, source_key) DO UPDATE SET
-      ${SOURCE_RECORD_COLUMNS.slice(3).map((c) => `${c.name} = excluded.${c.name}`).join(', ')} RETURNING id, source_key`)
+  const sourceRows = await insertUnnest(
+    trx,
+    'source_records',
+    SOURCE_RECORD_COLUMNS,
+    live.map((p) => ({
+      department_code: department,
+      entity_type: entityType,
+      source_key: p.record.sourceKey,
+      attributes: JSON.stringify(p.attributes ?? {}),
+      geometry: p.geometry ? JSON.stringify(p.geometry) : null,
+      content_hash: p.hash,
+      observed_at: p.record.observedAt,
+      received_at: at,
+      entity_id: p.entityId,
+      txid,
+    })),
+    `ON CONFLICT (department_code, entity_type, source_key) DO UPDATE SET
+      ${SOURCE_RECORD_COLUMNS.slice(3)
+        .map((c) => `${c.name} = excluded.${c.name}`)
+        .join(', ')} RETURNING id, source_key`,
+  )
   const idByKey = new Map(sourceRows.map((r: { id: string; source_key: string }) => [r.source_key, r.id]))
-  for (const p of live) p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
+  for (const p of live)
+    p.existing = { id: idByKey.get(p.record.sourceKey)!, entity_id: p.entityId!, content_hash: p.hash }
 
   // Claims: one current claim per (record, field). An out-of-order claim (older observedAt than the
   // record's current one) is kept as history but does not replace it (rule 1).
   const recordIds = live.filter((p) => hadRecord.has(p.record.sourceKey)).map((p) => p.existing!.id)
-  const current = recordIds.length ? await trx('claims').select('id', 'source_record_id', 'field', 'value', 'observed_at')
-    .whereIn('source_record_id', recordIds).whereNull('superseded_txid') : []
-  const currentBy = new Map(current.map((c: { source_record_id: string; field: string }) => [`${c.source_record_id}|${c.field}`, c]))
+  const current = recordIds.length
+    ? await trx('claims')
+        .select('id', 'source_record_id', 'field', 'value', 'observed_at')
+        .whereIn('source_record_id', recordIds)
+        .whereNull('superseded_txid')
+    : []
+  const currentBy = new Map(
+    current.map((c: { source_record_id: string; field: string }) => [`${c.source_record_id}|${c.field}`, c]),
+  )
   const supersede: number[] = []
   const inserts: Record<string, unknown>[] = []
   const touched = new Map<string, Set<string>>()
@@ -520,14 +798,29 @@ export async function applyRecords(tx: TxContext, department: string, entityType
     const fields = touched.get(p.entityId!) ?? new Set<string>()
     touched.set(p.entityId!, fields)
     for (const [field, value] of Object.entries(p.record.values)) {
-      const prev = currentBy.get(`${p.existing!.id}|${field}`) as { id: number; value: unknown; observed_at: Date | null } | undefined
+      const prev = currentBy.get(`${p.existing!.id}|${field}`) as
+        | { id: number; value: unknown; observed_at: Date | null }
+        | undefined
       const obs = p.record.observedAt
-      if (prev && canonicalJson(prev.value) === canonicalJson(value) && (prev.observed_at ? new Date(prev.observed_at).toISOString() : null) === obs) continue
-      const older = prev && prev.observed_at && obs && Date.parse(obs) < new Date(prev.observed_at).getTime()
+      if (
+        prev &&
+        canonicalJson(prev.value) === canonicalJson(value) &&
+        (prev.observed_at ? new Date(prev.observed_at).toISOString() : null) === obs
+      )
+        continue
+      const older = prev?.observed_at && obs && Date.parse(obs) < new Date(prev.observed_at).getTime()
       if (prev && !older) supersede.push(prev.id)
       inserts.push({
-        entity_id: p.entityId, field, department_code: department, source_record_id: p.existing!.id, source_key: p.record.sourceKey,
-        value: JSON.stringify(value), observed_at: obs, recorded_at: at, txid, superseded_txid: older ? txid : null,
+        entity_id: p.entityId,
+        field,
+        department_code: department,
+        source_record_id: p.existing!.id,
+        source_key: p.record.sourceKey,
+        value: JSON.stringify(value),
+        observed_at: obs,
+        recorded_at: at,
+        txid,
+        superseded_txid: older ? txid : null,
       })
       fields.add(field)
     }
@@ -540,14 +833,25 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   const created = new Map<string, ClaimRow[]>()
   for (const p of live) if (p.created) created.set(p.entityId!, [])
   if (created.size) {
-    const claimIdOf = new Map<string, string>(inserted.map((r: { id: string; source_record_id: string; field: string }) => [`${r.source_record_id}|${r.field}`, r.id]))
+    const claimIdOf = new Map<string, string>(
+      inserted.map((r: { id: string; source_record_id: string; field: string }) => [
+        `${r.source_record_id}|${r.field}`,
+        r.id,
+      ]),
+    )
     for (const c of inserts) {
       const rows = created.get(c.entity_id as string)
       if (!rows || c.superseded_txid !== null) continue
       rows.push({
-        id: claimIdOf.get(`${c.source_record_id}|${c.field}`)!, entity_id: c.entity_id as string, field: c.field as string,
-        department_code: department, source_key: c.source_key as string, value: JSON.parse(c.value as string), observed_at: c.observed_at as string | null,
-        txid, dismissed_txid: null,
+        id: claimIdOf.get(`${c.source_record_id}|${c.field}`)!,
+        entity_id: c.entity_id as string,
+        field: c.field as string,
+        department_code: department,
+        source_key: c.source_key as string,
+        value: JSON.parse(c.value as string),
+        observed_at: c.observed_at as string | null,
+        txid,
+        dismissed_txid: null,
       })
     }
   }
@@ -560,7 +864,14 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   }
   let conflictsOpened = 0
   for (const [key, ids] of byFields) {
-    const r = await recomputeEntities(tx, entityType, ids, key === '*' ? null : new Set(key ? key.split(',') : []), opts.rules, created)
+    const r = await recomputeEntities(
+      tx,
+      entityType,
+      ids,
+      key === '*' ? null : new Set(key ? key.split(',') : []),
+      opts.rules,
+      created,
+    )
     conflictsOpened += r.conflictsOpened
   }
 
@@ -568,12 +879,19 @@ export async function applyRecords(tx: TxContext, department: string, entityType
   const duplicates = live.filter((x) => x.duplicateOf && x.created)
   for (const p of duplicates) {
     await trx('conflicts').insert({
-      kind: 'POSSIBLE_DUPLICATE', status: 'OPEN', entity_type: entityType, entity_id: p.entityId, other_entity_id: p.duplicateOf!.id,
-      match_score: p.duplicateOf!.score, opened_at: at, opened_txid: txid,
+      kind: 'POSSIBLE_DUPLICATE',
+      status: 'OPEN',
+      entity_type: entityType,
+      entity_id: p.entityId,
+      other_entity_id: p.duplicateOf!.id,
+      match_score: p.duplicateOf!.score,
+      opened_at: at,
+      opened_txid: txid,
     })
   }
   const collisions = await openNaturalKeyCollisions(tx, entityType, live)
-  for (const p of live) outcomes.push({ index: p.index, result: p.created ? 'created' : 'updated', entityId: p.entityId! })
+  for (const p of live)
+    outcomes.push({ index: p.index, result: p.created ? 'created' : 'updated', entityId: p.entityId! })
   outcomes.sort((a, b) => a.index - b.index)
   return { outcomes, conflictsOpened, possibleDuplicates: duplicates.length + collisions, rejected }
 }

@@ -19,12 +19,17 @@ const EXTRA_COLUMNS: Partial<Record<EntityTypeName, Record<string, string>>> = {
 }
 
 /** The select list of a domain table, geometry as GeoJSON; `alias` prefixes each column. */
-export function selectColumns(knex: Knex, entityType: EntityTypeName, alias = ENTITY_SPECS[entityType].table): (string | Knex.Raw)[] {
+export function selectColumns(
+  knex: Knex,
+  entityType: EntityTypeName,
+  alias = ENTITY_SPECS[entityType].table,
+): (string | Knex.Raw)[] {
   const spec = ENTITY_SPECS[entityType]
   const cols: (string | Knex.Raw)[] = [`${alias}.id`]
   for (const f of spec.fields) {
     if (f.kind.type === 'reference') cols.push(`${alias}.${f.column}_id`, `${alias}.${f.column}_key`)
-    else if (f.kind.type === 'geometry') cols.push(knex.raw(`ST_AsGeoJSON(??, 7)::json AS ??`, [`${alias}.${f.column}`, f.column]))
+    else if (f.kind.type === 'geometry')
+      cols.push(knex.raw(`ST_AsGeoJSON(??, 7)::json AS ??`, [`${alias}.${f.column}`, f.column]))
     else cols.push(`${alias}.${f.column}`)
   }
   for (const c of Object.values(EXTRA_COLUMNS[entityType] ?? {})) cols.push(`${alias}.${c}`)
@@ -45,16 +50,24 @@ export function rowToObject(entityType: EntityTypeName, row: Record<string, unkn
 }
 
 /** Entities of one type by id, in the order asked; null where none exists. */
-export async function loadEntities(knex: Knex, entityType: EntityTypeName, ids: readonly string[]): Promise<(EntityObject | null)[]> {
+export async function loadEntities(
+  knex: Knex,
+  entityType: EntityTypeName,
+  ids: readonly string[],
+): Promise<(EntityObject | null)[]> {
   const table = ENTITY_SPECS[entityType].table
-  const rows = await knex(table).select(selectColumns(knex, entityType)).whereIn('id', ids as string[])
+  const rows = await knex(table)
+    .select(selectColumns(knex, entityType))
+    .whereIn('id', ids as string[])
   const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, rowToObject(entityType, r)]))
   return ids.map((id) => byId.get(id) ?? null)
 }
 
 /** The type of each id (following no merges); undefined for unknown ids. */
 export async function loadEntityTypes(knex: Knex, ids: readonly string[]): Promise<(EntityTypeName | undefined)[]> {
-  const rows = await knex('entities').select('id', 'entity_type').whereIn('id', ids as string[])
+  const rows = await knex('entities')
+    .select('id', 'entity_type')
+    .whereIn('id', ids as string[])
   const byId = new Map(rows.map((r: { id: string; entity_type: EntityTypeName }) => [r.id, r.entity_type]))
   return ids.map((id) => byId.get(id))
 }
@@ -63,14 +76,23 @@ export async function loadEntityTypes(knex: Knex, ids: readonly string[]): Promi
  * Rebuilds an entity as the service knew it at `asOf` (transaction time) from field history;
  * null when it did not exist yet or had been merged away. References resolve to today's targets of the key then held.
  */
-export async function loadEntityAsOf(knex: Knex, entityType: EntityTypeName, id: string, asOf: Date): Promise<EntityObject | null> {
+export async function loadEntityAsOf(
+  knex: Knex,
+  entityType: EntityTypeName,
+  id: string,
+  asOf: Date,
+): Promise<EntityObject | null> {
   const rows = await knex.raw(
     `SELECT DISTINCT ON (field) field, new_value FROM field_history
-      WHERE entity_id = ? AND entity_type = ? AND recorded_at <= ? ORDER BY field, id DESC`, [id, entityType, asOf])
+      WHERE entity_id = ? AND entity_type = ? AND recorded_at <= ? ORDER BY field, id DESC`,
+    [id, entityType, asOf],
+  )
   // No value at all then: not created yet, or merged away (a merge clears every golden value).
   const held = rows.rows.filter((r: { new_value: unknown }) => r.new_value !== null)
   if (!held.length) return null
-  const values = new Map<string, unknown>(held.map((r: { field: string; new_value: unknown }) => [r.field, r.new_value]))
+  const values = new Map<string, unknown>(
+    held.map((r: { field: string; new_value: unknown }) => [r.field, r.new_value]),
+  )
   const obj: EntityObject = { id, entityType, asOf }
   for (const f of ENTITY_SPECS[entityType].fields) {
     const v = values.get(f.name) ?? null
@@ -80,8 +102,11 @@ export async function loadEntityAsOf(knex: Knex, entityType: EntityTypeName, id:
       if (typeof v === 'string') {
         const target = ENTITY_SPECS[f.kind.target].table
         const keyColumn = REFERENCE_TARGET_KEY[f.kind.target]
-        const hit = v.startsWith('id:') ? await knex(target).select('id').where('id', v.slice(3)).first()
-          : keyColumn ? await knex(target).select('id').where(keyColumn, v).first() : undefined
+        const hit = v.startsWith('id:')
+          ? await knex(target).select('id').where('id', v.slice(3)).first()
+          : keyColumn
+            ? await knex(target).select('id').where(keyColumn, v).first()
+            : undefined
         obj[`${f.name}Id`] = hit?.id ?? null
       }
     } else obj[f.name] = v

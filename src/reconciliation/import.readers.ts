@@ -32,9 +32,12 @@ export function formatFromFileName(file: string): ImportFormat | null {
 /** Records of the file in the given format. */
 export function readRecords(file: string, format: ImportFormat): AsyncGenerator<FileRecord> {
   switch (format) {
-    case 'csv': return readCsv(file)
-    case 'ndjson': return readNdjson(file)
-    case 'geojson': return readGeoJson(file)
+    case 'csv':
+      return readCsv(file)
+    case 'ndjson':
+      return readNdjson(file)
+    case 'geojson':
+      return readGeoJson(file)
   }
 }
 
@@ -141,24 +144,42 @@ const CSV_RESERVED = new Set(['sourceKey', 'observedAt', 'geometry', 'lon', 'lat
 
 async function* readCsv(file: string): AsyncGenerator<FileRecord> {
   let header: string[] | null = null
-  let cols: { sourceKey: number; observedAt: number; geometry: number; lon: number; lat: number; attributes: [number, string][] }
+  let cols: {
+    sourceKey: number
+    observedAt: number
+    geometry: number
+    lon: number
+    lat: number
+    attributes: [number, string][]
+  }
   for await (const { line, cells } of csvRows(createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }))) {
     if (!header) {
       header = cells.map((c) => c.trim())
       const at = (name: string) => header!.indexOf(name)
       if (at('sourceKey') === -1)
-        throw new ImportFileError(`line ${line}: the header row has no "sourceKey" column (columns: ${header.join(', ')})`)
+        throw new ImportFileError(
+          `line ${line}: the header row has no "sourceKey" column (columns: ${header.join(', ')})`,
+        )
       const dup = header.find((h, i) => header!.indexOf(h) !== i)
       if (dup) throw new ImportFileError(`line ${line}: column "${dup}" appears twice in the header row`)
-      if ((at('lon') === -1) !== (at('lat') === -1)) throw new ImportFileError(`line ${line}: "lon" and "lat" columns must come together`)
+      if ((at('lon') === -1) !== (at('lat') === -1))
+        throw new ImportFileError(`line ${line}: "lon" and "lat" columns must come together`)
       cols = {
-        sourceKey: at('sourceKey'), observedAt: at('observedAt'), geometry: at('geometry'), lon: at('lon'), lat: at('lat'),
-        attributes: header.map((h, i) => [i, h] as [number, string]).filter(([, h]) => !CSV_RESERVED.has(h) && h !== ''),
+        sourceKey: at('sourceKey'),
+        observedAt: at('observedAt'),
+        geometry: at('geometry'),
+        lon: at('lon'),
+        lat: at('lat'),
+        attributes: header
+          .map((h, i) => [i, h] as [number, string])
+          .filter(([, h]) => !CSV_RESERVED.has(h) && h !== ''),
       }
       continue
     }
     if (cells.length !== header.length)
-      throw new ImportFileError(`line ${line}: the row has ${cells.length} cells but the header row has ${header.length}`)
+      throw new ImportFileError(
+        `line ${line}: the row has ${cells.length} cells but the header row has ${header.length}`,
+      )
     // An empty cell claims nothing (the attribute is absent, not null).
     const attributes: Record<string, unknown> = {}
     for (const [i, name] of cols!.attributes) if (cells[i] !== '') attributes[name] = cells[i]
@@ -184,7 +205,10 @@ async function* readCsv(file: string): AsyncGenerator<FileRecord> {
 // NDJSON: one {sourceKey, observedAt?, attributes, geometry?} object per line
 
 async function* readNdjson(file: string): AsyncGenerator<FileRecord> {
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }), crlfDelay: Infinity })
+  const lines = createInterface({
+    input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 }),
+    crlfDelay: Infinity,
+  })
   let n = 0
   for await (let text of lines) {
     n++
@@ -199,7 +223,15 @@ async function* readNdjson(file: string): AsyncGenerator<FileRecord> {
     if (!value || typeof value !== 'object' || Array.isArray(value))
       throw new ImportFileError(`line ${n}: expected a JSON object {sourceKey, observedAt?, attributes, geometry?}`)
     const v = value as Record<string, unknown>
-    yield { position: n, record: { sourceKey: v.sourceKey, observedAt: v.observedAt, attributes: v.attributes, geometry: v.geometry } }
+    yield {
+      position: n,
+      record: {
+        sourceKey: v.sourceKey,
+        observedAt: v.observedAt,
+        attributes: v.attributes,
+        geometry: v.geometry,
+      },
+    }
   }
 }
 
@@ -247,7 +279,8 @@ export async function* featureTexts(chunks: AsyncIterable<string>): AsyncGenerat
       }
       if (c === 32 || c === 10 || c === 13 || c === 9) continue
       if (!started) {
-        if (c !== 123) throw new ImportFileError('not a GeoJSON FeatureCollection: the file does not start with a JSON object')
+        if (c !== 123)
+          throw new ImportFileError('not a GeoJSON FeatureCollection: the file does not start with a JSON object')
         started = true
       }
       if (c === 34) {
@@ -280,7 +313,9 @@ export async function* featureTexts(chunks: AsyncIterable<string>): AsyncGenerat
         expectKey = true
         lastKey = null
       } else if (depth === 2 && inFeatures && c !== 44) {
-        throw new ImportFileError('not a GeoJSON FeatureCollection: every element of "features" must be a Feature object')
+        throw new ImportFileError(
+          'not a GeoJSON FeatureCollection: every element of "features" must be a Feature object',
+        )
       }
     }
     if (inString && stringStart !== -1 && depth === 1) {
@@ -292,8 +327,12 @@ export async function* featureTexts(chunks: AsyncIterable<string>): AsyncGenerat
     if (featureStart !== -1) featureParts.push(text.slice(featureStart))
   }
   if (!started) throw new ImportFileError('the file is empty: a GeoJSON import needs a FeatureCollection')
-  if (depth !== 0 || inString) throw new ImportFileError('not valid JSON: the file ends inside an object, array or string')
-  if (topType !== 'FeatureCollection') throw new ImportFileError(`not a GeoJSON FeatureCollection: "type" is ${topType === null ? 'missing' : `"${topType}"`}`)
+  if (depth !== 0 || inString)
+    throw new ImportFileError('not valid JSON: the file ends inside an object, array or string')
+  if (topType !== 'FeatureCollection')
+    throw new ImportFileError(
+      `not a GeoJSON FeatureCollection: "type" is ${topType === null ? 'missing' : `"${topType}"`}`,
+    )
   if (!sawFeatures) throw new ImportFileError('not a GeoJSON FeatureCollection: there is no "features" array')
 }
 
@@ -309,7 +348,9 @@ async function* readGeoJson(file: string): AsyncGenerator<FileRecord> {
     }
     const f = feature as { type?: unknown; properties?: unknown; geometry?: unknown }
     if (f.type !== 'Feature') throw new ImportFileError(`feature ${n}: "type" must be "Feature"`)
-    const props = (f.properties && typeof f.properties === 'object' && !Array.isArray(f.properties) ? f.properties : {}) as Record<string, unknown>
+    const props = (
+      f.properties && typeof f.properties === 'object' && !Array.isArray(f.properties) ? f.properties : {}
+    ) as Record<string, unknown>
     const { sourceKey, observedAt, ...attributes } = props
     yield { position: n, record: { sourceKey, observedAt, attributes, geometry: f.geometry ?? undefined } }
   }

@@ -67,7 +67,15 @@ export { ImportFileError }
 /** A request that cannot run (unknown department or entity type). */
 export class ImportRequestError extends Error {}
 
-const ZERO: ImportTotals = { accepted: 0, created: 0, updated: 0, unchanged: 0, conflictsOpened: 0, possibleDuplicates: 0, rejected: 0 }
+const ZERO: ImportTotals = {
+  accepted: 0,
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  conflictsOpened: 0,
+  possibleDuplicates: 0,
+  rejected: 0,
+}
 
 /** sha256 of the file's bytes, streamed. */
 export async function hashFile(file: string): Promise<string> {
@@ -92,14 +100,17 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
   const known = await knex('departments').where({ code: req.department }).first('code')
   if (!known) throw new ImportRequestError(`unknown department "${req.department}"`)
   const chunkSize = req.chunkSize ?? 5000
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new ImportRequestError('chunk size must be a whole number ≥ 1')
+  if (!Number.isInteger(chunkSize) || chunkSize < 1)
+    throw new ImportRequestError('chunk size must be a whole number ≥ 1')
 
   const fileHash = await hashFile(req.file)
   const key = { file_hash: fileHash, department_code: req.department, entity_type: req.entityType }
   let run = await knex('import_runs').where(key).whereNull('finished_at').first()
   const resumedFrom = run ? Number(run.records_committed) : 0
   if (!run) {
-    ;[run] = await knex('import_runs').insert({ ...key, file_name: basename(req.file), chunk_size: chunkSize }).returning('*')
+    ;[run] = await knex('import_runs')
+      .insert({ ...key, file_name: basename(req.file), chunk_size: chunkSize })
+      .returning('*')
   }
   const runId = Number(run.id)
   const totals: ImportTotals = { ...ZERO, ...(resumedFrom ? (run.totals as Partial<ImportTotals>) : {}) }
@@ -108,7 +119,9 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
   // commit (written just before a crash) are dropped on resume.
   const report = rejectionReportPath(req.file)
   if (resumedFrom && existsSync(report)) {
-    const kept = readFileSync(report, 'utf8').split('\n').filter((l) => l && (JSON.parse(l) as RejectionLine).index < resumedFrom)
+    const kept = readFileSync(report, 'utf8')
+      .split('\n')
+      .filter((l) => l && (JSON.parse(l) as RejectionLine).index < resumedFrom)
     writeFileSync(report, kept.map((l) => `${l}\n`).join(''))
   } else if (existsSync(report)) {
     unlinkSync(report)
@@ -124,26 +137,58 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
     buffer = []
     const first = chunk[0].index
     const committed = first + chunk.length
-    await withTransaction(knex, {
-      operation: 'import', departmentCode: req.department,
-      reason: `import of ${basename(req.file)}, records ${first + 1}–${committed}`,
-    }, async (tx) => {
-      const r = await applySubmission(tx, {
-        department: req.department, entityType: req.entityType, batchKey: `import:${fileHash.slice(0, 16)}:${first}`, records: chunk.map((c) => c.record),
-      }, opts)
-      const next: ImportTotals = {
-        accepted: totals.accepted + r.accepted, created: totals.created + r.created, updated: totals.updated + r.updated,
-        unchanged: totals.unchanged + r.unchanged, conflictsOpened: totals.conflictsOpened + r.conflictsOpened,
-        possibleDuplicates: totals.possibleDuplicates + r.possibleDuplicates, rejected: totals.rejected + r.rejected.length,
-      }
-      await tx.trx('import_runs').where({ id: runId }).update({ records_committed: committed, totals: JSON.stringify(next), updated_at: tx.at })
-      if (r.rejected.length) {
-        appendFileSync(report, r.rejected.map((x) => `${JSON.stringify({
-          index: first + x.index, line: chunk[x.index].position, sourceKey: x.sourceKey, code: x.code, field: x.field, message: x.message,
-        } satisfies RejectionLine)}\n`).join(''))
-      }
-      Object.assign(totals, next)
-    })
+    await withTransaction(
+      knex,
+      {
+        operation: 'import',
+        departmentCode: req.department,
+        reason: `import of ${basename(req.file)}, records ${first + 1}–${committed}`,
+      },
+      async (tx) => {
+        const r = await applySubmission(
+          tx,
+          {
+            department: req.department,
+            entityType: req.entityType,
+            batchKey: `import:${fileHash.slice(0, 16)}:${first}`,
+            records: chunk.map((c) => c.record),
+          },
+          opts,
+        )
+        const next: ImportTotals = {
+          accepted: totals.accepted + r.accepted,
+          created: totals.created + r.created,
+          updated: totals.updated + r.updated,
+          unchanged: totals.unchanged + r.unchanged,
+          conflictsOpened: totals.conflictsOpened + r.conflictsOpened,
+          possibleDuplicates: totals.possibleDuplicates + r.possibleDuplicates,
+          rejected: totals.rejected + r.rejected.length,
+        }
+        await tx
+          .trx('import_runs')
+          .where({ id: runId })
+          .update({ records_committed: committed, totals: JSON.stringify(next), updated_at: tx.at })
+        if (r.rejected.length) {
+          appendFileSync(
+            report,
+            r.rejected
+              .map(
+                (x) =>
+                  `${JSON.stringify({
+                    index: first + x.index,
+                    line: chunk[x.index].position,
+                    sourceKey: x.sourceKey,
+                    code: x.code,
+                    field: x.field,
+                    message: x.message,
+                  } satisfies RejectionLine)}\n`,
+              )
+              .join(''),
+          )
+        }
+        Object.assign(totals, next)
+      },
+    )
     applied += chunk.length
     chunkNo++
     req.onProgress?.({ records: index, applied, skipped: resumedFrom })
@@ -158,7 +203,10 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
     if (buffer.length >= chunkSize) await flush()
   }
   await flush()
-  if (index < resumedFrom) throw new ImportFileError(`the file has ${index} records but an earlier run committed ${resumedFrom}`)
-  await knex('import_runs').where({ id: runId }).update({ finished_at: knex.fn.now(), updated_at: knex.fn.now(), totals: JSON.stringify(totals) })
+  if (index < resumedFrom)
+    throw new ImportFileError(`the file has ${index} records but an earlier run committed ${resumedFrom}`)
+  await knex('import_runs')
+    .where({ id: runId })
+    .update({ finished_at: knex.fn.now(), updated_at: knex.fn.now(), totals: JSON.stringify(totals) })
   return { runId, records: index, resumedFrom, ...totals, rejectionReport: totals.rejected ? report : null }
 }

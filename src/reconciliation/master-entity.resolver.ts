@@ -11,13 +11,29 @@ import { sourceRecordsOfEntity } from './source-records.store.js'
 /** Provenance, history, source records and conflicts: the same for every entity type. */
 @Resolver(() => MasterEntity)
 export class MasterEntityResolver {
-  @FieldResolver(() => [FieldProvenance], { description: 'Where each field value came from; `fields` limits the list.' })
-  async provenance(@Root() e: EntityObject, @Ctx() ctx: Context, @Arg('fields', () => [String], { nullable: true }) fields?: string[]): Promise<FieldProvenance[]> {
+  @FieldResolver(() => [FieldProvenance], {
+    description: 'Where each field value came from; `fields` limits the list.',
+  })
+  async provenance(
+    @Root() e: EntityObject,
+    @Ctx() ctx: Context,
+    @Arg('fields', () => [String], { nullable: true }) fields?: string[],
+  ): Promise<FieldProvenance[]> {
     const rules = await ctx.loaders.rules()
     const rows = e.asOf
-      ? (await goldenAsOf(ctx.knex, e.id, e.asOf)).map((h) => ({ field: h.field, value: h.newValue, status: h.status, source_department: h.sourceCode, source_key: null, observed_at: h.observedAt, recorded_at: h.recordedAt }))
+      ? (await goldenAsOf(ctx.knex, e.id, e.asOf)).map((h) => ({
+          field: h.field,
+          value: h.newValue,
+          status: h.status,
+          source_department: h.sourceCode,
+          source_key: null,
+          observed_at: h.observedAt,
+          recorded_at: h.recordedAt,
+        }))
       : await ctx.loaders.golden.load(e.id)
-    const open = e.asOf ? await fieldsUnderInvestigationAsOf(ctx.knex, e.id, e.asOf) : await ctx.loaders.openConflictFields.load(e.id)
+    const open = e.asOf
+      ? await fieldsUnderInvestigationAsOf(ctx.knex, e.id, e.asOf)
+      : await ctx.loaders.openConflictFields.load(e.id)
     const kind = e.entityType === 'LEGAL_ENTITY' ? (e.kind as string | null) : null
     const order = ENTITY_SPECS[e.entityType].fields.map((f) => f.name)
     return rows
@@ -26,15 +42,26 @@ export class MasterEntityResolver {
       .map((r) => {
         const rule = rules.ruleFor(e.entityType, r.field, kind)
         return {
-          field: r.field, value: r.value, status: r.status, sourceCode: r.source_department,
-          authorityCode: rule?.authority ?? r.source_department ?? 'STATS', sharingClass: rule?.sharingClass ?? 'CONDITIONAL',
-          sourceKey: r.source_key, observedAt: r.observed_at, recordedAt: r.recorded_at, underInvestigation: open.has(r.field),
+          field: r.field,
+          value: r.value,
+          status: r.status,
+          sourceCode: r.source_department,
+          authorityCode: rule?.authority ?? r.source_department ?? 'STATS',
+          sharingClass: rule?.sharingClass ?? 'CONDITIONAL',
+          sourceKey: r.source_key,
+          observedAt: r.observed_at,
+          recordedAt: r.recorded_at,
+          underInvestigation: open.has(r.field),
         }
       })
   }
 
   @FieldResolver(() => [FieldChange], { description: 'Every change of the golden values, oldest first.' })
-  history(@Root() e: EntityObject, @Ctx() ctx: Context, @Arg('field', () => String, { nullable: true }) field?: string) {
+  history(
+    @Root() e: EntityObject,
+    @Ctx() ctx: Context,
+    @Arg('field', () => String, { nullable: true }) field?: string,
+  ) {
     return fieldHistory(ctx.knex, e.id, field, e.asOf)
   }
 
@@ -44,7 +71,11 @@ export class MasterEntityResolver {
   }
 
   @FieldResolver(() => [ConflictType])
-  conflicts(@Root() e: EntityObject, @Ctx() ctx: Context, @Arg('status', () => ConflictStatus, { nullable: true }) status?: string) {
+  conflicts(
+    @Root() e: EntityObject,
+    @Ctx() ctx: Context,
+    @Arg('status', () => ConflictStatus, { nullable: true }) status?: string,
+  ) {
     return conflictsOfEntity(ctx.knex, e.id, status)
   }
 }

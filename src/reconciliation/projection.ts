@@ -12,11 +12,18 @@ export const REFERENCE_TARGET_KEY: Partial<Record<EntityTypeName, string>> = {
   INDICATOR: 'code',
 }
 
-interface ReferenceColumn { table: string; stem: string; target: EntityTypeName }
+interface ReferenceColumn {
+  table: string
+  stem: string
+  target: EntityTypeName
+}
 
 /** Every reference column pair in the domain tables, read from the field registry. */
 export const REFERENCE_COLUMNS: ReferenceColumn[] = Object.values(ENTITY_SPECS).flatMap((spec) =>
-  spec.fields.flatMap((f) => (f.kind.type === 'reference' ? [{ table: spec.table, stem: f.column, target: f.kind.target }] : [])))
+  spec.fields.flatMap((f) =>
+    f.kind.type === 'reference' ? [{ table: spec.table, stem: f.column, target: f.kind.target }] : [],
+  ),
+)
 
 const GEOMETRY_SQL: Record<string, string> = {
   // Divisions are stored as MultiPolygon whatever was submitted.
@@ -29,16 +36,26 @@ const GEOMETRY_SQL: Record<string, string> = {
  * An entity without any golden value gets no row.
  */
 export async function projectEntities(
-  trx: Knex.Transaction, entityType: EntityTypeName, entityIds: string[], txid: number, known?: Map<string, Map<string, unknown>>,
+  trx: Knex.Transaction,
+  entityType: EntityTypeName,
+  entityIds: string[],
+  txid: number,
+  known?: Map<string, Map<string, unknown>>,
 ): Promise<void> {
   if (!entityIds.length) return
   const spec = ENTITY_SPECS[entityType]
   // `known`: golden values of entities created in this transaction, all of them (the caller just
   // wrote them); the others are read.
   const stored = known ? entityIds.filter((id) => !known.has(id)) : entityIds
-  const golden = stored.length ? await trx('golden_values').select('entity_id', 'field', 'value').whereIn('entity_id', stored) : []
+  const golden = stored.length
+    ? await trx('golden_values').select('entity_id', 'field', 'value').whereIn('entity_id', stored)
+    : []
   const byEntity = new Map<string, Map<string, unknown>>()
-  if (known) for (const id of entityIds) { const m = known.get(id); if (m) byEntity.set(id, m) }
+  if (known)
+    for (const id of entityIds) {
+      const m = known.get(id)
+      if (m) byEntity.set(id, m)
+    }
   for (const g of golden) {
     let m = byEntity.get(g.entity_id)
     if (!m) byEntity.set(g.entity_id, (m = new Map()))
@@ -56,12 +73,16 @@ export async function projectEntities(
         row[`${f.column}_key`] = v
         row[`${f.column}_id`] = null
       } else if (f.kind.type === 'geometry') {
-        row[f.column] = v === null ? null : trx.raw(GEOMETRY_SQL[spec.table] ?? 'ST_SetSRID(ST_GeomFromGeoJSON(?), 4326)', [JSON.stringify(v)])
+        row[f.column] =
+          v === null
+            ? null
+            : trx.raw(GEOMETRY_SQL[spec.table] ?? 'ST_SetSRID(ST_GeomFromGeoJSON(?), 4326)', [JSON.stringify(v)])
       } else {
         row[f.column] = v
       }
     }
-    if (entityType === 'ADDRESS') row.normalized_text = typeof row.full_text === 'string' ? normalizeAddressText(row.full_text) : null
+    if (entityType === 'ADDRESS')
+      row.normalized_text = typeof row.full_text === 'string' ? normalizeAddressText(row.full_text) : null
     rows.push(row)
   }
   // References are resolved before the rows are written, so each row is written once (an UPDATE
@@ -76,11 +97,16 @@ export async function projectEntities(
     const naturalKeys = keys.filter((k) => !k.startsWith('id:'))
     const found = new Map<string, string>()
     if (naturalKeys.length) {
-      const { rows: hits } = await trx.raw(`SELECT ${targetKey} AS k, id FROM ${targetTable} WHERE ${targetKey} = ANY(?)`, [naturalKeys])
+      const { rows: hits } = await trx.raw(
+        `SELECT ${targetKey} AS k, id FROM ${targetTable} WHERE ${targetKey} = ANY(?)`,
+        [naturalKeys],
+      )
       for (const h of hits) if (!found.has(h.k)) found.set(h.k, h.id)
     }
     if (idKeys.length) {
-      const { rows: hits } = await trx.raw(`SELECT id FROM ${targetTable} WHERE id = ANY(?::uuid[])`, [idKeys.map((k) => k.slice(3))])
+      const { rows: hits } = await trx.raw(`SELECT id FROM ${targetTable} WHERE id = ANY(?::uuid[])`, [
+        idKeys.map((k) => k.slice(3)),
+      ])
       for (const h of hits) found.set(`id:${h.id}`, h.id)
     }
     for (const row of rows) {
@@ -92,24 +118,33 @@ export async function projectEntities(
   // Chunks keep the bind-parameter count far below PostgreSQL's 65,535.
   const columns = rows.length ? Object.keys(rows[0]) : []
   for (let i = 0; i < rows.length; i += 500) {
-    await trx(spec.table).insert(rows.slice(i, i + 500)).onConflict('id').merge(columns.filter((c) => c !== 'id'))
+    await trx(spec.table)
+      .insert(rows.slice(i, i + 500))
+      .onConflict('id')
+      .merge(columns.filter((c) => c !== 'id'))
   }
   const ids = [...byEntity.keys()]
   if (!ids.length) return
 
   // Derived columns.
   if (entityType === 'ADMIN_DIVISION')
-    await trx.raw(`UPDATE admin_divisions SET area_sq_km = ST_Area(geom::geography) / 1e6 WHERE id = ANY(?::uuid[])`, [ids])
+    await trx.raw(`UPDATE admin_divisions SET area_sq_km = ST_Area(geom::geography) / 1e6 WHERE id = ANY(?::uuid[])`, [
+      ids,
+    ])
   if (entityType === 'PARCEL')
     await trx.raw(`UPDATE parcels SET area_sq_m = ST_Area(geom::geography) WHERE id = ANY(?::uuid[])`, [ids])
   if (entityType === 'ADDRESS')
     await trx.raw(
       `UPDATE addresses a SET building_id = (SELECT b.id FROM buildings b WHERE ST_Intersects(b.footprint, a.location) LIMIT 1)
-        WHERE a.id = ANY(?::uuid[])`, [ids])
+        WHERE a.id = ANY(?::uuid[])`,
+      [ids],
+    )
   if (entityType === 'BUILDING')
     await trx.raw(
       `UPDATE addresses a SET building_id = b.id FROM buildings b
-        WHERE b.id = ANY(?::uuid[]) AND ST_Intersects(b.footprint, a.location) AND a.building_id IS DISTINCT FROM b.id`, [ids])
+        WHERE b.id = ANY(?::uuid[]) AND ST_Intersects(b.footprint, a.location) AND a.building_id IS DISTINCT FROM b.id`,
+      [ids],
+    )
 
   // Rows waiting for this entity → this entity.
   const targetKey = REFERENCE_TARGET_KEY[entityType]
@@ -117,10 +152,14 @@ export async function projectEntities(
     for (const ref of REFERENCE_COLUMNS.filter((r) => r.target === entityType)) {
       await trx.raw(
         `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${spec.table} t
-          WHERE t.id = ANY(?::uuid[]) AND s.${ref.stem}_key = t.${targetKey} AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
+          WHERE t.id = ANY(?::uuid[]) AND s.${ref.stem}_key = t.${targetKey} AND s.${ref.stem}_id IS DISTINCT FROM t.id`,
+        [ids],
+      )
       await trx.raw(
         `UPDATE ${ref.table} s SET ${ref.stem}_id = t.id FROM ${spec.table} t
-          WHERE t.id = ANY(?::uuid[]) AND s.${ref.stem}_key = 'id:' || t.id::text AND s.${ref.stem}_id IS DISTINCT FROM t.id`, [ids])
+          WHERE t.id = ANY(?::uuid[]) AND s.${ref.stem}_key = 'id:' || t.id::text AND s.${ref.stem}_id IS DISTINCT FROM t.id`,
+        [ids],
+      )
     }
   }
 }

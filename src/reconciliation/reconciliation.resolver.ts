@@ -1,19 +1,34 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql'
 import { hasRole } from '../access/principal.js'
-import { Claim, ConflictType, Department, FieldChange, FieldProvenance, MasterEntity, PrincipalType, SourceRecordType } from '../graphql/common.types.js'
+import {
+  Claim,
+  ConflictType,
+  Department,
+  FieldChange,
+  FieldProvenance,
+  MasterEntity,
+  PrincipalType,
+  SourceRecordType,
+} from '../graphql/common.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
 import { decodeSequenceCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
 import { JSONScalar } from '../graphql/scalars.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
-import { badInput, forbidden, unauthenticated } from '../shared/errors.js'
+import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
 import { changesAfter } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
 import {
-  AuthorityRuleType, Change, ChangeConnection, ConflictConnection, ConflictFilter, SubmissionResultType, SubmitRecordsInput,
+  AuthorityRuleType,
+  Change,
+  ChangeConnection,
+  ConflictConnection,
+  ConflictFilter,
+  SubmissionResultType,
+  SubmitRecordsInput,
 } from './reconciliation.types.js'
 
 @Resolver()
@@ -25,10 +40,18 @@ export class ReconciliationResolver {
 
   @Query(() => PrincipalType, { description: 'The caller.' })
   me(@Ctx() ctx: Context): PrincipalType {
-    return { id: ctx.principal.id, name: ctx.principal.name, departmentCode: ctx.principal.departmentCode, roles: ctx.principal.roles }
+    return {
+      id: ctx.principal.id,
+      name: ctx.principal.name,
+      departmentCode: ctx.principal.departmentCode,
+      roles: ctx.principal.roles,
+    }
   }
 
-  @Query(() => MasterEntity, { nullable: true, description: 'Any entity by id; a merged-away id answers with its survivor.' })
+  @Query(() => MasterEntity, {
+    nullable: true,
+    description: 'Any entity by id; a merged-away id answers with its survivor.',
+  })
   async entity(@Ctx() ctx: Context, @Arg('id', () => ID) id: string) {
     let current = checkId(id)
     for (let hops = 0; hops < 20; hops++) {
@@ -55,7 +78,9 @@ export class ReconciliationResolver {
     return findConflict(ctx.knex, checkId(id))
   }
 
-  @Query(() => ConflictConnection, { description: 'Conflicts, oldest first; filter by department for an inbox.' })
+  @Query(() => ConflictConnection, {
+    description: 'Conflicts, oldest first; filter by department for an inbox.',
+  })
   async conflicts(
     @Ctx() ctx: Context,
     @Arg('filter', () => ConflictFilter, { nullable: true }) filter?: ConflictFilter,
@@ -68,20 +93,41 @@ export class ReconciliationResolver {
       const code = filter?.[key]
       if (code === undefined || code === null) continue
       filter![key] = code.trim().toUpperCase()
-      if (!(await ctx.loaders.department.load(filter![key]!))) throw badInput(`unknown department ${code}`, `filter.${key}`)
+      if (!(await ctx.loaders.department.load(filter![key]!)))
+        throw badInput(`unknown department ${code}`, `filter.${key}`)
     }
     const { items, hasNextPage, keyOf } = await conflictPage(ctx.knex, filter, size, after)
-    return new ConflictConnection(new Page(items, hasNextPage, (c) => encodeCursor(keyOf.get(c.id)!),
-      async () => Number((await conflictQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0)))
+    return new ConflictConnection(
+      new Page(
+        items,
+        hasNextPage,
+        (c) => encodeCursor(keyOf.get(c.id)!),
+        async () => Number((await conflictQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+      ),
+    )
   }
 
-  @Query(() => [AuthorityRuleType], { description: 'The authority table: who owns each field, who may stand in, and its sharing class.' })
-  async authorityRules(@Ctx() ctx: Context, @Arg('entityType', () => EntityType, { nullable: true }) entityType?: string): Promise<AuthorityRuleType[]> {
+  @Query(() => [AuthorityRuleType], {
+    description: 'The authority table: who owns each field, who may stand in, and its sharing class.',
+  })
+  async authorityRules(
+    @Ctx() ctx: Context,
+    @Arg('entityType', () => EntityType, { nullable: true }) entityType?: string,
+  ): Promise<AuthorityRuleType[]> {
     const rules = (await ctx.loaders.rules()).all().filter((r) => !entityType || r.entityType === entityType)
-    return rules.map((r) => ({ entityType: r.entityType, field: r.field, entityKind: r.entityKind || null, authorityCode: r.authority, fallbackCodes: r.fallbacks, sharingClass: r.sharingClass }))
+    return rules.map((r) => ({
+      entityType: r.entityType,
+      field: r.field,
+      entityKind: r.entityKind || null,
+      authorityCode: r.authority,
+      fallbackCodes: r.fallbacks,
+      sharingClass: r.sharingClass,
+    }))
   }
 
-  @Query(() => ChangeConnection, { description: 'Golden-value changes in commit order; keep endCursor and ask again with after to stay in sync.' })
+  @Query(() => ChangeConnection, {
+    description: 'Golden-value changes in commit order; keep endCursor and ask again with after to stay in sync.',
+  })
   async changes(
     @Ctx() ctx: Context,
     @Arg('after', () => String, { nullable: true }) after?: string,
@@ -93,30 +139,52 @@ export class ReconciliationResolver {
     const rows = await changesAfter(ctx.knex, from, entityTypes ?? null, size + 1)
     const nodes = rows.slice(0, size).map((c) => ({ ...c, cursor: encodeCursor([c.seq]) }))
     const last = nodes[nodes.length - 1]
-    return { nodes, pageInfo: { hasNextPage: rows.length > size, endCursor: last ? last.cursor : (after ?? null) } }
+    return {
+      nodes,
+      pageInfo: { hasNextPage: rows.length > size, endCursor: last ? last.cursor : (after ?? null) },
+    }
   }
 
-  @Mutation(() => SubmissionResultType, { description: 'A department contributes records; each is validated, reconciled, or rejected with a code.' })
+  @Mutation(() => SubmissionResultType, {
+    description: 'A department contributes records; each is validated, reconciled, or rejected with a code.',
+  })
   async submitRecords(@Ctx() ctx: Context, @Arg('input', () => SubmitRecordsInput) input: SubmitRecordsInput) {
     const p = ctx.principal
     if (!p.roles.length) throw unauthenticated()
     const department = input.department ?? p.departmentCode
     if (!department) throw badInput('department is required for a caller without one', 'input.department')
-    if (!ENTITY_TYPES.includes(input.entityType as EntityTypeName)) throw badInput('unknown entity type', 'input.entityType')
-    if (input.records.length > 10_000) throw badInput('at most 10,000 records per call; use the import CLI for more', 'input.records')
-    if (input.batchKey !== undefined && input.batchKey !== null && (!input.batchKey.trim() || input.batchKey.length > 200))
+    if (!ENTITY_TYPES.includes(input.entityType as EntityTypeName))
+      throw badInput('unknown entity type', 'input.entityType')
+    if (input.records.length > 10_000)
+      throw badInput('at most 10,000 records per call; use the import CLI for more', 'input.records')
+    if (
+      input.batchKey !== undefined &&
+      input.batchKey !== null &&
+      (!input.batchKey.trim() || input.batchKey.length > 200)
+    )
       throw badInput('batchKey must be 1 to 200 characters', 'input.batchKey')
     const known = await ctx.knex('departments').where('code', department).first()
     if (!known) throw badInput(`unknown department ${department}`, 'input.department')
     const mayActFor = department === p.departmentCode || hasRole(p, 'STEWARD', 'ADMIN')
     const records = mayActFor ? input.records : []
-    const result = await submitRecords(ctx.knex, {
-      department, entityType: input.entityType as EntityTypeName, batchKey: mayActFor ? input.batchKey : null, records, principalId: p.id,
-    }, { matchHigh: ctx.config.matchHigh, matchLow: ctx.config.matchLow, extent: ctx.config.extent })
+    const result = await submitRecords(
+      ctx.knex,
+      {
+        department,
+        entityType: input.entityType as EntityTypeName,
+        batchKey: mayActFor ? input.batchKey : null,
+        records,
+        principalId: p.id,
+      },
+      { matchHigh: ctx.config.matchHigh, matchLow: ctx.config.matchLow, extent: ctx.config.extent },
+    )
     if (!mayActFor) {
       // Rule: a department app submits only as its own department. Every record is refused, coded.
       result.rejected = input.records.map((r, index) => ({
-        index, sourceKey: r.sourceKey ?? null, code: 'NOT_AUTHORIZED', field: 'department',
+        index,
+        sourceKey: r.sourceKey ?? null,
+        code: 'NOT_AUTHORIZED',
+        field: 'department',
         message: `${p.departmentCode ?? 'this caller'} may not submit as ${department}`,
       }))
     }
@@ -131,7 +199,10 @@ export class ConflictFieldsResolver {
     return ctx.loaders.entity[c.entityType as EntityTypeName].load(c.entityId)
   }
 
-  @FieldResolver(() => MasterEntity, { nullable: true, description: 'Second entity of a POSSIBLE_DUPLICATE.' })
+  @FieldResolver(() => MasterEntity, {
+    nullable: true,
+    description: 'Second entity of a POSSIBLE_DUPLICATE.',
+  })
   async otherEntity(@Root() c: ConflictType, @Ctx() ctx: Context) {
     return c.otherEntityId ? ctx.loaders.entity[c.entityType as EntityTypeName].load(c.otherEntityId) : null
   }
@@ -141,7 +212,10 @@ export class ConflictFieldsResolver {
     return c.authorityCode ? ctx.loaders.department.load(c.authorityCode) : null
   }
 
-  @FieldResolver(() => JSONScalar, { nullable: true, description: 'The golden value now shown for the field.' })
+  @FieldResolver(() => JSONScalar, {
+    nullable: true,
+    description: 'The golden value now shown for the field.',
+  })
   async currentValue(@Root() c: ConflictType, @Ctx() ctx: Context) {
     if (!c.field) return null
     return (await ctx.loaders.golden.load(c.entityId)).find((g) => g.field === c.field)?.value ?? null
@@ -159,7 +233,10 @@ export class ConflictFieldsResolver {
     return p ?? { id: c.resolvedById, name: c.resolvedById, departmentCode: null, roles: [] }
   }
 
-  @FieldResolver(() => Department, { nullable: true, description: 'Department that reported a suspected error.' })
+  @FieldResolver(() => Department, {
+    nullable: true,
+    description: 'Department that reported a suspected error.',
+  })
   reportedBy(@Root() c: ConflictType, @Ctx() ctx: Context) {
     return c.reportedByCode ? ctx.loaders.department.load(c.reportedByCode) : null
   }
@@ -222,7 +299,9 @@ export class AuthorityRuleFieldsResolver {
     return ctx.loaders.department.load(r.authorityCode)
   }
 
-  @FieldResolver(() => [Department], { description: 'Departments whose values may stand in, in order, while the authority has none.' })
+  @FieldResolver(() => [Department], {
+    description: 'Departments whose values may stand in, in order, while the authority has none.',
+  })
   async fallbacks(@Root() r: AuthorityRuleType, @Ctx() ctx: Context) {
     return (await ctx.loaders.department.loadMany(r.fallbackCodes)).filter((d) => d && !(d instanceof Error))
   }

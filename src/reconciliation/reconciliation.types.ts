@@ -6,18 +6,30 @@ import { DateTimeScalar, GeoJSONScalar, JSONScalar } from '../graphql/scalars.js
 
 @InputType()
 export class SourceRecordInput {
-  @Field(() => String, { description: "The submitting department's own key for this record." }) sourceKey!: string
+  @Field(() => String, { description: "The submitting department's own key for this record." })
+  sourceKey!: string
   @Field(() => DateTimeScalar, { nullable: true }) observedAt?: Date | null
-  @Field(() => JSONScalar, { description: "Field name -> value, field names as in the entity's GraphQL type." }) attributes!: unknown
+  @Field(() => JSONScalar, {
+    description: "Field name -> value, field names as in the entity's GraphQL type.",
+  })
+  attributes!: unknown
   @Field(() => GeoJSONScalar, { nullable: true }) geometry?: unknown
 }
 
 @InputType()
 export class SubmitRecordsInput {
   @Field(() => EntityType) entityType!: string
-  @Field(() => String, { nullable: true, description: 'Idempotency key: the same batchKey from the same department is applied once.' }) batchKey?: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: 'Idempotency key: the same batchKey from the same department is applied once.',
+  })
+  batchKey?: string | null
   @Field(() => [SourceRecordInput]) records!: SourceRecordInput[]
-  @Field(() => String, { nullable: true, description: "Department submitting; defaults to the caller's. A department app may only name its own." }) department?: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: "Department submitting; defaults to the caller's. A department app may only name its own.",
+  })
+  department?: string | null
 }
 
 @ObjectType()
@@ -45,7 +57,11 @@ export class SubmissionResultType {
 export class AuthorityRuleType {
   @Field(() => EntityType) entityType!: string
   @Field(() => String) field!: string
-  @Field(() => String, { nullable: true, description: 'Legal-entity kind this rule is specific to; null for the default rule.' }) entityKind!: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: 'Legal-entity kind this rule is specific to; null for the default rule.',
+  })
+  entityKind!: string | null
   authorityCode!: string
   fallbackCodes!: string[]
   @Field(() => SharingClass) sharingClass!: string
@@ -58,7 +74,11 @@ export class AuthorityRuleInput {
   @Field(() => String) authority!: string
   @Field(() => [String], { nullable: true }) fallbacks?: string[] | null
   @Field(() => SharingClass, { nullable: true }) sharingClass?: string | null
-  @Field(() => String, { nullable: true, description: 'Legal-entity kind the rule is specific to (e.g. SOCIAL_ORGANIZATION).' }) entityKind?: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: 'Legal-entity kind the rule is specific to (e.g. SOCIAL_ORGANIZATION).',
+  })
+  entityKind?: string | null
 }
 
 @ObjectType()
@@ -87,7 +107,11 @@ export class ConflictFilter {
   @Field(() => EntityType, { nullable: true }) entityType?: string | null
   @Field(() => String, { nullable: true }) field?: string | null
   @Field(() => String, { nullable: true, description: 'Owning department of the field.' }) authority?: string | null
-  @Field(() => String, { nullable: true, description: "A department's inbox: conflicts on its data or involving its claims or reports." }) department?: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: "A department's inbox: conflicts on its data or involving its claims or reports.",
+  })
+  department?: string | null
 }
 
 export const { Edge: ConflictEdge, Connection: ConflictConnection } = connectionTypes('Conflict', ConflictType)

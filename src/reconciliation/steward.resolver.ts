@@ -14,18 +14,22 @@ import { mergeEntitiesTx, unmergeEntityTx } from './merge.service.js'
 import { AuthorityRuleInput, AuthorityRuleType } from './reconciliation.types.js'
 import { checkReason, requireRole } from './steward.guard.js'
 
-const actorOf = (ctx: Context) => ({ principalId: ctx.principal.id, departmentCode: ctx.principal.departmentCode })
+const actorOf = (ctx: Context) => ({
+  principalId: ctx.principal.id,
+  departmentCode: ctx.principal.departmentCode,
+})
 
 /** Steward decisions, error reports, merges and the authority table: the writes besides submissions. */
 @Resolver()
 export class StewardResolver {
   @Mutation(() => ConflictType, {
-    description: 'STEWARD: settles an open conflict, audited with the reason. VALUE_MISMATCH and ERROR_REPORT take KEEP_AUTHORITATIVE '
-      + '(dismisses the candidates), ACCEPT_CANDIDATE (value = the department code of the candidate to accept, or the candidate value '
-      + 'itself; may be omitted when there is one candidate; an error report accepts its suggested value) or SET_VALUE (value = the new '
-      + 'value, validated like a submitted attribute). Both set a STEWARD_OVERRIDE value that stands until the authority submits a newer '
-      + 'claim. POSSIBLE_DUPLICATE takes MERGE (value = optional survivor id; default the entity that was there first) or NOT_DUPLICATE '
-      + '(the pair is not raised again).',
+    description:
+      'STEWARD: settles an open conflict, audited with the reason. VALUE_MISMATCH and ERROR_REPORT take KEEP_AUTHORITATIVE ' +
+      '(dismisses the candidates), ACCEPT_CANDIDATE (value = the department code of the candidate to accept, or the candidate value ' +
+      'itself; may be omitted when there is one candidate; an error report accepts its suggested value) or SET_VALUE (value = the new ' +
+      'value, validated like a submitted attribute). Both set a STEWARD_OVERRIDE value that stands until the authority submits a newer ' +
+      'claim. POSSIBLE_DUPLICATE takes MERGE (value = optional survivor id; default the entity that was there first) or NOT_DUPLICATE ' +
+      '(the pair is not raised again).',
   })
   async resolveConflict(
     @Ctx() ctx: Context,
@@ -37,13 +41,19 @@ export class StewardResolver {
     requireRole(ctx.principal, 'STEWARD')
     const conflictId = checkId(id)
     const why = checkReason(reason)
-    const resolved = await resolveConflict(ctx.knex, actorOf(ctx), { id: conflictId, decision, value, reason: why }, { extent: ctx.config.extent })
+    const resolved = await resolveConflict(
+      ctx.knex,
+      actorOf(ctx),
+      { id: conflictId, decision, value, reason: why },
+      { extent: ctx.config.extent },
+    )
     return resolved
   }
 
   @Mutation(() => ConflictType, {
-    description: "Any department flags a field value it doubts: opens an ERROR_REPORT for the field's authority "
-      + '(its provenance shows underInvestigation until a steward settles it). suggestedValue is validated like a submitted attribute.',
+    description:
+      "Any department flags a field value it doubts: opens an ERROR_REPORT for the field's authority " +
+      '(its provenance shows underInvestigation until a steward settles it). suggestedValue is validated like a submitted attribute.',
   })
   async reportSuspectedError(
     @Ctx() ctx: Context,
@@ -54,13 +64,22 @@ export class StewardResolver {
   ): Promise<ConflictType> {
     const p = ctx.principal
     if (!p.roles.length) throw unauthenticated()
-    if (!p.departmentCode && !p.roles.includes('STEWARD')) throw badInput('only a department or a steward may report an error', 'entityId')
+    if (!p.departmentCode && !p.roles.includes('STEWARD'))
+      throw badInput('only a department or a steward may report an error', 'entityId')
     const id = checkId(entityId, 'entityId')
     const why = checkReason(note, 'note')
-    return reportSuspectedError(ctx.knex, actorOf(ctx), { entityId: id, field, suggestedValue, note: why }, { extent: ctx.config.extent })
+    return reportSuspectedError(
+      ctx.knex,
+      actorOf(ctx),
+      { entityId: id, field, suggestedValue, note: why },
+      { extent: ctx.config.extent },
+    )
   }
 
-  @Mutation(() => MasterEntity, { description: 'STEWARD: merges mergedId into survivorId (records and claims move; reversible with unmergeEntity). Returns the survivor.' })
+  @Mutation(() => MasterEntity, {
+    description:
+      'STEWARD: merges mergedId into survivorId (records and claims move; reversible with unmergeEntity). Returns the survivor.',
+  })
   async mergeEntities(
     @Ctx() ctx: Context,
     @Arg('survivorId', () => ID) survivorId: string,
@@ -71,14 +90,30 @@ export class StewardResolver {
     const survivor = checkId(survivorId, 'survivorId')
     const merged = checkId(mergedId, 'mergedId')
     const why = checkReason(reason)
-    const row = await withTransaction(ctx.knex, { operation: 'mergeEntities', principalId: ctx.principal.id, departmentCode: ctx.principal.departmentCode, reason: why },
-      async (tx) => mergeEntitiesTx(tx, await loadAuthorityRules(tx.trx), { principalId: ctx.principal.id, reason: why }, survivor, merged))
+    const row = await withTransaction(
+      ctx.knex,
+      {
+        operation: 'mergeEntities',
+        principalId: ctx.principal.id,
+        departmentCode: ctx.principal.departmentCode,
+        reason: why,
+      },
+      async (tx) =>
+        mergeEntitiesTx(
+          tx,
+          await loadAuthorityRules(tx.trx),
+          { principalId: ctx.principal.id, reason: why },
+          survivor,
+          merged,
+        ),
+    )
     return ctx.loaders.entity[row.entity_type].load(survivor)
   }
 
   @Mutation(() => [MasterEntity], {
-    description: 'STEWARD: moves the given source records (and their claims) off an entity, back to the entity they were merged away '
-      + 'from (re-activated) or to a new one; returns both entities, the given one first.',
+    description:
+      'STEWARD: moves the given source records (and their claims) off an entity, back to the entity they were merged away ' +
+      'from (re-activated) or to a new one; returns both entities, the given one first.',
   })
   async unmergeEntity(
     @Ctx() ctx: Context,
@@ -90,19 +125,48 @@ export class StewardResolver {
     const id = checkId(entityId, 'entityId')
     const records = sourceRecordIds.map((r) => checkId(r, 'sourceRecordIds'))
     const why = checkReason(reason)
-    const { type, ids } = await withTransaction(ctx.knex, { operation: 'unmergeEntity', principalId: ctx.principal.id, departmentCode: ctx.principal.departmentCode, reason: why },
+    const { type, ids } = await withTransaction(
+      ctx.knex,
+      {
+        operation: 'unmergeEntity',
+        principalId: ctx.principal.id,
+        departmentCode: ctx.principal.departmentCode,
+        reason: why,
+      },
       async (tx) => {
-        const ids = await unmergeEntityTx(tx, await loadAuthorityRules(tx.trx), { principalId: ctx.principal.id, reason: why }, id, records)
+        const ids = await unmergeEntityTx(
+          tx,
+          await loadAuthorityRules(tx.trx),
+          { principalId: ctx.principal.id, reason: why },
+          id,
+          records,
+        )
         const row = await tx.trx('entities').select('entity_type').where('id', id).first()
         return { type: row.entity_type as EntityTypeName, ids }
-      })
+      },
+    )
     return (await ctx.loaders.entity[type].loadMany(ids)).filter((e) => e && !(e instanceof Error))
   }
 
-  @Mutation(() => AuthorityRuleType, { description: 'ADMIN: sets who owns a field (and who may stand in); golden values are re-decided at once.' })
-  async setAuthorityRule(@Ctx() ctx: Context, @Arg('input', () => AuthorityRuleInput) input: AuthorityRuleInput): Promise<AuthorityRuleType> {
+  @Mutation(() => AuthorityRuleType, {
+    description: 'ADMIN: sets who owns a field (and who may stand in); golden values are re-decided at once.',
+  })
+  async setAuthorityRule(
+    @Ctx() ctx: Context,
+    @Arg('input', () => AuthorityRuleInput) input: AuthorityRuleInput,
+  ): Promise<AuthorityRuleType> {
     requireRole(ctx.principal, 'ADMIN')
-    const r = await setAuthorityRule(ctx.knex, actorOf(ctx), { ...input, entityType: input.entityType as EntityTypeName })
-    return { entityType: r.entity_type, field: r.field, entityKind: r.entity_kind || null, authorityCode: r.authority, fallbackCodes: r.fallbacks, sharingClass: r.sharing_class }
+    const r = await setAuthorityRule(ctx.knex, actorOf(ctx), {
+      ...input,
+      entityType: input.entityType as EntityTypeName,
+    })
+    return {
+      entityType: r.entity_type,
+      field: r.field,
+      entityKind: r.entity_kind || null,
+      authorityCode: r.authority,
+      fallbackCodes: r.fallbacks,
+      sharingClass: r.sharing_class,
+    }
   }
 }

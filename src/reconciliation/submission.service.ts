@@ -40,14 +40,27 @@ export interface Submission {
 }
 
 function emptyResult(batchKey: string | null): SubmissionResult {
-  return { batchKey, accepted: 0, created: 0, updated: 0, unchanged: 0, conflictsOpened: 0, possibleDuplicates: 0, rejected: [] }
+  return {
+    batchKey,
+    accepted: 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    conflictsOpened: 0,
+    possibleDuplicates: 0,
+    rejected: [],
+  }
 }
 
 /**
  * Validates and applies one department's records inside an existing transaction. Rejected records
  * are quarantined and listed; they never block the accepted ones. Returns the counts.
  */
-export async function applySubmission(tx: TxContext, sub: Submission, opts: SubmissionOptions): Promise<SubmissionResult> {
+export async function applySubmission(
+  tx: TxContext,
+  sub: Submission,
+  opts: SubmissionOptions,
+): Promise<SubmissionResult> {
   const { trx } = tx
   const batchKey = sub.batchKey ?? null
   const result = emptyResult(batchKey)
@@ -55,13 +68,24 @@ export async function applySubmission(tx: TxContext, sub: Submission, opts: Subm
   const rules = await loadAuthorityRules(trx)
   const engine: EngineOptions = { rules, matchHigh: opts.matchHigh, matchLow: opts.matchLow }
   const reject = (index: number, record: RecordInput, e: ValidationError) =>
-    result.rejected.push({ index, sourceKey: typeof record.sourceKey === 'string' ? record.sourceKey : null, code: e.code, field: e.field, message: e.message })
+    result.rejected.push({
+      index,
+      sourceKey: typeof record.sourceKey === 'string' ? record.sourceKey : null,
+      code: e.code,
+      field: e.field,
+      message: e.message,
+    })
 
   const prepared: PreparedRecord[] = []
   sub.records.forEach((record, index) => {
     try {
       const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments })
-      prepared.push({ index, record: validated, attributes: record.attributes, geometry: record.geometry ?? null })
+      prepared.push({
+        index,
+        record: validated,
+        attributes: record.attributes,
+        geometry: record.geometry ?? null,
+      })
     } catch (e) {
       if (!(e instanceof ValidationError)) throw e
       reject(index, record, e)
@@ -76,10 +100,15 @@ export async function applySubmission(tx: TxContext, sub: Submission, opts: Subm
     const { rows } = await trx.raw(
       `SELECT i, ST_IsValidReason(ST_GeomFromGeoJSON(g)) AS reason FROM unnest(?::int[], ?::text[]) AS u(i, g)
         WHERE NOT ST_IsValid(ST_GeomFromGeoJSON(g))`,
-      [withGeometry.map((p) => p.index), withGeometry.map((p) => JSON.stringify(p.record.values[geometryField!]))])
+      [withGeometry.map((p) => p.index), withGeometry.map((p) => JSON.stringify(p.record.values[geometryField!]))],
+    )
     for (const r of rows) {
       invalid.add(r.i)
-      reject(r.i, sub.records[r.i], new ValidationError('INVALID_GEOMETRY', 'geometry', `geometry is not valid: ${r.reason}`))
+      reject(
+        r.i,
+        sub.records[r.i],
+        new ValidationError('INVALID_GEOMETRY', 'geometry', `geometry is not valid: ${r.reason}`),
+      )
     }
   }
 
@@ -96,8 +125,16 @@ export async function applySubmission(tx: TxContext, sub: Submission, opts: Subm
 
   if (result.rejected.length) {
     const rows = result.rejected.map((r) => ({
-      department_code: sub.department, entity_type: sub.entityType, batch_key: batchKey, record_index: r.index, source_key: r.sourceKey,
-      payload: JSON.stringify(sub.records[r.index] ?? null), code: r.code, field: r.field, message: r.message, received_at: tx.at,
+      department_code: sub.department,
+      entity_type: sub.entityType,
+      batch_key: batchKey,
+      record_index: r.index,
+      source_key: r.sourceKey,
+      payload: JSON.stringify(sub.records[r.index] ?? null),
+      code: r.code,
+      field: r.field,
+      message: r.message,
+      received_at: tx.at,
     }))
     for (let i = 0; i < rows.length; i += 500) await trx('quarantined_records').insert(rows.slice(i, i + 500))
   }
@@ -109,18 +146,38 @@ export async function applySubmission(tx: TxContext, sub: Submission, opts: Subm
  * applied once: a repeat returns the first result and changes nothing.
  */
 export async function submitRecords(knex: Knex, sub: Submission, opts: SubmissionOptions): Promise<SubmissionResult> {
-  return withTransaction(knex, { operation: 'submitRecords', departmentCode: sub.department, principalId: sub.principalId }, async (tx) => {
-    if (sub.batchKey) {
-      const seen = await tx.trx('submission_batches').where({ department_code: sub.department, batch_key: sub.batchKey }).first()
-      if (seen) {
-        const first = seen.result as SubmissionResult
-        // Nothing is applied again: every accepted record counts as unchanged.
-        return { ...first, created: 0, updated: 0, unchanged: first.accepted, conflictsOpened: 0, possibleDuplicates: 0 }
+  return withTransaction(
+    knex,
+    { operation: 'submitRecords', departmentCode: sub.department, principalId: sub.principalId },
+    async (tx) => {
+      if (sub.batchKey) {
+        const seen = await tx
+          .trx('submission_batches')
+          .where({ department_code: sub.department, batch_key: sub.batchKey })
+          .first()
+        if (seen) {
+          const first = seen.result as SubmissionResult
+          // Nothing is applied again: every accepted record counts as unchanged.
+          return {
+            ...first,
+            created: 0,
+            updated: 0,
+            unchanged: first.accepted,
+            conflictsOpened: 0,
+            possibleDuplicates: 0,
+          }
+        }
       }
-    }
-    const result = await applySubmission(tx, sub, opts)
-    if (sub.batchKey)
-      await tx.trx('submission_batches').insert({ department_code: sub.department, batch_key: sub.batchKey, entity_type: sub.entityType, result: JSON.stringify(result), txid: tx.txid })
-    return result
-  })
+      const result = await applySubmission(tx, sub, opts)
+      if (sub.batchKey)
+        await tx.trx('submission_batches').insert({
+          department_code: sub.department,
+          batch_key: sub.batchKey,
+          entity_type: sub.entityType,
+          result: JSON.stringify(result),
+          txid: tx.txid,
+        })
+      return result
+    },
+  )
 }

@@ -17,7 +17,8 @@ export const ADDRESS_SEARCH_THRESHOLD = 0.5
  * sees both sides alike. Throws BAD_USER_INPUT when nothing searchable is left or the text is too long.
  */
 export function normalizeAddressQuery(text: string, field: string): string {
-  if (text.length > MAX_ADDRESS_QUERY_LENGTH) throw badInput(`${field} is longer than ${MAX_ADDRESS_QUERY_LENGTH} characters`, field)
+  if (text.length > MAX_ADDRESS_QUERY_LENGTH)
+    throw badInput(`${field} is longer than ${MAX_ADDRESS_QUERY_LENGTH} characters`, field)
   const q = normalizeAddressText(text)
   if (!q) throw badInput(`${field} must contain some address text`, field)
   return q

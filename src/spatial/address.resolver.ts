@@ -21,14 +21,18 @@ export class AddressResolver {
     return a.divisionId ? ctx.loaders.entity.ADMIN_DIVISION.load(a.divisionId) : null
   }
 
-  @FieldResolver(() => Building, { nullable: true, description: 'Building whose footprint holds the address point.' })
+  @FieldResolver(() => Building, {
+    nullable: true,
+    description: 'Building whose footprint holds the address point.',
+  })
   building(@Root() a: Address, @Ctx() ctx: Context) {
     return a.buildingId ? ctx.loaders.entity.BUILDING.load(a.buildingId) : null
   }
 
   @FieldResolver(() => PersonConnection, { description: 'Living persons whose residence is this address.' })
   async residents(
-    @Root() a: Address, @Ctx() ctx: Context,
+    @Root() a: Address,
+    @Ctx() ctx: Context,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
@@ -36,6 +40,13 @@ export class AddressResolver {
     const base = () => ctx.knex('persons as p').where('p.residence_address_id', a.id).whereNull('p.death_date')
     const { rows, hasNextPage } = await keysetPage(base().select(personColumns(ctx.knex)), size, after, 'p.id')
     const items = rows.map((r) => rowToObject('PERSON', r) as unknown as Person)
-    return new PersonConnection(new Page(items, hasNextPage, (p) => encodeCursor([p.id]), async () => Number((await base().count({ n: '*' }).first())?.n ?? 0)))
+    return new PersonConnection(
+      new Page(
+        items,
+        hasNextPage,
+        (p) => encodeCursor([p.id]),
+        async () => Number((await base().count({ n: '*' }).first())?.n ?? 0),
+      ),
+    )
   }
 }

@@ -14,8 +14,13 @@ const MAX_SIMPLIFY_METERS = 10_000
 export class AdminDivisionResolver {
   @Query(() => AdminDivision, { nullable: true })
   async adminDivision(@Ctx() ctx: Context, @Arg('code', () => String) code: string): Promise<AdminDivision | null> {
-    if (!isValidDivisionCode(code)) throw badInput('code must be a 6, 9 or 12 digit division code', 'code', 'INVALID_DIVISION_CODE')
-    const row = await ctx.knex('admin_divisions').select(selectColumns(ctx.knex, 'ADMIN_DIVISION')).where('code', code).first()
+    if (!isValidDivisionCode(code))
+      throw badInput('code must be a 6, 9 or 12 digit division code', 'code', 'INVALID_DIVISION_CODE')
+    const row = await ctx
+      .knex('admin_divisions')
+      .select(selectColumns(ctx.knex, 'ADMIN_DIVISION'))
+      .where('code', code)
+      .first()
     return row ? (rowToObject('ADMIN_DIVISION', row) as unknown as AdminDivision) : null
   }
 
@@ -25,7 +30,8 @@ export class AdminDivisionResolver {
     @Arg('level', () => DivisionLevel, { nullable: true }) level?: string,
     @Arg('parentCode', () => String, { nullable: true }) parentCode?: string,
   ): Promise<AdminDivision[]> {
-    if (parentCode && !isValidDivisionCode(parentCode)) throw badInput('parentCode must be a 6, 9 or 12 digit division code', 'parentCode', 'INVALID_DIVISION_CODE')
+    if (parentCode && !isValidDivisionCode(parentCode))
+      throw badInput('parentCode must be a 6, 9 or 12 digit division code', 'parentCode', 'INVALID_DIVISION_CODE')
     const q = ctx.knex('admin_divisions').select(selectColumns(ctx.knex, 'ADMIN_DIVISION')).orderBy('code')
     if (level) q.where('level', level)
     if (parentCode) q.where('parent_key', parentCode)
@@ -39,21 +45,38 @@ export class AdminDivisionResolver {
 
   @FieldResolver(() => [AdminDivision])
   async children(@Root() d: AdminDivision, @Ctx() ctx: Context) {
-    const rows = await ctx.knex('admin_divisions').select(selectColumns(ctx.knex, 'ADMIN_DIVISION')).where('parent_id', d.id).orderBy('code')
+    const rows = await ctx
+      .knex('admin_divisions')
+      .select(selectColumns(ctx.knex, 'ADMIN_DIVISION'))
+      .where('parent_id', d.id)
+      .orderBy('code')
     return rows.map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))
   }
 
-  @FieldResolver(() => GeoJSONScalar, { nullable: true, description: 'Boundary; with simplifyMeters the geometry is simplified to that tolerance.' })
-  async geometry(@Root() d: AdminDivision, @Ctx() ctx: Context, @Arg('simplifyMeters', () => Float, { nullable: true }) simplifyMeters?: number) {
+  @FieldResolver(() => GeoJSONScalar, {
+    nullable: true,
+    description: 'Boundary; with simplifyMeters the geometry is simplified to that tolerance.',
+  })
+  async geometry(
+    @Root() d: AdminDivision,
+    @Ctx() ctx: Context,
+    @Arg('simplifyMeters', () => Float, { nullable: true }) simplifyMeters?: number,
+  ) {
     if (simplifyMeters === undefined || simplifyMeters === null) return d.geometry
     if (!(simplifyMeters > 0) || simplifyMeters > MAX_SIMPLIFY_METERS)
-      throw badInput(`simplifyMeters must be greater than 0 and at most ${MAX_SIMPLIFY_METERS}`, 'simplifyMeters', 'INVALID_GEOMETRY')
+      throw badInput(
+        `simplifyMeters must be greater than 0 and at most ${MAX_SIMPLIFY_METERS}`,
+        'simplifyMeters',
+        'INVALID_GEOMETRY',
+      )
     // Simplify in the UTM zone of the boundary (northern hemisphere) so the tolerance is in metres,
     // preserving topology, then back to WGS 84.
     const { rows } = await ctx.knex.raw(
       `SELECT ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, z.srid), ?), 4326), 7)::json AS g
          FROM admin_divisions, LATERAL (SELECT 32600 + floor((ST_X(ST_Centroid(geom)) + 180) / 6)::int + 1 AS srid) z
-        WHERE id = ?`, [simplifyMeters, d.id])
+        WHERE id = ?`,
+      [simplifyMeters, d.id],
+    )
     return rows[0]?.g ?? null
   }
 }

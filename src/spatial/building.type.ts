@@ -9,7 +9,8 @@ export class Building extends MasterEntity {
   @Field(() => ID) declare id: string
   @Field(() => EntityType) declare entityType: string
   @Field(() => String, { nullable: true }) name!: string | null
-  @Field(() => GeoJSONScalar, { nullable: true, description: 'Footprint polygon, WGS 84.' }) footprint!: unknown
+  @Field(() => GeoJSONScalar, { nullable: true, description: 'Footprint polygon, WGS 84.' })
+  footprint!: unknown
   @Field(() => Int, { nullable: true, description: 'Floors above ground.' }) floors!: number | null
   @Field(() => String, { nullable: true }) useType!: string | null
   parcelId!: string | null

@@ -20,7 +20,11 @@ export function divisionCodePrefix(code: string, field: string): string {
 }
 
 /** Checks a query polygon and returns it as GeoJSON text for ST_GeomFromGeoJSON; BAD_USER_INPUT (INVALID_GEOMETRY) otherwise. */
-export function polygonParam(geometry: unknown, field: string, types: readonly string[] = ['Polygon', 'MultiPolygon']): string {
+export function polygonParam(
+  geometry: unknown,
+  field: string,
+  types: readonly string[] = ['Polygon', 'MultiPolygon'],
+): string {
   try {
     validateGeometry(geometry, types, field)
   } catch (e) {
@@ -32,8 +36,10 @@ export function polygonParam(geometry: unknown, field: string, types: readonly s
 
 /** Checks a point; BAD_USER_INPUT (INVALID_GEOMETRY) when longitude/latitude are out of range. */
 export function checkLonLat(lon: number, lat: number, field: string): void {
-  if (!Number.isFinite(lon) || lon < -180 || lon > 180) throw badInput(`${field}: longitude must be in [-180, 180]`, field, 'INVALID_GEOMETRY')
-  if (!Number.isFinite(lat) || lat < -90 || lat > 90) throw badInput(`${field}: latitude must be in [-90, 90]`, field, 'INVALID_GEOMETRY')
+  if (!Number.isFinite(lon) || lon < -180 || lon > 180)
+    throw badInput(`${field}: longitude must be in [-180, 180]`, field, 'INVALID_GEOMETRY')
+  if (!Number.isFinite(lat) || lat < -90 || lat > 90)
+    throw badInput(`${field}: latitude must be in [-90, 90]`, field, 'INVALID_GEOMETRY')
 }
 
 /** Checks a near filter (point in range, 0 < meters ≤ 100 km). */
@@ -45,7 +51,8 @@ export function checkNear(near: NearInput, field: string): void {
 
 /** Checks [minLon, minLat, maxLon, maxLat]; BAD_USER_INPUT (INVALID_GEOMETRY) when malformed or min > max. */
 export function checkBbox(bbox: number[], field: string): [number, number, number, number] {
-  if (bbox.length !== 4 || bbox.some((v) => !Number.isFinite(v))) throw badInput(`${field} must be [minLon, minLat, maxLon, maxLat]`, field, 'INVALID_GEOMETRY')
+  if (bbox.length !== 4 || bbox.some((v) => !Number.isFinite(v)))
+    throw badInput(`${field} must be [minLon, minLat, maxLon, maxLat]`, field, 'INVALID_GEOMETRY')
   const [a, b, c, d] = bbox
   checkLonLat(a, b, field)
   checkLonLat(c, d, field)
@@ -65,7 +72,12 @@ export function whereIntersects(q: Knex.QueryBuilder, column: string, geojson: s
 
 /** WHERE fragment: `column` within `meters` of the point, on the spheroid (geography), index-assisted. */
 export function whereNear(q: Knex.QueryBuilder, column: string, near: NearInput): void {
-  q.whereRaw(`ST_DWithin(??::geography, ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?)`, [column, near.lon, near.lat, near.meters])
+  q.whereRaw(`ST_DWithin(??::geography, ST_SetSRID(ST_MakePoint(?, ?), 4326)::geography, ?)`, [
+    column,
+    near.lon,
+    near.lat,
+    near.meters,
+  ])
 }
 
 /** WHERE fragment: `column` intersects the bbox. */

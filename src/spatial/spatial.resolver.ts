@@ -8,15 +8,34 @@ import { AdminDivision } from './admin-division.type.js'
 import { BuildingConnection } from './building.type.js'
 import { ParcelConnection } from './parcel.type.js'
 import { AddressDistance, AreaSummary, ReverseGeocodeResult, SpatialFilter } from './spatial.types.js'
-import { areaSummary, checkNearestArgs, divisionsAt, nearestAddressIds, spatialPage, type SpatialKind } from './spatial.store.js'
+import {
+  areaSummary,
+  checkNearestArgs,
+  divisionsAt,
+  nearestAddressIds,
+  spatialPage,
+  type SpatialKind,
+} from './spatial.store.js'
 
-async function page(ctx: Context, kind: SpatialKind, filter: SpatialFilter | undefined, first: number | undefined, after: string | undefined) {
+async function page(
+  ctx: Context,
+  kind: SpatialKind,
+  filter: SpatialFilter | undefined,
+  first: number | undefined,
+  after: string | undefined,
+) {
   const p = await spatialPage(ctx.knex, kind, filter, pageSize(first), after)
   for (const item of p.items) ctx.loaders.entity[kind as EntityTypeName].prime(item.id, item)
   return new Page(p.items, p.hasNextPage, p.cursorOf, p.count)
 }
 
-async function nearest(ctx: Context, lon: number, lat: number, limit?: number | null, maxMeters?: number | null): Promise<AddressDistance[]> {
+async function nearest(
+  ctx: Context,
+  lon: number,
+  lat: number,
+  limit?: number | null,
+  maxMeters?: number | null,
+): Promise<AddressDistance[]> {
   const args = checkNearestArgs(lon, lat, limit, maxMeters)
   const hits = await nearestAddressIds(ctx.knex, lon, lat, args.limit, args.maxMeters)
   const addresses = await ctx.loaders.entity.ADDRESS.loadMany(hits.map((h) => h.id))
@@ -29,34 +48,40 @@ async function nearest(ctx: Context, lon: number, lat: number, limit?: number | 
 /** Queries of the spatial domain: filtered connections, point lookups and area summaries. */
 @Resolver()
 export class SpatialResolver {
-  @Query(() => AddressConnection, { description: 'Addresses matching the filter; with textContains ranked by similarity, else by id.' })
+  @Query(() => AddressConnection, {
+    description: 'Addresses matching the filter; with textContains ranked by similarity, else by id.',
+  })
   async addresses(
     @Ctx() ctx: Context,
     @Arg('filter', () => SpatialFilter, { nullable: true }) filter?: SpatialFilter,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return new AddressConnection(await page(ctx, 'ADDRESS', filter, first, after) as unknown as Page<Address>)
+    return new AddressConnection((await page(ctx, 'ADDRESS', filter, first, after)) as unknown as Page<Address>)
   }
 
-  @Query(() => BuildingConnection, { description: 'Buildings matching the filter (textContains: name), by id.' })
+  @Query(() => BuildingConnection, {
+    description: 'Buildings matching the filter (textContains: name), by id.',
+  })
   async buildings(
     @Ctx() ctx: Context,
     @Arg('filter', () => SpatialFilter, { nullable: true }) filter?: SpatialFilter,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return new BuildingConnection(await page(ctx, 'BUILDING', filter, first, after) as never)
+    return new BuildingConnection((await page(ctx, 'BUILDING', filter, first, after)) as never)
   }
 
-  @Query(() => ParcelConnection, { description: 'Parcels matching the filter (textContains: parcel code or land use), by id.' })
+  @Query(() => ParcelConnection, {
+    description: 'Parcels matching the filter (textContains: parcel code or land use), by id.',
+  })
   async parcels(
     @Ctx() ctx: Context,
     @Arg('filter', () => SpatialFilter, { nullable: true }) filter?: SpatialFilter,
     @Arg('first', () => Int, { nullable: true }) first?: number,
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
-    return new ParcelConnection(await page(ctx, 'PARCEL', filter, first, after) as never)
+    return new ParcelConnection((await page(ctx, 'PARCEL', filter, first, after)) as never)
   }
 
   @Query(() => [AdminDivision], { description: 'Every division containing the point, top-down.' })
@@ -66,7 +91,9 @@ export class SpatialResolver {
     return divisions as unknown as AdminDivision[]
   }
 
-  @Query(() => [AddressDistance], { description: 'Nearest addresses (default 5, at most 100), metres on the spheroid, nearest first.' })
+  @Query(() => [AddressDistance], {
+    description: 'Nearest addresses (default 5, at most 100), metres on the spheroid, nearest first.',
+  })
   nearestAddresses(
     @Ctx() ctx: Context,
     @Arg('lon', () => Float) lon: number,
@@ -77,13 +104,24 @@ export class SpatialResolver {
     return nearest(ctx, lon, lat, limit, maxMeters)
   }
 
-  @Query(() => ReverseGeocodeResult, { description: 'The nearest address (within 1 km) and the divisions containing the point.' })
-  async reverseGeocode(@Ctx() ctx: Context, @Arg('lon', () => Float) lon: number, @Arg('lat', () => Float) lat: number): Promise<ReverseGeocodeResult> {
-    const [hits, divisions] = await Promise.all([nearest(ctx, lon, lat, 1, REVERSE_GEOCODE_METERS), divisionsAt(ctx.knex, lon, lat)])
+  @Query(() => ReverseGeocodeResult, {
+    description: 'The nearest address (within 1 km) and the divisions containing the point.',
+  })
+  async reverseGeocode(
+    @Ctx() ctx: Context,
+    @Arg('lon', () => Float) lon: number,
+    @Arg('lat', () => Float) lat: number,
+  ): Promise<ReverseGeocodeResult> {
+    const [hits, divisions] = await Promise.all([
+      nearest(ctx, lon, lat, 1, REVERSE_GEOCODE_METERS),
+      divisionsAt(ctx.knex, lon, lat),
+    ])
     return { nearest: hits[0] ?? null, divisions: divisions as unknown as AdminDivision[] }
   }
 
-  @Query(() => AreaSummary, { description: 'Area (km², spheroid) and what lies inside a Polygon or MultiPolygon.' })
+  @Query(() => AreaSummary, {
+    description: 'Area (km², spheroid) and what lies inside a Polygon or MultiPolygon.',
+  })
   areaSummary(@Ctx() ctx: Context, @Arg('geometry', () => GeoJSONScalar) geometry: unknown): Promise<AreaSummary> {
     return areaSummary(ctx.knex, geometry)
   }

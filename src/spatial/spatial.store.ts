@@ -5,7 +5,15 @@ import { badInput } from '../shared/errors.js'
 import { UUID } from '../shared/ids.js'
 import { ADDRESS_SEARCH_THRESHOLD, normalizeAddressQuery } from './address-search.js'
 import {
-  checkBbox, checkLonLat, checkNear, divisionCodePrefix, polygonParam, whereBbox, whereIntersects, whereNear, whereWithin,
+  checkBbox,
+  checkLonLat,
+  checkNear,
+  divisionCodePrefix,
+  polygonParam,
+  whereBbox,
+  whereIntersects,
+  whereNear,
+  whereWithin,
 } from './spatial-filter.js'
 import type { SpatialFilter } from './spatial.types.js'
 
@@ -61,7 +69,10 @@ export function spatialQuery(knex: Knex, kind: SpatialKind, filter: SpatialFilte
   const f = filter ?? {}
   // Validate everything once, up front, so a bad value fails before any SQL runs.
   const within = f.within !== undefined && f.within !== null ? polygonParam(f.within, 'filter.within') : null
-  const intersects = f.intersects !== undefined && f.intersects !== null ? polygonParam(f.intersects, 'filter.intersects', ANY_GEOMETRY) : null
+  const intersects =
+    f.intersects !== undefined && f.intersects !== null
+      ? polygonParam(f.intersects, 'filter.intersects', ANY_GEOMETRY)
+      : null
   if (f.near) checkNear(f.near, 'filter.near')
   const bbox = f.bbox ? checkBbox(f.bbox, 'filter.bbox') : null
   const prefix = f.divisionCode ? `${escapeLike(divisionCodePrefix(f.divisionCode, 'filter.divisionCode'))}%` : null
@@ -71,7 +82,8 @@ export function spatialQuery(knex: Knex, kind: SpatialKind, filter: SpatialFilte
     if (kind === 'ADDRESS') search = normalizeAddressQuery(f.textContains, 'filter.textContains')
     else {
       contains = f.textContains.trim()
-      if (!contains || contains.length > 200) throw badInput('filter.textContains must be 1 to 200 characters', 'filter.textContains')
+      if (!contains || contains.length > 200)
+        throw badInput('filter.textContains must be 1 to 200 characters', 'filter.textContains')
     }
   }
 
@@ -129,7 +141,13 @@ function withoutParallelWorkers<T>(knex: Knex, fn: (trx: Knex.Transaction) => Pr
  * order is by id and the cursor is [id]; with it (addresses) the order is by similarity, best first,
  * then id, and the cursor is [score, id]. An empty page has hasNextPage false; count runs only when called.
  */
-export async function spatialPage(knex: Knex, kind: SpatialKind, filter: SpatialFilter | null | undefined, first: number, after: string | null | undefined): Promise<SpatialPage> {
+export async function spatialPage(
+  knex: Knex,
+  kind: SpatialKind,
+  filter: SpatialFilter | null | undefined,
+  first: number,
+  after: string | null | undefined,
+): Promise<SpatialPage> {
   const t = TABLES[kind]
   const { base, search } = spatialQuery(knex, kind, filter)
   const key = decodeCursor(after)
@@ -139,7 +157,11 @@ export async function spatialPage(knex: Knex, kind: SpatialKind, filter: Spatial
   if (!search) {
     if (key && (key.length !== 1 || typeof key[0] !== 'string' || !UUID.test(key[0]))) throw badCursor()
     const rows = await withoutParallelWorkers(knex, async (trx) => {
-      const q = base().transacting(trx).select(columns).orderBy(`${t.alias}.id`).limit(first + 1)
+      const q = base()
+        .transacting(trx)
+        .select(columns)
+        .orderBy(`${t.alias}.id`)
+        .limit(first + 1)
       if (key) q.where(`${t.alias}.id`, '>', key[0] as string)
       return (await q) as Record<string, unknown>[]
     })
@@ -154,11 +176,29 @@ export async function spatialPage(knex: Knex, kind: SpatialKind, filter: Spatial
   // Ranked: the keyset is (score DESC, id ASC). Scores are float4; the cursor holds the value
   // PostgreSQL printed (shortest exact form), and comparing it as ::real gives it back exactly.
   // word_similarity is in [0, 1]; anything else did not come from here (and may not even fit a real).
-  if (key && (key.length !== 2 || typeof key[0] !== 'number' || !(key[0] >= 0 && key[0] <= 1) || typeof key[1] !== 'string' || !UUID.test(key[1]))) throw badCursor()
+  if (
+    key &&
+    (key.length !== 2 ||
+      typeof key[0] !== 'number' ||
+      !(key[0] >= 0 && key[0] <= 1) ||
+      typeof key[1] !== 'string' ||
+      !UUID.test(key[1]))
+  )
+    throw badCursor()
   const rows = await withSearchThreshold(knex, async (trx) => {
-    const q = base().transacting(trx).select([...columns, knex.raw(`${ADDRESS_SCORE} AS score`, [search])])
-      .orderByRaw(`score DESC, a.id`).limit(first + 1)
-    if (key) q.whereRaw(`(${ADDRESS_SCORE} < ?::real OR (${ADDRESS_SCORE} = ?::real AND a.id > ?))`, [search, key[0], search, key[0], key[1]])
+    const q = base()
+      .transacting(trx)
+      .select([...columns, knex.raw(`${ADDRESS_SCORE} AS score`, [search])])
+      .orderByRaw(`score DESC, a.id`)
+      .limit(first + 1)
+    if (key)
+      q.whereRaw(`(${ADDRESS_SCORE} < ?::real OR (${ADDRESS_SCORE} = ?::real AND a.id > ?))`, [
+        search,
+        key[0],
+        search,
+        key[0],
+        key[1],
+      ])
     return (await q) as Record<string, unknown>[]
   })
   const scores = new Map<string, number>(rows.map((r) => [r.id as string, Number(r.score)]))
@@ -166,7 +206,10 @@ export async function spatialPage(knex: Knex, kind: SpatialKind, filter: Spatial
     items: rows.slice(0, first).map((r) => ({ ...rowToObject(kind, r), searchScore: Number(r.score) })),
     hasNextPage: rows.length > first,
     cursorOf: (item) => encodeCursor([scores.get(item.id) ?? 0, item.id]),
-    count: () => withSearchThreshold(knex, async (trx) => Number((await base().transacting(trx).count({ n: '*' }).first())?.n ?? 0)),
+    count: () =>
+      withSearchThreshold(knex, async (trx) =>
+        Number((await base().transacting(trx).count({ n: '*' }).first())?.n ?? 0),
+      ),
   }
 }
 
@@ -192,17 +235,33 @@ ORDER BY c.meters, c.id
 LIMIT ?`
 
 /** Checks nearestAddresses arguments; BAD_USER_INPUT naming the field. */
-export function checkNearestArgs(lon: number, lat: number, limit: number | null | undefined, maxMeters: number | null | undefined): { limit: number; maxMeters: number | null } {
+export function checkNearestArgs(
+  lon: number,
+  lat: number,
+  limit: number | null | undefined,
+  maxMeters: number | null | undefined,
+): { limit: number; maxMeters: number | null } {
   checkPoint(lon, lat)
   const n = limit ?? DEFAULT_NEAREST
-  if (!Number.isInteger(n) || n < 1 || n > MAX_NEAREST) throw badInput(`limit must be between 1 and ${MAX_NEAREST}`, 'limit')
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NEAREST)
+    throw badInput(`limit must be between 1 and ${MAX_NEAREST}`, 'limit')
   if (maxMeters !== null && maxMeters !== undefined && (!(maxMeters > 0) || maxMeters > MAX_NEAREST_METERS))
-    throw badInput(`maxMeters must be greater than 0 and at most ${MAX_NEAREST_METERS}`, 'maxMeters', 'INVALID_GEOMETRY')
+    throw badInput(
+      `maxMeters must be greater than 0 and at most ${MAX_NEAREST_METERS}`,
+      'maxMeters',
+      'INVALID_GEOMETRY',
+    )
   return { limit: n, maxMeters: maxMeters ?? null }
 }
 
 /** Ids of the addresses nearest to the point with their spheroidal distance, nearest first; [] when none is within maxMeters. */
-export async function nearestAddressIds(knex: Knex, lon: number, lat: number, limit: number, maxMeters: number | null): Promise<{ id: string; meters: number }[]> {
+export async function nearestAddressIds(
+  knex: Knex,
+  lon: number,
+  lat: number,
+  limit: number,
+  maxMeters: number | null,
+): Promise<{ id: string; meters: number }[]> {
   const { rows } = await knex.raw(NEAREST_SQL, [lon, lat, maxMeters, lon, lat, maxMeters, lon, lat, limit + 20, limit])
   return rows.map((r: { id: string; meters: number }) => ({ id: r.id, meters: Number(r.meters) }))
 }
@@ -225,10 +284,16 @@ const LEVEL_ORDER = ['PROVINCE', 'CITY', 'DISTRICT', 'TOWNSHIP', 'VILLAGE']
 /** Every division containing the point, top-down (province first), ties by code; [] outside all boundaries. */
 export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise<EntityObject[]> {
   checkPoint(lon, lat)
-  const rows = await knex('admin_divisions as d').select(selectColumns(knex, 'ADMIN_DIVISION', 'd'))
+  const rows = await knex('admin_divisions as d')
+    .select(selectColumns(knex, 'ADMIN_DIVISION', 'd'))
     .whereRaw(`d.id IN (${DIVISIONS_AT_SQL})`, [lon, lat])
-  return rows.map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))
-    .sort((a, b) => LEVEL_ORDER.indexOf(a.level as string) - LEVEL_ORDER.indexOf(b.level as string) || String(a.code).localeCompare(String(b.code)))
+  return rows
+    .map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))
+    .sort(
+      (a, b) =>
+        LEVEL_ORDER.indexOf(a.level as string) - LEVEL_ORDER.indexOf(b.level as string) ||
+        String(a.code).localeCompare(String(b.code)),
+    )
 }
 
 // Points inside (ST_Within: interior) for residents, legal entities and addresses; buildings count
@@ -267,12 +332,19 @@ export async function areaSummary(knex: Knex, geometry: unknown): Promise<AreaSu
 
 /** Addresses whose point lies in the building, by full text; [] for none. */
 export async function buildingAddresses(knex: Knex, buildingId: string): Promise<EntityObject[]> {
-  const rows = await knex('addresses as a').select(selectColumns(knex, 'ADDRESS', 'a')).where('a.building_id', buildingId).orderBy('a.full_text').orderBy('a.id')
+  const rows = await knex('addresses as a')
+    .select(selectColumns(knex, 'ADDRESS', 'a'))
+    .where('a.building_id', buildingId)
+    .orderBy('a.full_text')
+    .orderBy('a.id')
   return rows.map((r: Record<string, unknown>) => rowToObject('ADDRESS', r))
 }
 
 /** Buildings on the parcel, by id; [] for none. */
 export async function parcelBuildings(knex: Knex, parcelId: string): Promise<EntityObject[]> {
-  const rows = await knex('buildings as b').select(selectColumns(knex, 'BUILDING', 'b')).where('b.parcel_id', parcelId).orderBy('b.id')
+  const rows = await knex('buildings as b')
+    .select(selectColumns(knex, 'BUILDING', 'b'))
+    .where('b.parcel_id', parcelId)
+    .orderBy('b.id')
   return rows.map((r: Record<string, unknown>) => rowToObject('BUILDING', r))
 }

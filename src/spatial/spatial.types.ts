@@ -6,12 +6,27 @@ import { NearInput } from './near.input.js'
 
 @InputType({ description: 'Spatial and text conditions; all given conditions must hold.' })
 export class SpatialFilter {
-  @Field(() => GeoJSONScalar, { nullable: true, description: 'Polygon or MultiPolygon the feature lies inside.' }) within?: unknown
-  @Field(() => GeoJSONScalar, { nullable: true, description: 'Geometry the feature touches or overlaps.' }) intersects?: unknown
-  @Field(() => NearInput, { nullable: true, description: 'Within `meters` of a point, on the spheroid.' }) near?: NearInput
+  @Field(() => GeoJSONScalar, {
+    nullable: true,
+    description: 'Polygon or MultiPolygon the feature lies inside.',
+  })
+  within?: unknown
+  @Field(() => GeoJSONScalar, { nullable: true, description: 'Geometry the feature touches or overlaps.' })
+  intersects?: unknown
+  @Field(() => NearInput, { nullable: true, description: 'Within `meters` of a point, on the spheroid.' })
+  near?: NearInput
   @Field(() => [Float], { nullable: true, description: '[minLon, minLat, maxLon, maxLat]' }) bbox?: number[]
-  @Field(() => String, { nullable: true, description: 'Admin division code of any level; a district matches everything in its townships.' }) divisionCode?: string
-  @Field(() => String, { nullable: true, description: 'Address text, forgiving missing 号/路/区, spaces and full-width digits; results ranked by similarity.' }) textContains?: string
+  @Field(() => String, {
+    nullable: true,
+    description: 'Admin division code of any level; a district matches everything in its townships.',
+  })
+  divisionCode?: string
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'Address text, forgiving missing 号/路/区, spaces and full-width digits; results ranked by similarity.',
+  })
+  textContains?: string
 }
 
 @ObjectType()
@@ -23,14 +38,17 @@ export class AddressDistance {
 @ObjectType()
 export class ReverseGeocodeResult {
   @Field(() => AddressDistance, { nullable: true }) nearest!: AddressDistance | null
-  @Field(() => [AdminDivision], { description: 'Every division containing the point, top-down.' }) divisions!: AdminDivision[]
+  @Field(() => [AdminDivision], { description: 'Every division containing the point, top-down.' })
+  divisions!: AdminDivision[]
 }
 
 @ObjectType()
 export class AreaSummary {
   @Field(() => Float, { description: 'Area on the WGS 84 spheroid in km².' }) areaSqKm!: number
-  @Field(() => Int, { description: 'Living persons whose residence address point lies inside.' }) residentCount!: number
-  @Field(() => Int, { description: 'Legal entities whose registered address point lies inside.' }) legalEntityCount!: number
+  @Field(() => Int, { description: 'Living persons whose residence address point lies inside.' })
+  residentCount!: number
+  @Field(() => Int, { description: 'Legal entities whose registered address point lies inside.' })
+  legalEntityCount!: number
   @Field(() => Int) addressCount!: number
   @Field(() => Int, { description: 'Buildings whose footprint intersects the area.' }) buildingCount!: number
 }

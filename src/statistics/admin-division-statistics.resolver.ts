@@ -7,19 +7,29 @@ import { DerivedStatistics, Observation } from './statistics.type.js'
 /** The statistics fields of AdminDivision: its observations and its live register counts. */
 @Resolver(() => AdminDivision)
 export class AdminDivisionStatisticsResolver {
-  @FieldResolver(() => DerivedStatistics, { description: 'Counts computed live from the registers for this division and everything below it.' })
+  @FieldResolver(() => DerivedStatistics, {
+    description: 'Counts computed live from the registers for this division and everything below it.',
+  })
   derivedStatistics(@Root() d: AdminDivision, @Ctx() ctx: Context): Promise<DerivedStatistics> {
     return derivedStatisticsOf(ctx.knex, d)
   }
 
-  @FieldResolver(() => [Observation], { description: 'Observations for this division (not those below it), ordered by period within each indicator.' })
+  @FieldResolver(() => [Observation], {
+    description: 'Observations for this division (not those below it), ordered by period within each indicator.',
+  })
   async observations(
-    @Root() d: AdminDivision, @Ctx() ctx: Context,
+    @Root() d: AdminDivision,
+    @Ctx() ctx: Context,
     @Arg('indicatorCode', () => String, { nullable: true }) indicatorCode?: string,
     @Arg('periodFrom', () => String, { nullable: true }) periodFrom?: string,
     @Arg('periodTo', () => String, { nullable: true }) periodTo?: string,
   ): Promise<Observation[]> {
-    const rows = await findObservations(ctx.knex, { regionId: d.id, indicatorCode: indicatorCode ?? undefined }, periodFrom, periodTo)
+    const rows = await findObservations(
+      ctx.knex,
+      { regionId: d.id, indicatorCode: indicatorCode ?? undefined },
+      periodFrom,
+      periodTo,
+    )
     // One region: group by indicator code, keeping each indicator's periods in order (stable sort).
     return rows.sort((a, b) => (a.indicatorCode < b.indicatorCode ? -1 : a.indicatorCode > b.indicatorCode ? 1 : 0))
   }

@@ -19,8 +19,13 @@ export const AGE_BANDS = ['0-14', '15-64', '65+'] as const
 
 export function emptyCounts(): DerivedCounts {
   return {
-    residents: 0, householdRegistered: 0, residentsByGender: new Map(), residentsByAgeBand: new Map(),
-    legalEntities: 0, legalEntitiesByKind: new Map(), legalEntitiesByIndustrySection: new Map(),
+    residents: 0,
+    householdRegistered: 0,
+    residentsByGender: new Map(),
+    residentsByAgeBand: new Map(),
+    legalEntities: 0,
+    legalEntitiesByKind: new Map(),
+    legalEntitiesByIndustrySection: new Map(),
   }
 }
 
@@ -70,14 +75,26 @@ const SECTION_ORDER = Object.keys(INDUSTRY_SECTIONS)
  * A count map as a list: the `always` keys first (0 when unseen), then the others in `order`,
  * then any remaining key alphabetically; zero counts of other keys are left out.
  */
-export function countList(map: Map<string, number>, always: readonly string[], order: readonly string[] = []): { key: string; count: number }[] {
-  const rank = (k: string) => { const i = [...always, ...order, 'UNKNOWN'].indexOf(k); return i < 0 ? Number.MAX_SAFE_INTEGER : i }
+export function countList(
+  map: Map<string, number>,
+  always: readonly string[],
+  order: readonly string[] = [],
+): { key: string; count: number }[] {
+  const rank = (k: string) => {
+    const i = [...always, ...order, 'UNKNOWN'].indexOf(k)
+    return i < 0 ? Number.MAX_SAFE_INTEGER : i
+  }
   const keys = [...new Set([...always, ...map.keys()])].filter((k) => always.includes(k) || (map.get(k) ?? 0) > 0)
   keys.sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0))
   return keys.map((key) => ({ key, count: map.get(key) ?? 0 }))
 }
 
-export const ORDERS = { gender: GENDER_ORDER, ageBand: AGE_BANDS, kind: LEGAL_ENTITY_KINDS, section: SECTION_ORDER } as const
+export const ORDERS = {
+  gender: GENDER_ORDER,
+  ageBand: AGE_BANDS,
+  kind: LEGAL_ENTITY_KINDS,
+  section: SECTION_ORDER,
+} as const
 
 /**
  * Relative difference |published − derived| / derived; 0 when both are 0, null when only the

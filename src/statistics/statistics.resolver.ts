@@ -14,12 +14,21 @@ export class IndicatorResolver {
     return indicatorByCode(ctx.knex, code)
   }
 
-  @Query(() => [Indicator], { description: 'The indicator catalogue, or one category of it, ordered by category, subcategory and code.' })
-  indicators(@Ctx() ctx: Context, @Arg('category', () => String, { nullable: true }) category?: string): Promise<Indicator[]> {
+  @Query(() => [Indicator], {
+    description: 'The indicator catalogue, or one category of it, ordered by category, subcategory and code.',
+  })
+  indicators(
+    @Ctx() ctx: Context,
+    @Arg('category', () => String, { nullable: true }) category?: string,
+  ): Promise<Indicator[]> {
     return indicatorList(ctx.knex, category ?? null)
   }
 
-  @Query(() => [Observation], { name: 'observations', description: 'Observations of an indicator, optionally of one region, whose period lies within periodFrom..periodTo; ordered by region code, then period.' })
+  @Query(() => [Observation], {
+    name: 'observations',
+    description:
+      'Observations of an indicator, optionally of one region, whose period lies within periodFrom..periodTo; ordered by region code, then period.',
+  })
   async observationsQuery(
     @Ctx() ctx: Context,
     @Arg('indicatorCode', () => String) indicatorCode: string,
@@ -31,13 +40,19 @@ export class IndicatorResolver {
     return findObservations(ctx.knex, { indicatorCode, regionCode: regionCode ?? undefined }, periodFrom, periodTo)
   }
 
-  @Query(() => DerivedStatistics, { description: 'Counts computed live from the registers for a division and everything below it.' })
-  derivedStatistics(@Ctx() ctx: Context, @Arg('regionCode', () => String) regionCode: string): Promise<DerivedStatistics> {
+  @Query(() => DerivedStatistics, {
+    description: 'Counts computed live from the registers for a division and everything below it.',
+  })
+  derivedStatistics(
+    @Ctx() ctx: Context,
+    @Arg('regionCode', () => String) regionCode: string,
+  ): Promise<DerivedStatistics> {
     return derivedStatisticsByCode(ctx.knex, regionCode)
   }
 
   @Query(() => [StatisticsDiscrepancy], {
-    description: 'Published figures of derivable indicators for the period that differ from the registers by at least ' +
+    description:
+      'Published figures of derivable indicators for the period that differ from the registers by at least ' +
       'minRelativeDifference (default 0.05 = 5 %), relative to the derived value; ordered by indicator code, then region code.',
   })
   statisticsDiscrepancies(
@@ -48,19 +63,31 @@ export class IndicatorResolver {
     return findDiscrepancies(ctx.knex, period, minRelativeDifference)
   }
 
-  @FieldResolver(() => Department, { description: 'Department that owns the observations (STATS unless the catalogue names another).' })
+  @FieldResolver(() => Department, {
+    description: 'Department that owns the observations (STATS unless the catalogue names another).',
+  })
   async owner(@Root() i: Indicator, @Ctx() ctx: Context) {
-    return (await ctx.loaders.department.load(i.owner ?? 'STATS')) ?? { code: i.owner ?? 'STATS', name: i.owner ?? 'STATS' }
+    return (
+      (await ctx.loaders.department.load(i.owner ?? 'STATS')) ?? {
+        code: i.owner ?? 'STATS',
+        name: i.owner ?? 'STATS',
+      }
+    )
   }
 
-  @FieldResolver(() => Boolean, { description: 'Set when the service can compute this indicator from the foundational data.' })
+  @FieldResolver(() => Boolean, {
+    description: 'Set when the service can compute this indicator from the foundational data.',
+  })
   derivable(@Root() i: Indicator): boolean {
     return isDerivable(i.code)
   }
 
-  @FieldResolver(() => [Observation], { description: 'Observations of this indicator, ordered by region code, then period.' })
+  @FieldResolver(() => [Observation], {
+    description: 'Observations of this indicator, ordered by region code, then period.',
+  })
   observations(
-    @Root() i: Indicator, @Ctx() ctx: Context,
+    @Root() i: Indicator,
+    @Ctx() ctx: Context,
     @Arg('regionCode', () => String, { nullable: true }) regionCode?: string,
     @Arg('periodFrom', () => String, { nullable: true }) periodFrom?: string,
     @Arg('periodTo', () => String, { nullable: true }) periodTo?: string,
@@ -82,7 +109,9 @@ export class ObservationResolver {
     return ctx.loaders.entity.ADMIN_DIVISION.load(o.regionId)
   }
 
-  @FieldResolver(() => Department, { description: 'Department whose figure is the one shown (the golden value).' })
+  @FieldResolver(() => Department, {
+    description: 'Department whose figure is the one shown (the golden value).',
+  })
   async source(@Root() o: Observation, @Ctx() ctx: Context) {
     return (await ctx.loaders.department.load(o.sourceCode)) ?? { code: o.sourceCode, name: o.sourceCode }
   }

@@ -3,7 +3,15 @@ import { comparePeriods, parsePeriod, type Period } from '../reconciliation/rule
 import { badInput, notFound } from '../shared/errors.js'
 import { divisionCodePrefix } from '../spatial/spatial-filter.js'
 import type { AdminDivision } from '../spatial/admin-division.type.js'
-import { AGE_BANDS, DERIVATIONS, ORDERS, ageBandCutoffs, countList, relativeDifference, type DerivedCounts } from './derivations.js'
+import {
+  AGE_BANDS,
+  DERIVATIONS,
+  ORDERS,
+  ageBandCutoffs,
+  countList,
+  relativeDifference,
+  type DerivedCounts,
+} from './derivations.js'
 import { derivedCountsByPrefix, divisionByCode, observationRows, type ObservationRow } from './statistics.store.js'
 import type { DerivedStatistics } from './statistics.type.js'
 
@@ -18,7 +26,10 @@ export function periodArg(value: string | null | undefined, field: string): Peri
   return p
 }
 
-export interface PeriodRange { from: Period | null; to: Period | null }
+export interface PeriodRange {
+  from: Period | null
+  to: Period | null
+}
 
 /** periodFrom/periodTo checked and parsed; BAD_USER_INPUT on periodTo when it ends before periodFrom starts. */
 export function periodRange(periodFrom: string | null | undefined, periodTo: string | null | undefined): PeriodRange {
@@ -36,7 +47,13 @@ export function inRangeSorted<T extends { period: string; regionCode?: string }>
   return rows
     .map((r) => ({ r, p: parsePeriod(r.period) }))
     .filter(({ p }) => p && (!range.from || p.start >= range.from.start) && (!range.to || p.end <= range.to.end))
-    .sort((a, b) => ((a.r.regionCode ?? '') < (b.r.regionCode ?? '') ? -1 : (a.r.regionCode ?? '') > (b.r.regionCode ?? '') ? 1 : comparePeriods(a.p!, b.p!)))
+    .sort((a, b) =>
+      (a.r.regionCode ?? '') < (b.r.regionCode ?? '')
+        ? -1
+        : (a.r.regionCode ?? '') > (b.r.regionCode ?? '')
+          ? 1
+          : comparePeriods(a.p!, b.p!),
+    )
     .map(({ r }) => r)
 }
 
@@ -48,8 +65,10 @@ export function regionArg(code: string, field: string): string {
 
 /** Observations of an indicator and/or region within the period range, sorted; [] when nothing matches. */
 export async function findObservations(
-  knex: Knex, where: { indicatorId?: string; indicatorCode?: string; regionId?: string; regionCode?: string },
-  periodFrom: string | null | undefined, periodTo: string | null | undefined,
+  knex: Knex,
+  where: { indicatorId?: string; indicatorCode?: string; regionId?: string; regionCode?: string },
+  periodFrom: string | null | undefined,
+  periodTo: string | null | undefined,
 ): Promise<ObservationRow[]> {
   const range = periodRange(periodFrom, periodTo)
   return inRangeSorted(await observationRows(knex, where), range)
@@ -74,7 +93,11 @@ function toGraphQL(region: AdminDivision, c: DerivedCounts): DerivedStatistics {
 }
 
 /** Derived statistics of a known division (its code prefix), ages as of referenceDate (default today). */
-export async function derivedStatisticsOf(knex: Knex, region: AdminDivision, referenceDate = today()): Promise<DerivedStatistics> {
+export async function derivedStatisticsOf(
+  knex: Knex,
+  region: AdminDivision,
+  referenceDate = today(),
+): Promise<DerivedStatistics> {
   const prefix = divisionCodePrefix(region.code, 'regionCode')
   const counts = await derivedCountsByPrefix(knex, [prefix], ageBandCutoffs(referenceDate))
   return toGraphQL(region, counts.get(prefix)!)
@@ -105,11 +128,19 @@ export interface Discrepancy {
  * published not — always count); ordered by indicator code, then region code. Observations
  * without a published value are skipped. BAD_USER_INPUT for a malformed period or a negative threshold.
  */
-export async function findDiscrepancies(knex: Knex, period: string, minRelativeDifference: number | null | undefined, referenceDate = today()): Promise<Discrepancy[]> {
+export async function findDiscrepancies(
+  knex: Knex,
+  period: string,
+  minRelativeDifference: number | null | undefined,
+  referenceDate = today(),
+): Promise<Discrepancy[]> {
   periodArg(period, 'period')
   const min = minRelativeDifference ?? DEFAULT_MIN_RELATIVE_DIFFERENCE
-  if (!Number.isFinite(min) || min < 0) throw badInput('minRelativeDifference must be a number ≥ 0', 'minRelativeDifference')
-  const rows = (await observationRows(knex, { period })).filter((r) => Object.hasOwn(DERIVATIONS, r.indicatorCode) && r.value !== null)
+  if (!Number.isFinite(min) || min < 0)
+    throw badInput('minRelativeDifference must be a number ≥ 0', 'minRelativeDifference')
+  const rows = (await observationRows(knex, { period })).filter(
+    (r) => Object.hasOwn(DERIVATIONS, r.indicatorCode) && r.value !== null,
+  )
   if (!rows.length) return []
   const prefixOf = new Map(rows.map((r) => [r.regionCode, divisionCodePrefix(r.regionCode, 'regionCode')]))
   const counts = await derivedCountsByPrefix(knex, [...new Set(prefixOf.values())], ageBandCutoffs(referenceDate))
@@ -119,9 +150,25 @@ export async function findDiscrepancies(knex: Knex, period: string, minRelativeD
     const diff = relativeDifference(r.value!, derived)
     if (diff !== null && diff < min) continue
     out.push({
-      indicatorId: r.indicatorId, indicatorCode: r.indicatorCode, regionId: r.regionId, regionCode: r.regionCode, period: r.period,
-      publishedValue: r.value, derivedValue: derived, relativeDifference: diff,
+      indicatorId: r.indicatorId,
+      indicatorCode: r.indicatorCode,
+      regionId: r.regionId,
+      regionCode: r.regionCode,
+      period: r.period,
+      publishedValue: r.value,
+      derivedValue: derived,
+      relativeDifference: diff,
     })
   }
-  return out.sort((a, b) => (a.indicatorCode < b.indicatorCode ? -1 : a.indicatorCode > b.indicatorCode ? 1 : a.regionCode < b.regionCode ? -1 : a.regionCode > b.regionCode ? 1 : 0))
+  return out.sort((a, b) =>
+    a.indicatorCode < b.indicatorCode
+      ? -1
+      : a.indicatorCode > b.indicatorCode
+        ? 1
+        : a.regionCode < b.regionCode
+          ? -1
+          : a.regionCode > b.regionCode
+            ? 1
+            : 0,
+  )
 }

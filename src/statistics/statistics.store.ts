@@ -12,7 +12,10 @@ import type { Indicator, Observation } from './statistics.type.js'
 // The live computation over the registers (LIVE_DERIVED_COUNTS_SQL) stays as the reference the
 // tests compare the counts with, and as the benchmark's "before".
 
-export interface AgeCutoffs { under15: string; under65: string }
+export interface AgeCutoffs {
+  under15: string
+  under65: string
+}
 export type CountsSource = 'counts' | 'live'
 
 /**
@@ -83,7 +86,12 @@ export const AGGREGATE_DERIVED_COUNTS_SQL = (match: (column: string) => string) 
  * The boundary year of a cut-off date and the shorter side of it to count live: 'young' = born
  * after the cut-off within the year, (cutoff, 31 Dec]; 'old' = [1 Jan, cutoff].
  */
-export function boundarySide(cutoff: string): { year: number; side: 'young' | 'old'; lo: string; hi: string } {
+export function boundarySide(cutoff: string): {
+  year: number
+  side: 'young' | 'old'
+  lo: string
+  hi: string
+} {
   const year = Number(cutoff.slice(0, 4))
   const y = cutoff.slice(0, 4)
   if (cutoff.slice(5) <= '07-01') return { year, side: 'old', lo: `${y}-01-01`, hi: cutoff }
@@ -98,22 +106,59 @@ const matcher = (one: boolean) => (column: string) => (one ? `${column} LIKE ?` 
  * The one statement counting a group of prefixes of the same length, from the maintained counts
  * or live (also used by bench/statistics.ts to time the SQL alone).
  */
-export function derivedCountsQuery(knex: Knex, sameLengthPrefixes: string[], cutoffs: AgeCutoffs, source: CountsSource = 'counts'): Knex.Raw {
+export function derivedCountsQuery(
+  knex: Knex,
+  sameLengthPrefixes: string[],
+  cutoffs: AgeCutoffs,
+  source: CountsSource = 'counts',
+): Knex.Raw {
   const length = sameLengthPrefixes[0].length
   // One prefix: a plain LIKE, which an index on division_key can serve.
   const one = sameLengthPrefixes.length === 1
   const pattern = one ? `${sameLengthPrefixes[0]}%` : sameLengthPrefixes.map((p) => `${p}%`)
   if (source === 'live')
-    return knex.raw(LIVE_DERIVED_COUNTS_SQL(matcher(one)), [length, cutoffs.under15, cutoffs.under65, pattern, length, pattern, length, pattern])
+    return knex.raw(LIVE_DERIVED_COUNTS_SQL(matcher(one)), [
+      length,
+      cutoffs.under15,
+      cutoffs.under65,
+      pattern,
+      length,
+      pattern,
+      length,
+      pattern,
+    ])
   const [b15, b65] = [boundarySide(cutoffs.under15), boundarySide(cutoffs.under65)]
   return knex.raw(AGGREGATE_DERIVED_COUNTS_SQL(matcher(one)), [
-    length, b15.year, b15.year, b65.year, b65.year, pattern, length, pattern, length, pattern,
-    length, b15.lo, b15.hi, pattern, length, b65.lo, b65.hi, pattern])
+    length,
+    b15.year,
+    b15.year,
+    b65.year,
+    b65.year,
+    pattern,
+    length,
+    pattern,
+    length,
+    pattern,
+    length,
+    b15.lo,
+    b15.hi,
+    pattern,
+    length,
+    b65.lo,
+    b65.hi,
+    pattern,
+  ])
 }
 
 const add = (m: Map<string, number>, k: string, n: number) => m.set(k, (m.get(k) ?? 0) + n)
 
-type CountRow = { part: 'R' | 'H' | 'L' | 'C15' | 'C65'; region: string; k1: string | null; k2: string | null; n: number }
+type CountRow = {
+  part: 'R' | 'H' | 'L' | 'C15' | 'C65'
+  region: string
+  k1: string | null
+  k2: string | null
+  n: number
+}
 
 /**
  * Register counts for each code prefix, ages as of the cut-off dates; a prefix with no persons or
@@ -121,7 +166,10 @@ type CountRow = { part: 'R' | 'H' | 'L' | 'C15' | 'C65'; region: string; k1: str
  * registers (the reference); the default reads the maintained counts.
  */
 export async function derivedCountsByPrefix(
-  knex: Knex, prefixes: string[], cutoffs: AgeCutoffs, source: CountsSource = 'counts',
+  knex: Knex,
+  prefixes: string[],
+  cutoffs: AgeCutoffs,
+  source: CountsSource = 'counts',
 ): Promise<Map<string, DerivedCounts>> {
   const result = new Map<string, DerivedCounts>(prefixes.map((p) => [p, emptyCounts()]))
   const byLength = new Map<number, string[]>()
@@ -202,16 +250,36 @@ export interface ObservationRow extends Observation {
  * recordedAt are those of the golden `value` (of `status` when no value was published).
  */
 export async function observationRows(
-  knex: Knex, where: { indicatorId?: string; indicatorCode?: string; regionId?: string; regionCode?: string; period?: string },
+  knex: Knex,
+  where: {
+    indicatorId?: string
+    indicatorCode?: string
+    regionId?: string
+    regionCode?: string
+    period?: string
+  },
 ): Promise<ObservationRow[]> {
   const q = knex('observations as o')
     .join('indicators as i', 'i.id', 'o.indicator_id')
     .join('admin_divisions as d', 'd.id', 'o.region_id')
-    .leftJoin('golden_values as gv', function () { this.on('gv.entity_id', 'o.id').andOnVal('gv.field', 'value') })
-    .leftJoin('golden_values as gs', function () { this.on('gs.entity_id', 'o.id').andOnVal('gs.field', 'status') })
-    .select('o.id', 'o.period', 'o.value', 'o.status', 'o.indicator_id', 'o.region_id', 'i.code as indicator_code', 'd.code as region_code',
+    .leftJoin('golden_values as gv', function () {
+      this.on('gv.entity_id', 'o.id').andOnVal('gv.field', 'value')
+    })
+    .leftJoin('golden_values as gs', function () {
+      this.on('gs.entity_id', 'o.id').andOnVal('gs.field', 'status')
+    })
+    .select(
+      'o.id',
+      'o.period',
+      'o.value',
+      'o.status',
+      'o.indicator_id',
+      'o.region_id',
+      'i.code as indicator_code',
+      'd.code as region_code',
       knex.raw('coalesce(gv.source_department, gs.source_department) AS source_code'),
-      knex.raw('coalesce(gv.recorded_at, gs.recorded_at) AS recorded_at'))
+      knex.raw('coalesce(gv.recorded_at, gs.recorded_at) AS recorded_at'),
+    )
   if (where.indicatorId) q.where('o.indicator_id', where.indicatorId)
   if (where.indicatorCode) q.where('i.code', where.indicatorCode)
   if (where.regionId) q.where('o.region_id', where.regionId)
@@ -219,9 +287,16 @@ export async function observationRows(
   if (where.period) q.where('o.period', where.period)
   const rows = await q
   return rows.map((r: Record<string, any>) => ({
-    id: r.id, period: r.period, value: r.value === null ? null : Number(r.value), status: r.status ?? 'FINAL',
-    recordedAt: r.recorded_at ? new Date(r.recorded_at) : new Date(0), indicatorId: r.indicator_id, regionId: r.region_id,
-    sourceCode: r.source_code ?? 'STATS', indicatorCode: r.indicator_code, regionCode: r.region_code,
+    id: r.id,
+    period: r.period,
+    value: r.value === null ? null : Number(r.value),
+    status: r.status ?? 'FINAL',
+    recordedAt: r.recorded_at ? new Date(r.recorded_at) : new Date(0),
+    indicatorId: r.indicator_id,
+    regionId: r.region_id,
+    sourceCode: r.source_code ?? 'STATS',
+    indicatorCode: r.indicator_code,
+    regionCode: r.region_code,
   }))
 }
 

@@ -18,13 +18,16 @@ export class Indicator extends MasterEntity {
   owner!: string | null
 }
 
-@ObjectType({ description: 'One published figure of an indicator for a region and period (golden values of an OBSERVATION entity).' })
+@ObjectType({
+  description: 'One published figure of an indicator for a region and period (golden values of an OBSERVATION entity).',
+})
 export class Observation {
   @Field(() => ID) id!: string
   @Field(() => String, { description: "Year '2024', quarter '2024Q2' or month '2024-05'." }) period!: string
   @Field(() => Float, { nullable: true }) value!: number | null
   @Field(() => ObservationStatus, { description: 'FINAL when the source gave no status.' }) status!: string
-  @Field(() => DateTimeScalar, { description: 'When the service recorded the value shown.' }) recordedAt!: Date
+  @Field(() => DateTimeScalar, { description: 'When the service recorded the value shown.' })
+  recordedAt!: Date
   indicatorId!: string
   regionId!: string
   /** Department whose claim is the golden value. */
@@ -32,26 +35,45 @@ export class Observation {
 }
 
 @ObjectType({
-  description: 'Counts computed live from the population and legal-entity registers for a region and everything below it. ' +
+  description:
+    'Counts computed live from the population and legal-entity registers for a region and everything below it. ' +
     'Residents: living persons (no death date) whose residence address lies in the region; ages as of today (UTC date).',
 })
 export class DerivedStatistics {
   @Field(() => AdminDivision) region!: AdminDivision
   @Field(() => Int) residentCount!: number
-  @Field(() => Int, { description: 'Living persons whose household-registration (户籍) address lies in the region.' }) householdRegisteredCount!: number
-  @Field(() => [CountByKey], { description: 'Residents by gender (MALE, FEMALE, UNKNOWN).' }) residentsByGender!: CountByKey[]
-  @Field(() => [CountByKey], { description: "Residents by age band '0-14', '15-64', '65+' (and 'UNKNOWN' without a birth date)." }) residentsByAgeBand!: CountByKey[]
-  @Field(() => Int, { description: 'ACTIVE legal entities whose registered address lies in the region.' }) legalEntityCount!: number
-  @Field(() => [CountByKey], { description: 'ACTIVE legal entities by kind.' }) legalEntitiesByKind!: CountByKey[]
-  @Field(() => [CountByKey], { description: "ACTIVE legal entities by GB/T 4754 section letter ('UNKNOWN' without a usable industry code)." }) legalEntitiesByIndustrySection!: CountByKey[]
+  @Field(() => Int, {
+    description: 'Living persons whose household-registration (户籍) address lies in the region.',
+  })
+  householdRegisteredCount!: number
+  @Field(() => [CountByKey], { description: 'Residents by gender (MALE, FEMALE, UNKNOWN).' })
+  residentsByGender!: CountByKey[]
+  @Field(() => [CountByKey], {
+    description: "Residents by age band '0-14', '15-64', '65+' (and 'UNKNOWN' without a birth date).",
+  })
+  residentsByAgeBand!: CountByKey[]
+  @Field(() => Int, { description: 'ACTIVE legal entities whose registered address lies in the region.' })
+  legalEntityCount!: number
+  @Field(() => [CountByKey], { description: 'ACTIVE legal entities by kind.' })
+  legalEntitiesByKind!: CountByKey[]
+  @Field(() => [CountByKey], {
+    description: "ACTIVE legal entities by GB/T 4754 section letter ('UNKNOWN' without a usable industry code).",
+  })
+  legalEntitiesByIndustrySection!: CountByKey[]
 }
 
-@ObjectType({ description: 'A published figure of a derivable indicator next to the value derived from the registers.' })
+@ObjectType({
+  description: 'A published figure of a derivable indicator next to the value derived from the registers.',
+})
 export class StatisticsDiscrepancy {
   @Field(() => String) period!: string
   @Field(() => Float, { nullable: true }) publishedValue!: number | null
   @Field(() => Float, { nullable: true }) derivedValue!: number | null
-  @Field(() => Float, { nullable: true, description: '|published − derived| / derived; null when the derived value is 0 and the published one is not.' }) relativeDifference!: number | null
+  @Field(() => Float, {
+    nullable: true,
+    description: '|published − derived| / derived; null when the derived value is 0 and the published one is not.',
+  })
+  relativeDifference!: number | null
   indicatorId!: string
   regionId!: string
 }

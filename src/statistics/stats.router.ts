@@ -6,7 +6,18 @@ import { toCsv, UTF8_BOM } from './csv.js'
 import { findObservations } from './statistics.service.js'
 import { divisionNames, indicatorByCode } from './statistics.store.js'
 
-export const CSV_HEADER = ['indicator_code', 'indicator_name', 'region_code', 'region_name', 'period', 'value', 'unit', 'status', 'source', 'recorded_at'] as const
+export const CSV_HEADER = [
+  'indicator_code',
+  'indicator_name',
+  'region_code',
+  'region_name',
+  'period',
+  'value',
+  'unit',
+  'status',
+  'source',
+  'recorded_at',
+] as const
 
 export interface StatsRouterOptions {
   /**
@@ -47,7 +58,11 @@ export function statsRouter(knex: Knex, options: StatsRouterOptions = {}): expre
       const region = single(req, 'region')
       const from = single(req, 'from')
       const to = single(req, 'to')
-      for (const [name, v] of [['region', region], ['from', from], ['to', to]] as const)
+      for (const [name, v] of [
+        ['region', region],
+        ['from', from],
+        ['to', to],
+      ] as const)
         if (v === null) return badRequest(res, name, 'INVALID_VALUE', `${name} must be given at most once`)
       if (region !== undefined && !isValidDivisionCode(region!))
         return badRequest(res, 'region', 'INVALID_DIVISION_CODE', 'region must be a 6, 9 or 12 digit division code')
@@ -64,12 +79,28 @@ export function statsRouter(knex: Knex, options: StatsRouterOptions = {}): expre
         if (ext?.code !== 'BAD_USER_INPUT') throw e
         // The service names GraphQL arguments; the route's parameters are `from` and `to`.
         const field = ext.field === 'periodFrom' ? 'from' : ext.field === 'periodTo' ? 'to' : String(ext.field)
-        return badRequest(res, field, String(ext.reason), (e as Error).message.replace(/periodFrom/g, 'from').replace(/periodTo/g, 'to'))
+        return badRequest(
+          res,
+          field,
+          String(ext.reason),
+          (e as Error).message.replace(/periodFrom/g, 'from').replace(/periodTo/g, 'to'),
+        )
       }
       const names = await divisionNames(knex, [...new Set(rows.map((r) => r.regionId))])
       const body = toCsv([
         [...CSV_HEADER],
-        ...rows.map((r) => [indicator.code, indicator.name, r.regionCode, names.get(r.regionId) ?? '', r.period, r.value, indicator.unit, r.status, r.sourceCode, r.recordedAt]),
+        ...rows.map((r) => [
+          indicator.code,
+          indicator.name,
+          r.regionCode,
+          names.get(r.regionId) ?? '',
+          r.period,
+          r.value,
+          indicator.unit,
+          r.status,
+          r.sourceCode,
+          r.recordedAt,
+        ]),
       ])
       res.status(200)
       res.setHeader('Content-Type', 'text/csv; charset=utf-8')

@@ -14,46 +14,46 @@
 // if the page did not render, if it never sent the introspection query, or if
 // the server saw a request for anything other than the page, its local assets
 // and /graphql. Set CHROMIUM=/path/to/chromium to use another binary.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import express from 'express';
-import { buildSchema, graphql } from 'graphql';
-import { graphiqlRouter } from '../../src/graphql/graphiql.ts';
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import express from 'express'
+import { buildSchema, graphql } from 'graphql'
+import { graphiqlRouter } from '../../src/graphql/graphiql.ts'
 
-const out = process.argv[2] ?? '/tmp/graphiql.png';
-const chromium = process.env.CHROMIUM ?? 'chromium';
+const out = process.argv[2] ?? '/tmp/graphiql.png'
+const chromium = process.env.CHROMIUM ?? 'chromium'
 
-const schema = buildSchema('type Query { hello: String }');
-const rootValue = { hello: () => 'world' };
+const schema = buildSchema('type Query { hello: String }')
+const rootValue = { hello: () => 'world' }
 
-const seen = [];
-let graphqlPosts = 0;
-let introspected = false;
+const seen = []
+let graphqlPosts = 0
+let introspected = false
 
-const app = express();
+const app = express()
 app.use((req, _res, next) => {
-  seen.push(`${req.method} ${req.originalUrl}`);
-  next();
-});
-app.use(graphiqlRouter({ endpoint: '/graphql' }));
+  seen.push(`${req.method} ${req.originalUrl}`)
+  next()
+})
+app.use(graphiqlRouter({ endpoint: '/graphql' }))
 app.post('/graphql', express.json(), async (req, res) => {
-  graphqlPosts += 1;
-  const { query, variables, operationName } = req.body ?? {};
-  if (typeof query === 'string' && query.includes('__schema')) introspected = true;
-  const result = await graphql({ schema, source: query, rootValue, variableValues: variables, operationName });
-  res.json(result);
-});
+  graphqlPosts += 1
+  const { query, variables, operationName } = req.body ?? {}
+  if (typeof query === 'string' && query.includes('__schema')) introspected = true
+  const result = await graphql({ schema, source: query, rootValue, variableValues: variables, operationName })
+  res.json(result)
+})
 
 const server = await new Promise((resolve) => {
-  const s = app.listen(0, '127.0.0.1', () => resolve(s));
-});
-const url = `http://127.0.0.1:${server.address().port}/graphql`;
-console.log(`serving ${url}`);
+  const s = app.listen(0, '127.0.0.1', () => resolve(s))
+})
+const url = `http://127.0.0.1:${server.address().port}/graphql`
+console.log(`serving ${url}`)
 
 function runChromium(extraArgs) {
-  const profile = mkdtempSync(join(tmpdir(), 'graphiql-chromium-'));
+  const profile = mkdtempSync(join(tmpdir(), 'graphiql-chromium-'))
   const args = [
     '--headless',
     '--no-sandbox',
@@ -68,55 +68,55 @@ function runChromium(extraArgs) {
     '--virtual-time-budget=5000',
     ...extraArgs,
     url,
-  ];
+  ]
   return new Promise((resolve, reject) => {
-    const child = spawn(chromium, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', reject);
+    const child = spawn(chromium, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000)
+    child.on('error', reject)
     child.on('close', (code) => {
-      clearTimeout(timer);
-      rmSync(profile, { recursive: true, force: true });
-      resolve({ code, stdout, stderr });
-    });
-  });
+      clearTimeout(timer)
+      rmSync(profile, { recursive: true, force: true })
+      resolve({ code, stdout, stderr })
+    })
+  })
 }
 
-const failures = [];
+const failures = []
 try {
-  const dom = await runChromium(['--dump-dom', '--enable-logging=stderr', '--v=0']);
-  const html = dom.stdout;
+  const dom = await runChromium(['--dump-dom', '--enable-logging=stderr', '--v=0'])
+  const html = dom.stdout
   for (const [what, marker] of [
     ['GraphiQL container', 'graphiql-container'],
     ['query editor (CodeMirror)', 'CodeMirror'],
     ['default query', 'RootFields'],
     ['headers tab', 'Headers'],
   ]) {
-    if (!html.includes(marker)) failures.push(`rendered DOM lacks ${what} (${marker})`);
+    if (!html.includes(marker)) failures.push(`rendered DOM lacks ${what} (${marker})`)
   }
-  if (html.includes('Loading GraphiQL…')) failures.push('page still shows the loading placeholder');
-  const consoleErrors = dom.stderr.split('\n').filter((l) => /CONSOLE|Refused to|ERR_/.test(l));
-  if (consoleErrors.length) console.log('browser messages:\n' + consoleErrors.join('\n'));
+  if (html.includes('Loading GraphiQL…')) failures.push('page still shows the loading placeholder')
+  const consoleErrors = dom.stderr.split('\n').filter((l) => /CONSOLE|Refused to|ERR_/.test(l))
+  if (consoleErrors.length) console.log('browser messages:\n' + consoleErrors.join('\n'))
 
-  const shot = await runChromium([`--screenshot=${out}`]);
-  if (shot.code !== 0) failures.push(`chromium --screenshot exited ${shot.code}: ${shot.stderr.slice(-500)}`);
-  else if (statSync(out).size < 10_000) failures.push(`screenshot ${out} is suspiciously small`);
+  const shot = await runChromium([`--screenshot=${out}`])
+  if (shot.code !== 0) failures.push(`chromium --screenshot exited ${shot.code}: ${shot.stderr.slice(-500)}`)
+  else if (statSync(out).size < 10_000) failures.push(`screenshot ${out} is suspiciously small`)
 } finally {
-  server.closeAllConnections();
-  server.close();
+  server.closeAllConnections()
+  server.close()
 }
 
-if (!introspected) failures.push(`GraphiQL never sent an introspection query (${graphqlPosts} POSTs)`);
-const allowed = /^(GET \/graphql$|GET \/graphiql\/assets\/[\w.-]+$|POST \/graphql$|GET \/favicon\.ico$)/;
-const unexpected = [...new Set(seen)].filter((r) => !allowed.test(r));
-if (unexpected.length) failures.push(`unexpected requests: ${unexpected.join(', ')}`);
+if (!introspected) failures.push(`GraphiQL never sent an introspection query (${graphqlPosts} POSTs)`)
+const allowed = /^(GET \/graphql$|GET \/graphiql\/assets\/[\w.-]+$|POST \/graphql$|GET \/favicon\.ico$)/
+const unexpected = [...new Set(seen)].filter((r) => !allowed.test(r))
+if (unexpected.length) failures.push(`unexpected requests: ${unexpected.join(', ')}`)
 
-console.log('requests seen by the server:\n  ' + [...new Set(seen)].join('\n  '));
+console.log('requests seen by the server:\n  ' + [...new Set(seen)].join('\n  '))
 if (failures.length) {
-  console.error('FAILED:\n  ' + failures.join('\n  '));
-  process.exit(1);
+  console.error('FAILED:\n  ' + failures.join('\n  '))
+  process.exit(1)
 }
-console.log(`OK: GraphiQL rendered; screenshot at ${out}`);
+console.log(`OK: GraphiQL rendered; screenshot at ${out}`)

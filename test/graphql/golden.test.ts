@@ -20,7 +20,9 @@ describe('golden GraphQL answers', () => {
   })
   afterAll(async () => server?.close())
 
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.graphql')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()) {
     const name = file.replace(/\.graphql$/, '')
     it(name, async () => {
       const query = readFileSync(new URL(file, dir), 'utf8')

@@ -9,7 +9,11 @@ let server: TestServer
 let key: Record<string, string>
 
 async function post(body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body })
+  const res = await fetch(`${server.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  })
   const text = await res.text()
   return { status: res.status, headers: res.headers, text, json: JSON.parse(text) as any }
 }
@@ -45,7 +49,11 @@ describe('query limits and malformed requests', () => {
     const r = await server.gql(q, undefined, key)
     expect(r.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX')
     expect(r.errors![0].extensions!.cost).toBeGreaterThan(20_000)
-    const vars = await server.gql('query ($n: Int) { legalEntities(first: $n) { nodes { employees(first: $n) { nodes { name } } } } }', { n: 400 }, key)
+    const vars = await server.gql(
+      'query ($n: Int) { legalEntities(first: $n) { nodes { employees(first: $n) { nodes { name } } } } }',
+      { n: 400 },
+      key,
+    )
     expect(vars.errors![0].extensions!.code).toBe('QUERY_TOO_COMPLEX')
     await stillUp()
   })
@@ -67,7 +75,11 @@ describe('query limits and malformed requests', () => {
     const body = JSON.stringify({ query: `{ departments { code } } # ${'x'.repeat(10 * 1024 * 1024)}` })
     const r = await post(body, key)
     expect(r.status).toBe(413)
-    expect(r.json.errors[0].extensions).toEqual({ code: 'BAD_USER_INPUT', reason: 'PAYLOAD_TOO_LARGE', field: 'body' })
+    expect(r.json.errors[0].extensions).toEqual({
+      code: 'BAD_USER_INPUT',
+      reason: 'PAYLOAD_TOO_LARGE',
+      field: 'body',
+    })
     await stillUp()
   })
 
@@ -80,7 +92,13 @@ describe('query limits and malformed requests', () => {
   })
 
   it('variables of the wrong type are BAD_USER_INPUT', async () => {
-    const r = await post(JSON.stringify({ query: 'query ($n: Int) { persons(first: $n) { totalCount } }', variables: { n: 'many' } }), key)
+    const r = await post(
+      JSON.stringify({
+        query: 'query ($n: Int) { persons(first: $n) { totalCount } }',
+        variables: { n: 'many' },
+      }),
+      key,
+    )
     expect(r.status).toBe(400)
     expect(r.json.errors[0].extensions.code).toBe('BAD_USER_INPUT')
     await stillUp()
@@ -105,13 +123,18 @@ describe('query limits and malformed requests', () => {
     const errors = results.filter((r) => r.status === 'error')
     expect(errors.map((e) => `${e.id} ${e.name}: ${'reason' in e ? e.reason : ''}`)).toEqual([])
     const warnings = results.filter((r) => r.status === 'warn' || r.status === 'notice')
-    console.log(`[graphql-http audit] ${results.length} audits, ${results.filter((r) => r.status === 'ok').length} ok, warnings:\n${warnings.map((w) => `  ${w.id} ${w.name}: ${'reason' in w ? w.reason : ''}`).join('\n')}`)
+    console.log(
+      `[graphql-http audit] ${results.length} audits, ${results.filter((r) => r.status === 'ok').length} ok, warnings:\n${warnings.map((w) => `  ${w.id} ${w.name}: ${'reason' in w ? w.reason : ''}`).join('\n')}`,
+    )
   })
 
   it('an address sending wrong keys is stopped before their verification; known keys keep working', async () => {
     await stillUp() // the good key is verified (and cached) before the flood
     const statuses: number[] = []
-    for (let i = 0; i < 25; i++) statuses.push((await post(JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer cfd_wrong${i}` })).status)
+    for (let i = 0; i < 25; i++)
+      statuses.push(
+        (await post(JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer cfd_wrong${i}` })).status,
+      )
     expect(statuses.slice(0, 20).every((s) => s === 401)).toBe(true)
     expect(statuses.slice(21).every((s) => s === 429)).toBe(true)
     await stillUp()

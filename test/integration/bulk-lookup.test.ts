@@ -17,10 +17,16 @@ describe('bulk lookups', () => {
     const sfx = uniqueSuffix()
     const known = makeIdNumber('1979-06-01')
     const unknown = makeIdNumber('1979-06-02')
-    await submit(server, 'PSB', 'PERSON', [{ sourceKey: `bulk-${sfx}`, attributes: { idNumber: known, name: `Bulk ${sfx}` } }])
+    await submit(server, 'PSB', 'PERSON', [
+      { sourceKey: `bulk-${sfx}`, attributes: { idNumber: known, name: `Bulk ${sfx}` } },
+    ])
     const broken = known.slice(0, 17) + (known[17] === '0' ? '1' : '0')
     const asked = [unknown, ` ${known.toLowerCase()} `, broken, known]
-    const r = await server.gql(`query($ids: [String!]!) { personsByIdNumbers(idNumbers: $ids) { idNumber status person { name } } }`, { ids: asked }, steward)
+    const r = await server.gql(
+      `query($ids: [String!]!) { personsByIdNumbers(idNumbers: $ids) { idNumber status person { name } } }`,
+      { ids: asked },
+      steward,
+    )
     expect(r.errors).toBeUndefined()
     expect(r.data.personsByIdNumbers).toEqual([
       { idNumber: unknown, status: 'NOT_FOUND', person: null },
@@ -33,14 +39,26 @@ describe('bulk lookups', () => {
   it('legalEntitiesByCreditCodes answers in order, and more than 1,000 keys is a coded error', async () => {
     const sfx = uniqueSuffix()
     const known = makeCreditCode()
-    await submit(server, 'AMR', 'LEGAL_ENTITY', [{ sourceKey: `bulk-le-${sfx}`, attributes: { creditCode: known, name: `Bulk Co ${sfx}` } }])
-    const r = await server.gql(`query($c: [String!]!) { legalEntitiesByCreditCodes(creditCodes: $c) { creditCode status legalEntity { name } } }`,
-      { c: [known, 'NOT-A-CODE', makeCreditCode()] }, steward)
-    expect(r.data.legalEntitiesByCreditCodes.map((x: { status: string }) => x.status)).toEqual(['FOUND', 'INVALID', 'NOT_FOUND'])
+    await submit(server, 'AMR', 'LEGAL_ENTITY', [
+      { sourceKey: `bulk-le-${sfx}`, attributes: { creditCode: known, name: `Bulk Co ${sfx}` } },
+    ])
+    const r = await server.gql(
+      `query($c: [String!]!) { legalEntitiesByCreditCodes(creditCodes: $c) { creditCode status legalEntity { name } } }`,
+      { c: [known, 'NOT-A-CODE', makeCreditCode()] },
+      steward,
+    )
+    expect(r.data.legalEntitiesByCreditCodes.map((x: { status: string }) => x.status)).toEqual([
+      'FOUND',
+      'INVALID',
+      'NOT_FOUND',
+    ])
     expect(r.data.legalEntitiesByCreditCodes[0].legalEntity.name).toBe(`Bulk Co ${sfx}`)
 
-    const tooMany = await server.gql(`query($c: [String!]!) { legalEntitiesByCreditCodes(creditCodes: $c) { status } }`,
-      { c: Array.from({ length: 1001 }, () => known) }, steward)
+    const tooMany = await server.gql(
+      `query($c: [String!]!) { legalEntitiesByCreditCodes(creditCodes: $c) { status } }`,
+      { c: Array.from({ length: 1001 }, () => known) },
+      steward,
+    )
     expect(tooMany.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'creditCodes' })
   })
 })

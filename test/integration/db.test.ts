@@ -42,23 +42,33 @@ describe('database', () => {
       `SELECT f_table_name AS table, f_geometry_column AS column
          FROM geometry_columns WHERE f_table_schema = current_schema() ORDER BY 1, 2`,
     )
-    expect(columns).toEqual(expect.arrayContaining([
-      { table: 'addresses', column: 'location' },
-      { table: 'admin_divisions', column: 'geom' },
-      { table: 'buildings', column: 'footprint' },
-      { table: 'parcels', column: 'geom' },
-    ]))
+    expect(columns).toEqual(
+      expect.arrayContaining([
+        { table: 'addresses', column: 'location' },
+        { table: 'admin_divisions', column: 'geom' },
+        { table: 'buildings', column: 'footprint' },
+        { table: 'parcels', column: 'geom' },
+      ]),
+    )
     const gist = await knex('pg_indexes')
       .select('tablename', 'indexdef')
       .whereRaw('schemaname = current_schema()')
       .andWhereILike('indexdef', '%USING gist%')
-    const unindexed = columns.filter(({ table, column }) =>
-      !gist.some((i) => i.tablename === table && new RegExp(`USING gist \\("?${column}"?\\)`).test(i.indexdef)))
+    const unindexed = columns.filter(
+      ({ table, column }) =>
+        !gist.some((i) => i.tablename === table && new RegExp(`USING gist \\("?${column}"?\\)`).test(i.indexdef)),
+    )
     expect(unindexed).toEqual([])
   })
 
   it('holds the ten reference departments', async () => {
-    const rows = await knex('departments').select('code', 'name').whereIn('code', DEPARTMENTS.map((d) => d.code)).orderBy('code')
+    const rows = await knex('departments')
+      .select('code', 'name')
+      .whereIn(
+        'code',
+        DEPARTMENTS.map((d) => d.code),
+      )
+      .orderBy('code')
     expect(rows).toEqual([...DEPARTMENTS].sort((a, b) => a.code.localeCompare(b.code)))
   })
 })
@@ -66,7 +76,12 @@ describe('database', () => {
 describe('withTransaction', () => {
   it('stamps each write with a new, increasing txid and records who made it', async () => {
     const suffix = uniqueSuffix()
-    const stamp = { operation: `test:stamp:${suffix}`, principalId: `tester-${suffix}`, departmentCode: 'STATS', reason: 'db test' }
+    const stamp = {
+      operation: `test:stamp:${suffix}`,
+      principalId: `tester-${suffix}`,
+      departmentCode: 'STATS',
+      reason: 'db test',
+    }
     const first = await withTransaction(knex, stamp, async (tx) => ({ txid: tx.txid, at: tx.at }))
     const second = await withTransaction(knex, stamp, async (tx) => ({ txid: tx.txid, at: tx.at }))
 
@@ -74,18 +89,24 @@ describe('withTransaction', () => {
     expect(second.at.getTime()).toBeGreaterThanOrEqual(first.at.getTime())
     const rows = await knex('transactions').where({ operation: stamp.operation }).orderBy('txid')
     expect(rows.map((r) => Number(r.txid))).toEqual([first.txid, second.txid])
-    expect(rows[0]).toMatchObject({ principal_id: stamp.principalId, department_code: 'STATS', reason: 'db test' })
+    expect(rows[0]).toMatchObject({
+      principal_id: stamp.principalId,
+      department_code: 'STATS',
+      reason: 'db test',
+    })
   })
 
   it('writes nothing, not even its transactions row, when the work throws', async () => {
     const suffix = uniqueSuffix()
     const code = `T${suffix}`
     let txid = 0
-    await expect(withTransaction(knex, { operation: `test:rollback:${suffix}` }, async (tx) => {
-      txid = tx.txid
-      await tx.trx('departments').insert({ code, name: 'Rolled back' })
-      throw new Error('work failed')
-    })).rejects.toThrow('work failed')
+    await expect(
+      withTransaction(knex, { operation: `test:rollback:${suffix}` }, async (tx) => {
+        txid = tx.txid
+        await tx.trx('departments').insert({ code, name: 'Rolled back' })
+        throw new Error('work failed')
+      }),
+    ).rejects.toThrow('work failed')
 
     expect(txid).toBeGreaterThan(0)
     expect(await knex('departments').where({ code })).toEqual([])

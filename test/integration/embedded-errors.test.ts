@@ -23,7 +23,10 @@ afterAll(async () => {
 
 type Settled = { ok: unknown } | { error: string }
 const settle = (p: Promise<{ rows: Record<string, unknown>[] }>): Promise<Settled> =>
-  p.then((r) => ({ ok: r.rows }), (e: Error) => ({ error: e.message }))
+  p.then(
+    (r) => ({ ok: r.rows }),
+    (e: Error) => ({ error: e.message }),
+  )
 
 /** Runs fn on one raw pg connection of the pool, so queries can be queued behind each other. */
 async function withConnection<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -38,17 +41,31 @@ async function withConnection<T>(fn: (client: pg.Client) => Promise<T>): Promise
 describe('failing statements with bindings', () => {
   it('a row refused by the access_log trigger leaves later answers right', async () => {
     const purpose = `embedded errors ${uniqueSuffix()}`
-    await appendAccessLog(knex, { at: new Date(), principalId: 'test', purpose, operationName: null, personIds: ['p-embedded-errors'], fields: ['name'] })
+    await appendAccessLog(knex, {
+      at: new Date(),
+      principalId: 'test',
+      purpose,
+      operationName: null,
+      personIds: ['p-embedded-errors'],
+      fields: ['name'],
+    })
     const row = await knex('access_log').where({ purpose }).first()
     expect(row).toBeDefined()
     for (let i = 0; i < 20; i++) {
-      await expect(knex('access_log').where('id', row.id).update({ purpose: `x${i}` })).rejects.toThrow(/append-only/)
+      await expect(
+        knex('access_log')
+          .where('id', row.id)
+          .update({ purpose: `x${i}` }),
+      ).rejects.toThrow(/append-only/)
       await expect(knex('access_log').where('id', row.id).del()).rejects.toThrow(/append-only/)
       // Sent the moment the failure is reported, as a caller that retries or moves on would.
-      const answer = await knex('access_log').where('id', row.id).update({ purpose: 'y' }).then(
-        () => 'no error',
-        () => knex.raw('SELECT ?::int AS n, ?::text AS t', [i, purpose]).then((r) => r.rows),
-      )
+      const answer = await knex('access_log')
+        .where('id', row.id)
+        .update({ purpose: 'y' })
+        .then(
+          () => 'no error',
+          () => knex.raw('SELECT ?::int AS n, ?::text AS t', [i, purpose]).then((r) => r.rows),
+        )
       expect(answer).toEqual([{ n: i, t: purpose }])
     }
     expect(await knex('access_log').where('id', row.id).first()).toMatchObject({ purpose, hash: row.hash })
@@ -63,7 +80,13 @@ describe('failing statements with bindings', () => {
         settle(c.query('SELECT $1::text AS t', ['two'])),
         settle(c.query('SELECT $1::int AS n', ['not a number'])),
         settle(c.query('SELECT 3 AS n')),
-        settle(c.query({ name: `embedded_errors_${uniqueSuffix()}`, text: 'SELECT 10 / $1::int AS n', values: [0] })),
+        settle(
+          c.query({
+            name: `embedded_errors_${uniqueSuffix()}`,
+            text: 'SELECT 10 / $1::int AS n',
+            values: [0],
+          }),
+        ),
         settle(c.query('SELEC $1', [1])),
         settle(c.query('SELECT $1::int + 1 AS n', [3])),
         settle(c.query('SELECT code FROM departments WHERE code = $1', ['PSB'])),
@@ -108,13 +131,34 @@ describe('failing statements with bindings', () => {
       await trx.raw(`CREATE TEMP TABLE ${table} (id int PRIMARY KEY, n int CHECK (n > 0)) ON COMMIT DROP`)
       await trx(table).insert({ id: 1, n: 1 })
       const outcomes: string[] = []
-      for (const row of [{ id: 1, n: 2 }, { id: 2, n: -1 }, { id: 3, n: 3 }]) {
-        outcomes.push(await trx.transaction(async (sp) => {
-          // A probe queued right behind the insert: refused when the insert failed, else answered.
-          const [insert, probe] = await Promise.all([settle(sp(table).insert(row).then(() => ({ rows: [] }))), settle(sp.raw('SELECT ?::int AS n', [row.id]))])
-          if ('error' in insert) throw new Error(`${insert.error.replace(/^.* - /, '')} / ${'error' in probe ? probe.error.replace(/^.* - /, '') : 'probe answered'}`)
-          return `inserted / ${JSON.stringify(probe)}`
-        }).then((r) => r, (e: Error) => e.message))
+      for (const row of [
+        { id: 1, n: 2 },
+        { id: 2, n: -1 },
+        { id: 3, n: 3 },
+      ]) {
+        outcomes.push(
+          await trx
+            .transaction(async (sp) => {
+              // A probe queued right behind the insert: refused when the insert failed, else answered.
+              const [insert, probe] = await Promise.all([
+                settle(
+                  sp(table)
+                    .insert(row)
+                    .then(() => ({ rows: [] })),
+                ),
+                settle(sp.raw('SELECT ?::int AS n', [row.id])),
+              ])
+              if ('error' in insert)
+                throw new Error(
+                  `${insert.error.replace(/^.* - /, '')} / ${'error' in probe ? probe.error.replace(/^.* - /, '') : 'probe answered'}`,
+                )
+              return `inserted / ${JSON.stringify(probe)}`
+            })
+            .then(
+              (r) => r,
+              (e: Error) => e.message,
+            ),
+        )
         // Asked straight after each savepoint, with bindings: must see exactly the rows kept so far.
         const { rows } = await trx.raw(`SELECT count(*)::int AS n, ?::text AS tag FROM ${table}`, [`after ${row.id}`])
         outcomes.push(`${rows[0].tag}: ${rows[0].n}`)
@@ -122,9 +166,12 @@ describe('failing statements with bindings', () => {
       return outcomes
     })
     expect(counts).toEqual([
-      expect.stringMatching(/duplicate key.* \/ current transaction is aborted/), 'after 1: 1',
-      expect.stringMatching(/check constraint.* \/ current transaction is aborted/), 'after 2: 1',
-      'inserted / {"ok":[{"n":3}]}', 'after 3: 2',
+      expect.stringMatching(/duplicate key.* \/ current transaction is aborted/),
+      'after 1: 1',
+      expect.stringMatching(/check constraint.* \/ current transaction is aborted/),
+      'after 2: 1',
+      'inserted / {"ok":[{"n":3}]}',
+      'after 3: 2',
     ])
     expect((await knex.raw('SELECT ?::int AS n', [8])).rows).toEqual([{ n: 8 }])
   })

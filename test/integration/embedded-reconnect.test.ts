@@ -7,7 +7,9 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from '../../src/db/embed
 // reconnect. This starts its own embedded database, whatever the run's database is.
 describe('embedded database after a reset connection', () => {
   let db: EmbeddedDatabase
-  beforeAll(async () => { db = await startEmbeddedDatabase('memory://') })
+  beforeAll(async () => {
+    db = await startEmbeddedDatabase('memory://')
+  })
   afterAll(async () => db?.stop())
 
   /** Connects; the server may need a moment to see the reset, so a refused attempt is retried (20 at most). */

@@ -14,7 +14,9 @@ async function freePort(): Promise<number> {
 
 describe('HTTP endpoints beside GraphQL', () => {
   let server: TestServer
-  beforeAll(async () => { server = await startTestServer() })
+  beforeAll(async () => {
+    server = await startTestServer()
+  })
   afterAll(async () => server?.close())
 
   it('/healthz and /readyz answer', async () => {
@@ -43,11 +45,19 @@ describe('HTTP endpoints beside GraphQL', () => {
   })
 
   it('answers a malformed JSON body with a coded 400, not a stack trace', async () => {
-    const res = await fetch(`${server.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query": ' })
+    const res = await fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"query": ',
+    })
     expect(res.status).toBe(400)
     const text = await res.text()
     expect(text).not.toMatch(/at .+\.js:\d+/)
-    expect(JSON.parse(text).errors[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', reason: 'INVALID_JSON', field: 'body' })
+    expect(JSON.parse(text).errors[0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'INVALID_JSON',
+      field: 'body',
+    })
   })
 
   it('answers a query that is not valid GraphQL with a coded error', async () => {
@@ -60,18 +70,34 @@ describe('start-up and shutdown', () => {
   it('serves, then stops cleanly on SIGTERM', async () => {
     const port = await freePort()
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { ...process.env, DATABASE_URL: inject('databaseUrl'), DB_POOL_MAX: '1', PORT: String(port), HOST: '127.0.0.1', SEED_DEMO: 'false', LOG_LEVEL: 'warn' },
+      env: {
+        ...process.env,
+        DATABASE_URL: inject('databaseUrl'),
+        DB_POOL_MAX: '1',
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        SEED_DEMO: 'false',
+        LOG_LEVEL: 'warn',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     let up = false
     for (let i = 0; i < 150 && !up; i++) {
-      up = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)
+      up = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
       if (!up) await new Promise((r) => setTimeout(r, 200))
     }
     expect(up).toBe(true)
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
-    expect(await fetch(`http://127.0.0.1:${port}/healthz`).then(() => 'up', () => 'down')).toBe('down')
+    expect(
+      await fetch(`http://127.0.0.1:${port}/healthz`).then(
+        () => 'up',
+        () => 'down',
+      ),
+    ).toBe('down')
   }, 60_000)
 })

@@ -39,25 +39,36 @@ describe('OGC API – Features over HTTP', () => {
     const landing = await get('/')
     expect(landing.status).toBe(200)
     expect(landing.type).toMatch(/^application\/json/)
-    const rels = Object.fromEntries(landing.body.links.map((l: { rel: string; href: string; type: string }) => [l.rel, l]))
+    const rels = Object.fromEntries(
+      landing.body.links.map((l: { rel: string; href: string; type: string }) => [l.rel, l]),
+    )
     expect(Object.keys(rels).sort()).toEqual(['conformance', 'data', 'self', 'service-desc'])
     expect(rels['service-desc'].type).toBe('application/openapi+json;version=3.0')
     const conf = await get('/conformance')
-    expect(conf.body.conformsTo).toEqual(expect.arrayContaining([
-      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
-      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
-      'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
-    ]))
+    expect(conf.body.conformsTo).toEqual(
+      expect.arrayContaining([
+        'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
+        'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
+        'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
+      ]),
+    )
     const api = await fetch(new URL(rels['service-desc'].href))
     expect(api.headers.get('content-type')).toMatch(/^application\/openapi\+json;\s*version=3\.0/)
     const doc: any = await api.json()
     expect(doc.openapi).toMatch(/^3\.0\./)
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/collections/addresses/items', '/collections/parcels/items/{featureId}']))
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/collections/addresses/items', '/collections/parcels/items/{featureId}']),
+    )
   })
 
   it('collections with spatial extents computed from the data', async () => {
     const res = await get('/collections')
-    expect(res.body.collections.map((c: { id: string }) => c.id)).toEqual(['admin-divisions', 'addresses', 'buildings', 'parcels'])
+    expect(res.body.collections.map((c: { id: string }) => c.id)).toEqual([
+      'admin-divisions',
+      'addresses',
+      'buildings',
+      'parcels',
+    ])
     const addresses = res.body.collections.find((c: { id: string }) => c.id === 'addresses')
     const [x0, y0, x1, y1] = addresses.extent.spatial.bbox[0]
     for (const a of fx.addresses) {
@@ -104,7 +115,16 @@ describe('OGC API – Features over HTTP', () => {
   })
 
   it('bad bbox or limit → 400 with {code, description}; unknown collection or item → 404', async () => {
-    for (const q of ['bbox=1,2,3', 'bbox=120.2,30,120.1,30.1', 'bbox=a,b,c,d', 'bbox=-200,30,120,31', 'limit=0', 'limit=-3', 'limit=abc', 'offset=-1']) {
+    for (const q of [
+      'bbox=1,2,3',
+      'bbox=120.2,30,120.1,30.1',
+      'bbox=a,b,c,d',
+      'bbox=-200,30,120,31',
+      'limit=0',
+      'limit=-3',
+      'limit=abc',
+      'offset=-1',
+    ]) {
       const res = await get(`/collections/addresses/items?${q}`)
       expect(res.status, q).toBe(400)
       expect(res.body.code).toBe('InvalidParameterValue')
@@ -126,7 +146,9 @@ describe('read by GDAL (ogrinfo, OAPIF driver)', () => {
       return stdout
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error('ogrinfo not found: install GDAL (apt-get install -y gdal-bin) to run the OGC API – Features client test')
+        throw new Error(
+          'ogrinfo not found: install GDAL (apt-get install -y gdal-bin) to run the OGC API – Features client test',
+        )
       }
       throw e
     }
@@ -134,12 +156,24 @@ describe('read by GDAL (ogrinfo, OAPIF driver)', () => {
 
   it('lists the four collections as layers', async () => {
     const out = await ogrinfo('-ro', '-so', `OAPIF:${ogc}`)
-    for (const layer of ['admin-divisions', 'addresses', 'buildings', 'parcels']) expect(out).toMatch(new RegExp(`^\\d+: ${layer}\\b`, 'm'))
+    for (const layer of ['admin-divisions', 'addresses', 'buildings', 'parcels'])
+      expect(out).toMatch(new RegExp(`^\\d+: ${layer}\\b`, 'm'))
   })
 
   it('reads the addresses of the district with their attributes', async () => {
     const [x0, y0, x1, y1] = districtBbox()
-    const out = await ogrinfo('-ro', '-spat', String(x0), String(y0), String(x1), String(y1), '-oo', 'PAGE_SIZE=7', `OAPIF:${ogc}`, 'addresses')
+    const out = await ogrinfo(
+      '-ro',
+      '-spat',
+      String(x0),
+      String(y0),
+      String(x1),
+      String(y1),
+      '-oo',
+      'PAGE_SIZE=7',
+      `OAPIF:${ogc}`,
+      'addresses',
+    )
     const texts = [...out.matchAll(/^\s*fullText \(String\) = (.*)$/gm)].map((m) => m[1].trim())
     expect(texts.sort()).toEqual(fx.addresses.map((a) => a.fullText).sort())
     const divisions = [...out.matchAll(/^\s*divisionCode \(String\) = (.*)$/gm)].map((m) => m[1].trim())

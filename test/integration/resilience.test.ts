@@ -39,8 +39,17 @@ describe('database faults', () => {
 
   it('refuses to start with a one-line error naming DATABASE_URL when the database is unreachable', async () => {
     const err = await run('npx', ['tsx', 'src/main.ts'], {
-      env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none', PORT: '0', SEED_DEMO: 'false' }, timeout: 60_000,
-    }).then(() => null, (e) => e as { code: number; stderr: string })
+      env: {
+        ...process.env,
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:9/none',
+        PORT: '0',
+        SEED_DEMO: 'false',
+      },
+      timeout: 60_000,
+    }).then(
+      () => null,
+      (e) => e as { code: number; stderr: string },
+    )
     expect(err).not.toBeNull()
     expect(err!.code).toBe(1)
     const lines = err!.stderr.trim().split('\n')

@@ -9,7 +9,10 @@ import type { TestServer } from '../helpers.js'
  * A valid GB 11643 ID number for a Zhejiang person born on `birth` (YYYY-MM-DD). Region and
  * sequence digits are random (10^5 numbers per birth date), so reruns on a kept database do not collide.
  */
-export function makeIdNumber(birth = '1985-03-14', region = `3301${String(randomInt(0, 100)).padStart(2, '0')}`): string {
+export function makeIdNumber(
+  birth = '1985-03-14',
+  region = `3301${String(randomInt(0, 100)).padStart(2, '0')}`,
+): string {
   const first17 = `${region}${birth.replaceAll('-', '')}${String(randomInt(0, 1000)).padStart(3, '0')}`
   return first17 + idNumberCheckChar(first17)!
 }
@@ -37,15 +40,38 @@ export async function principalIdOf(server: TestServer, headers: Record<string, 
 export const SUBMIT = `mutation($input: SubmitRecordsInput!) { submitRecords(input: $input) {
   batchKey accepted created updated unchanged conflictsOpened possibleDuplicates rejected { index sourceKey code field message } } }`
 
-export interface RecordIn { sourceKey: string; observedAt?: string; attributes: Record<string, unknown>; geometry?: unknown }
+export interface RecordIn {
+  sourceKey: string
+  observedAt?: string
+  attributes: Record<string, unknown>
+  geometry?: unknown
+}
 
 /** Submits records as a department and returns the SubmissionResult; throws on a GraphQL error. */
-export async function submit(server: TestServer, department: string, entityType: string, records: RecordIn[], batchKey?: string) {
+export async function submit(
+  server: TestServer,
+  department: string,
+  entityType: string,
+  records: RecordIn[],
+  batchKey?: string,
+) {
   const r = await server.gql(SUBMIT, { input: { entityType, records, batchKey } }, asDept(department))
   if (r.errors) throw new Error(`submitRecords failed: ${JSON.stringify(r.errors)}`)
   return r.data.submitRecords as {
-    batchKey: string | null; accepted: number; created: number; updated: number; unchanged: number; conflictsOpened: number
-    possibleDuplicates: number; rejected: { index: number; sourceKey: string | null; code: string; field: string | null; message: string }[]
+    batchKey: string | null
+    accepted: number
+    created: number
+    updated: number
+    unchanged: number
+    conflictsOpened: number
+    possibleDuplicates: number
+    rejected: {
+      index: number
+      sourceKey: string | null
+      code: string
+      field: string | null
+      message: string
+    }[]
   }
 }
 
@@ -53,9 +79,13 @@ const PROVENANCE = 'provenance { field value status source { code } authority { 
 
 /** Person by ID number with provenance and conflicts (the steward's view). */
 export async function personByIdNumber(server: TestServer, idNumber: string) {
-  const r = await server.gql(`query($n: String!) { person(idNumber: $n) { id idNumber name gender birthDate maritalStatus employmentStatus
+  const r = await server.gql(
+    `query($n: String!) { person(idNumber: $n) { id idNumber name gender birthDate maritalStatus employmentStatus
     employer { id creditCode } ${PROVENANCE}
-    conflicts { id kind status field candidates { department { code } value } } } }`, { n: idNumber }, STEWARD)
+    conflicts { id kind status field candidates { department { code } value } } } }`,
+    { n: idNumber },
+    STEWARD,
+  )
   if (r.errors) throw new Error(JSON.stringify(r.errors))
   return r.data.person
 }
@@ -72,5 +102,10 @@ export const RESOLVE = `mutation($id: ID!, $decision: ConflictDecision!, $value:
 /** The error of a failed GraphQL call, flattened to what tests check. */
 export function errorOf(r: { errors?: readonly { extensions?: Record<string, unknown>; message: string }[] }) {
   const e = r.errors?.[0]
-  return { code: e?.extensions?.code, reason: e?.extensions?.reason, field: e?.extensions?.field, message: e?.message }
+  return {
+    code: e?.extensions?.code,
+    reason: e?.extensions?.reason,
+    field: e?.extensions?.field,
+    message: e?.message,
+  }
 }

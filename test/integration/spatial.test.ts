@@ -1,7 +1,7 @@
 import * as turf from '@turf/turf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type GqlResult, type TestServer } from '../helpers.js'
-import { createSpatialFixture, square, submit, type Position, type SpatialFixture } from './spatial-fixtures.js'
+import { createSpatialFixture, submit, type Position, type SpatialFixture } from './spatial-fixtures.js'
 
 // The spatial queries against @turf/turf as an independent truth: the fixture's geometry is known
 // in JS, so every set the server returns can be recomputed here without SQL.
@@ -12,21 +12,37 @@ let idByText: Map<string, string>
 
 const ADDRESS_FIELDS = 'id fullText location division { code } building { name }'
 
-async function allAddresses(filter: Record<string, unknown>, first = 500): Promise<{ fullText: string; location: { coordinates: Position } }[]> {
-  const res = await server.gql(`query($f: SpatialFilter, $first: Int) { addresses(filter: $f, first: $first) { nodes { ${ADDRESS_FIELDS} } pageInfo { hasNextPage } } }`, { f: filter, first })
+async function allAddresses(
+  filter: Record<string, unknown>,
+  first = 500,
+): Promise<{ fullText: string; location: { coordinates: Position } }[]> {
+  const res = await server.gql(
+    `query($f: SpatialFilter, $first: Int) { addresses(filter: $f, first: $first) { nodes { ${ADDRESS_FIELDS} } pageInfo { hasNextPage } } }`,
+    { f: filter, first },
+  )
   expect(res.errors).toBeUndefined()
   expect(res.data.addresses.pageInfo.hasNextPage).toBe(false)
   return res.data.addresses.nodes
 }
 
 const texts = (nodes: { fullText: string }[]) => nodes.map((n) => n.fullText).sort()
-const mine = (pred: (a: SpatialFixture['addresses'][number]) => boolean) => fx.addresses.filter(pred).map((a) => a.fullText).sort()
+const mine = (pred: (a: SpatialFixture['addresses'][number]) => boolean) =>
+  fx.addresses
+    .filter(pred)
+    .map((a) => a.fullText)
+    .sort()
 const polygon = (ring: Position[]) => ({ type: 'Polygon', coordinates: [ring] })
 
 beforeAll(async () => {
   server = await startTestServer()
   fx = await createSpatialFixture(server)
-  const rows = await server.knex('addresses').select('id', 'full_text').whereIn('full_text', fx.addresses.map((a) => a.fullText))
+  const rows = await server
+    .knex('addresses')
+    .select('id', 'full_text')
+    .whereIn(
+      'full_text',
+      fx.addresses.map((a) => a.fullText),
+    )
   idByText = new Map(rows.map((r: { id: string; full_text: string }) => [r.full_text, r.id]))
 })
 
@@ -55,10 +71,18 @@ describe('addresses(filter)', () => {
   it('intersects and bbox agree with turf on the same box', async () => {
     const [x, y] = fx.districtRing[0]
     const box = [x + 0.004, y + 0.004, x + 0.013, y + 0.017]
-    const truth = mine((a) => a.location[0] >= box[0] && a.location[0] <= box[2] && a.location[1] >= box[1] && a.location[1] <= box[3])
+    const truth = mine(
+      (a) => a.location[0] >= box[0] && a.location[0] <= box[2] && a.location[1] >= box[1] && a.location[1] <= box[3],
+    )
     expect(truth.length).toBeGreaterThan(0)
     expect(texts(await allAddresses({ bbox: box }))).toEqual(truth)
-    expect(texts(await allAddresses({ intersects: turf.bboxPolygon(box as [number, number, number, number]).geometry }))).toEqual(truth)
+    expect(
+      texts(
+        await allAddresses({
+          intersects: turf.bboxPolygon(box as [number, number, number, number]).geometry,
+        }),
+      ),
+    ).toEqual(truth)
   })
 
   it('near: within the radius in metres on the spheroid, as turf measures it', async () => {
@@ -74,13 +98,19 @@ describe('addresses(filter)', () => {
   })
 
   it('divisionCode: a township code gives its addresses, the district code everything in its townships', async () => {
-    expect(texts(await allAddresses({ divisionCode: fx.township1 }))).toEqual(mine((a) => a.divisionCode === fx.township1))
+    expect(texts(await allAddresses({ divisionCode: fx.township1 }))).toEqual(
+      mine((a) => a.divisionCode === fx.township1),
+    )
     expect(texts(await allAddresses({ divisionCode: fx.district }))).toEqual(mine(() => true))
     expect(texts(await allAddresses({ divisionCode: fx.city }))).toEqual(mine(() => true))
   })
 
   it('combines conditions with AND', async () => {
-    const nodes = await allAddresses({ divisionCode: fx.township2, within: polygon(fx.districtRing), bbox: [fx.districtRing[0][0], fx.districtRing[0][1], fx.districtRing[0][0] + 0.01, fx.districtRing[0][1] + 0.02] })
+    const nodes = await allAddresses({
+      divisionCode: fx.township2,
+      within: polygon(fx.districtRing),
+      bbox: [fx.districtRing[0][0], fx.districtRing[0][1], fx.districtRing[0][0] + 0.01, fx.districtRing[0][1] + 0.02],
+    })
     const truth = mine((a) => a.divisionCode === fx.township2 && a.location[0] <= fx.districtRing[0][0] + 0.01)
     expect(truth.length).toBeGreaterThan(0)
     expect(texts(nodes)).toEqual(truth)
@@ -91,8 +121,10 @@ describe('addresses(filter)', () => {
     let after: string | null = null
     let pages = 0
     for (;;) {
-      const res: GqlResult = await server.gql(`query($f: SpatialFilter, $after: String) { addresses(filter: $f, first: 7, after: $after) { totalCount edges { cursor node { fullText } } pageInfo { hasNextPage endCursor } } }`,
-        { f: { divisionCode: fx.district }, after })
+      const res: GqlResult = await server.gql(
+        `query($f: SpatialFilter, $after: String) { addresses(filter: $f, first: 7, after: $after) { totalCount edges { cursor node { fullText } } pageInfo { hasNextPage endCursor } } }`,
+        { f: { divisionCode: fx.district }, after },
+      )
       expect(res.errors).toBeUndefined()
       const c: any = res.data.addresses
       expect(c.totalCount).toBe(fx.addresses.length)
@@ -111,7 +143,9 @@ describe('buildings and parcels', () => {
     const q = `query($f: SpatialFilter) { buildings(filter: $f) { totalCount nodes { name floors useType footprint addresses { fullText building { name } } parcel { parcelCode buildings { name } } } } }`
     const byDistrict = await server.gql(q, { f: { divisionCode: fx.district } })
     expect(byDistrict.errors).toBeUndefined()
-    expect(byDistrict.data.buildings.nodes.map((b: { name: string }) => b.name).sort()).toEqual(fx.buildings.map((b) => b.name).sort())
+    expect(byDistrict.data.buildings.nodes.map((b: { name: string }) => b.name).sort()).toEqual(
+      fx.buildings.map((b) => b.name).sort(),
+    )
     expect(byDistrict.data.buildings.totalCount).toBe(2)
     const b1 = byDistrict.data.buildings.nodes.find((b: { name: string }) => b.name === fx.buildings[0].name)
     expect(b1.floors).toBe(12)
@@ -123,7 +157,9 @@ describe('buildings and parcels', () => {
     expect(b1.parcel.parcelCode).toBe(fx.parcels[0].parcelCode)
     expect(b1.parcel.buildings.map((b: { name: string }) => b.name)).toEqual([b1.name])
 
-    const near = await server.gql(q, { f: { near: { lon: fx.addresses[0].location[0], lat: fx.addresses[0].location[1], meters: 50 } } })
+    const near = await server.gql(q, {
+      f: { near: { lon: fx.addresses[0].location[0], lat: fx.addresses[0].location[1], meters: 50 } },
+    })
     expect(near.data.buildings.nodes.map((b: { name: string }) => b.name)).toEqual([fx.buildings[0].name])
     const within = await server.gql(q, { f: { within: polygon(fx.township1Ring) } })
     expect(within.data.buildings.nodes.map((b: { name: string }) => b.name)).toEqual([fx.buildings[0].name])
@@ -132,16 +168,29 @@ describe('buildings and parcels', () => {
   })
 
   it('parcels(filter) with area on the spheroid within 1% of turf', async () => {
-    const res = await server.gql(`query($f: SpatialFilter) { parcels(filter: $f) { nodes { parcelCode landUse areaSqM geometry buildings { name } } } }`, { f: { within: polygon(fx.districtRing) } })
+    const res = await server.gql(
+      `query($f: SpatialFilter) { parcels(filter: $f) { nodes { parcelCode landUse areaSqM geometry buildings { name } } } }`,
+      { f: { within: polygon(fx.districtRing) } },
+    )
     expect(res.errors).toBeUndefined()
     const nodes = res.data.parcels.nodes
-    expect(nodes.map((p: { parcelCode: string }) => p.parcelCode).sort()).toEqual(fx.parcels.map((p) => p.parcelCode).sort())
+    expect(nodes.map((p: { parcelCode: string }) => p.parcelCode).sort()).toEqual(
+      fx.parcels.map((p) => p.parcelCode).sort(),
+    )
     for (const p of nodes) {
-      const truth = turf.area(turf.polygon(fx.parcels.find((x) => x.parcelCode === p.parcelCode)!.ring ? [fx.parcels.find((x) => x.parcelCode === p.parcelCode)!.ring] : []))
+      const truth = turf.area(
+        turf.polygon(
+          fx.parcels.find((x) => x.parcelCode === p.parcelCode)!.ring
+            ? [fx.parcels.find((x) => x.parcelCode === p.parcelCode)!.ring]
+            : [],
+        ),
+      )
       expect(Math.abs(p.areaSqM - truth) / truth).toBeLessThan(0.01)
       expect(p.buildings).toHaveLength(1)
     }
-    const byCode = await server.gql(`query($f: SpatialFilter) { parcels(filter: $f) { nodes { parcelCode } } }`, { f: { textContains: fx.parcels[1].parcelCode.toLowerCase(), divisionCode: fx.district } })
+    const byCode = await server.gql(`query($f: SpatialFilter) { parcels(filter: $f) { nodes { parcelCode } } }`, {
+      f: { textContains: fx.parcels[1].parcelCode.toLowerCase(), divisionCode: fx.district },
+    })
     expect(byCode.data.parcels.nodes).toEqual([{ parcelCode: fx.parcels[1].parcelCode }])
   })
 })
@@ -174,12 +223,22 @@ describe('persons and legal entities by place', () => {
       expect(res.errors).toBeUndefined()
       return res.data.legalEntities.nodes.map((e: { creditCode: string }) => e.creditCode).sort()
     }
-    const codes = (pred: (e: SpatialFixture['legalEntities'][number]) => boolean) => fx.legalEntities.filter(pred).map((e) => e.creditCode).sort()
+    const codes = (pred: (e: SpatialFixture['legalEntities'][number]) => boolean) =>
+      fx.legalEntities
+        .filter(pred)
+        .map((e) => e.creditCode)
+        .sort()
     expect(await run({ divisionCode: fx.district })).toEqual(codes(() => true))
-    expect(await run({ divisionCode: fx.township1 })).toEqual(codes((e) => fx.addresses[e.address].divisionCode === fx.township1))
-    expect(await run({ within: polygon(fx.township1Ring) })).toEqual(codes((e) => turf.booleanPointInPolygon(fx.addresses[e.address].location, turf.polygon([fx.township1Ring]))))
+    expect(await run({ divisionCode: fx.township1 })).toEqual(
+      codes((e) => fx.addresses[e.address].divisionCode === fx.township1),
+    )
+    expect(await run({ within: polygon(fx.township1Ring) })).toEqual(
+      codes((e) => turf.booleanPointInPolygon(fx.addresses[e.address].location, turf.polygon([fx.township1Ring]))),
+    )
     const p = fx.addresses[fx.legalEntities[1].address].location
-    expect(await run({ near: { lon: p[0], lat: p[1], meters: 200 } })).toEqual(codes((e) => turf.distance(p, fx.addresses[e.address].location, { units: 'meters' }) <= 200))
+    expect(await run({ near: { lon: p[0], lat: p[1], meters: 200 } })).toEqual(
+      codes((e) => turf.distance(p, fx.addresses[e.address].location, { units: 'meters' }) <= 200),
+    )
   })
 })
 
@@ -198,12 +257,20 @@ describe('point lookups', () => {
       expect(res.data.divisionsAt.map((d: { code: string }) => d.code)).toEqual(expected)
     }
     const res = await server.gql(DIVISIONS_AT, { lon: x0 + 0.001, lat: y0 + 0.001 })
-    expect(res.data.divisionsAt.map((d: { level: string }) => d.level)).toEqual(['PROVINCE', 'CITY', 'DISTRICT', 'TOWNSHIP'])
+    expect(res.data.divisionsAt.map((d: { level: string }) => d.level)).toEqual([
+      'PROVINCE',
+      'CITY',
+      'DISTRICT',
+      'TOWNSHIP',
+    ])
   })
 
   it('nearestAddresses: nearest first, metres within 0.5% of turf, default limit 5, maxMeters', async () => {
     const p: Position = [fx.districtRing[0][0] + 0.0071, fx.districtRing[0][1] + 0.0123]
-    const res = await server.gql(`query($lon: Float!, $lat: Float!) { nearestAddresses(lon: $lon, lat: $lat) { meters address { fullText } } }`, { lon: p[0], lat: p[1] })
+    const res = await server.gql(
+      `query($lon: Float!, $lat: Float!) { nearestAddresses(lon: $lon, lat: $lat) { meters address { fullText } } }`,
+      { lon: p[0], lat: p[1] },
+    )
     expect(res.errors).toBeUndefined()
     const hits = res.data.nearestAddresses
     expect(hits).toHaveLength(5)
@@ -211,7 +278,9 @@ describe('point lookups', () => {
     expect(hits[0].address.fullText).toBe(byDistance[0].fullText)
     for (let i = 0; i < hits.length; i++) {
       if (i > 0) expect(hits[i].meters).toBeGreaterThanOrEqual(hits[i - 1].meters)
-      const truth = turf.distance(p, fx.addresses.find((a) => a.fullText === hits[i].address.fullText)!.location, { units: 'meters' })
+      const truth = turf.distance(p, fx.addresses.find((a) => a.fullText === hits[i].address.fullText)!.location, {
+        units: 'meters',
+      })
       expect(Math.abs(hits[i].meters - truth) / truth).toBeLessThan(0.005)
     }
     // A radius halfway between two addresses' distances, so sphere-vs-spheroid differences cannot matter.
@@ -219,31 +288,52 @@ describe('point lookups', () => {
     const k = ds.findIndex((d, i) => i >= 6 && i + 1 < ds.length && (ds[i + 1] - d) / d > 0.01)
     expect(k).toBeGreaterThan(0)
     const radius = (ds[k] + ds[k + 1]) / 2
-    const limited = await server.gql(`query($lon: Float!, $lat: Float!, $m: Float) { nearestAddresses(lon: $lon, lat: $lat, limit: 50, maxMeters: $m) { meters address { fullText } } }`, { lon: p[0], lat: p[1], m: radius })
+    const limited = await server.gql(
+      `query($lon: Float!, $lat: Float!, $m: Float) { nearestAddresses(lon: $lon, lat: $lat, limit: 50, maxMeters: $m) { meters address { fullText } } }`,
+      { lon: p[0], lat: p[1], m: radius },
+    )
     expect(limited.errors).toBeUndefined()
     const truth = fx.addresses.filter((a) => turf.distance(p, a.location, { units: 'meters' }) <= radius)
     expect(truth).toHaveLength(k + 1)
-    expect(limited.data.nearestAddresses.map((h: { address: { fullText: string } }) => h.address.fullText).sort()).toEqual(truth.map((a) => a.fullText).sort())
+    expect(
+      limited.data.nearestAddresses.map((h: { address: { fullText: string } }) => h.address.fullText).sort(),
+    ).toEqual(truth.map((a) => a.fullText).sort())
   })
 
   it('reverseGeocode: the nearest address and the divisions of the point', async () => {
     const a = fx.addresses[0]
-    const res = await server.gql(`query($lon: Float!, $lat: Float!) { reverseGeocode(lon: $lon, lat: $lat) { nearest { meters address { fullText } } divisions { code } } }`,
-      { lon: a.location[0] + 0.0001, lat: a.location[1] })
+    const res = await server.gql(
+      `query($lon: Float!, $lat: Float!) { reverseGeocode(lon: $lon, lat: $lat) { nearest { meters address { fullText } } divisions { code } } }`,
+      { lon: a.location[0] + 0.0001, lat: a.location[1] },
+    )
     expect(res.errors).toBeUndefined()
     expect(res.data.reverseGeocode.nearest.address.fullText).toBe(a.fullText)
     expect(res.data.reverseGeocode.nearest.meters).toBeGreaterThan(5)
     expect(res.data.reverseGeocode.nearest.meters).toBeLessThan(15)
-    expect(res.data.reverseGeocode.divisions.map((d: { code: string }) => d.code)).toEqual([fx.province, fx.city, fx.district, fx.township1])
+    expect(res.data.reverseGeocode.divisions.map((d: { code: string }) => d.code)).toEqual([
+      fx.province,
+      fx.city,
+      fx.district,
+      fx.township1,
+    ])
   })
 })
 
 describe('areaSummary', () => {
   it('area within 1% of turf; residents, legal entities, addresses and buildings inside', async () => {
     const [x, y] = fx.districtRing[0]
-    const ring: Position[] = [[x - 0.001, y - 0.001], [x + 0.013, y - 0.001], [x + 0.008, y + 0.012], [x - 0.001, y + 0.009], [x - 0.001, y - 0.001]]
+    const ring: Position[] = [
+      [x - 0.001, y - 0.001],
+      [x + 0.013, y - 0.001],
+      [x + 0.008, y + 0.012],
+      [x - 0.001, y + 0.009],
+      [x - 0.001, y - 0.001],
+    ]
     const area = turf.polygon([ring])
-    const res = await server.gql(`query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm residentCount legalEntityCount addressCount buildingCount } }`, { g: polygon(ring) })
+    const res = await server.gql(
+      `query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm residentCount legalEntityCount addressCount buildingCount } }`,
+      { g: polygon(ring) },
+    )
     expect(res.errors).toBeUndefined()
     const s = res.data.areaSummary
     const truthKm2 = turf.area(area) / 1e6
@@ -252,7 +342,9 @@ describe('areaSummary', () => {
     expect(s.addressCount).toBe(fx.addresses.filter((_, i) => inside(i)).length)
     expect(s.residentCount).toBe(fx.residents.filter((r) => !r.deceased && inside(r.address)).length)
     expect(s.legalEntityCount).toBe(fx.legalEntities.filter((e) => inside(e.address)).length)
-    expect(s.buildingCount).toBe(fx.buildings.filter((b) => turf.booleanIntersects(turf.polygon([b.ring]), area)).length)
+    expect(s.buildingCount).toBe(
+      fx.buildings.filter((b) => turf.booleanIntersects(turf.polygon([b.ring]), area)).length,
+    )
     expect(s.addressCount).toBeGreaterThan(0)
     expect(s.residentCount).toBeGreaterThan(0)
     expect(s.buildingCount).toBe(1)
@@ -268,19 +360,32 @@ describe('AdminDivision.geometry(simplifyMeters)', () => {
     for (let i = 0; i < 2000; i++) {
       const t = (2 * Math.PI * i) / 2000
       const r = 0.004 * (1 + 0.02 * Math.sin(t * 40))
-      ring.push([Math.round((center[0] + r * Math.cos(t)) * 1e7) / 1e7, Math.round((center[1] + r * Math.sin(t)) * 1e7) / 1e7])
+      ring.push([
+        Math.round((center[0] + r * Math.cos(t)) * 1e7) / 1e7,
+        Math.round((center[1] + r * Math.sin(t)) * 1e7) / 1e7,
+      ])
     }
     ring.push(ring[0])
     await submit(server, 'CAB', 'ADMIN_DIVISION', [{ sourceKey: `div-${code}`, attributes: { code, name: '圆形镇' } }])
-    await submit(server, 'NRP', 'ADMIN_DIVISION', [{ sourceKey: `boundary-${code}`, attributes: { code }, geometry: { type: 'Polygon', coordinates: [ring] } }])
-    const res = await server.gql(`query($code: String!) { adminDivision(code: $code) { areaSqKm full: geometry simple: geometry(simplifyMeters: 20) } }`, { code })
+    await submit(server, 'NRP', 'ADMIN_DIVISION', [
+      {
+        sourceKey: `boundary-${code}`,
+        attributes: { code },
+        geometry: { type: 'Polygon', coordinates: [ring] },
+      },
+    ])
+    const res = await server.gql(
+      `query($code: String!) { adminDivision(code: $code) { areaSqKm full: geometry simple: geometry(simplifyMeters: 20) } }`,
+      { code },
+    )
     expect(res.errors).toBeUndefined()
     const { full, simple, areaSqKm } = res.data.adminDivision
     const vertices = (g: { coordinates: Position[][][] }) => g.coordinates.flat(2).length
     expect(vertices(full)).toBe(2001)
     expect(vertices(simple)).toBeLessThan(vertices(full) / 4)
     expect(vertices(simple)).toBeGreaterThan(8)
-    const [valid] = (await server.knex.raw(`SELECT ST_IsValid(ST_GeomFromGeoJSON(?)) AS ok`, [JSON.stringify(simple)])).rows
+    const [valid] = (await server.knex.raw(`SELECT ST_IsValid(ST_GeomFromGeoJSON(?)) AS ok`, [JSON.stringify(simple)]))
+      .rows
     expect(valid.ok).toBe(true)
     expect(turf.kinks(simple).features).toHaveLength(0)
     const a0 = turf.area(full)

@@ -22,9 +22,16 @@ const district = `64${String(randomInt(10, 99))}${String(randomInt(10, 99))}`
 const T1 = `${district}${String(randomInt(100, 499))}`
 const T2 = `${district}${String(randomInt(500, 999))}`
 const V1 = `${T1}001`
-const PREFIXES = [district, T1, T2, V1]
+const _PREFIXES = [district, T1, T2, V1]
 const thisYear = new Date().getUTCFullYear()
-const REFERENCE_DATES = [new Date().toISOString().slice(0, 10), `${thisYear}-03-10`, `${thisYear}-09-15`, `${thisYear - 1}-12-31`, '2024-02-29', '2025-01-01']
+const REFERENCE_DATES = [
+  new Date().toISOString().slice(0, 10),
+  `${thisYear}-03-10`,
+  `${thisYear}-09-15`,
+  `${thisYear - 1}-12-31`,
+  '2024-02-29',
+  '2025-01-01',
+]
 
 const addr = (label: string) => `测试市计数${sfx}路${label}号`
 const ADDRESSES: Record<string, string | null> = { A1: V1, A2: T2, A3: null, A4: `${T1}002`, A5: T1 }
@@ -34,7 +41,15 @@ const shift = (date: string, days: number) => {
   return d.toISOString().slice(0, 10)
 }
 
-interface P { key: string; idNumber: string; gender: string; birthDate?: string; residence: string; household?: string; deathDate?: string }
+interface P {
+  key: string
+  idNumber: string
+  gender: string
+  birthDate?: string
+  residence: string
+  household?: string
+  deathDate?: string
+}
 const persons: P[] = []
 {
   // Around every cut-off of every reference date: the day before, the day itself, the day after,
@@ -51,13 +66,30 @@ const persons: P[] = []
   let i = 0
   for (const birthDate of [...dates].sort()) {
     persons.push({
-      key: `p${i}`, idNumber: makeIdNumber(birthDate), gender: i % 3 === 0 ? 'FEMALE' : 'MALE', birthDate,
-      residence: addr(labels[i % labels.length]), household: i % 4 === 0 ? undefined : addr(labels[(i * 7 + 1) % labels.length]),
+      key: `p${i}`,
+      idNumber: makeIdNumber(birthDate),
+      gender: i % 3 === 0 ? 'FEMALE' : 'MALE',
+      birthDate,
+      residence: addr(labels[i % labels.length]),
+      household: i % 4 === 0 ? undefined : addr(labels[(i * 7 + 1) % labels.length]),
     })
     i++
   }
-  persons.push({ key: `p${i++}`, idNumber: makeIdNumber('1990-05-05'), gender: 'FEMALE', residence: addr('A1'), household: addr('A1') })
-  persons.push({ key: `p${i++}`, idNumber: makeIdNumber('1950-05-05'), gender: 'MALE', birthDate: '1950-05-05', residence: addr('A1'), deathDate: '2024-01-01' })
+  persons.push({
+    key: `p${i++}`,
+    idNumber: makeIdNumber('1990-05-05'),
+    gender: 'FEMALE',
+    residence: addr('A1'),
+    household: addr('A1'),
+  })
+  persons.push({
+    key: `p${i++}`,
+    idNumber: makeIdNumber('1950-05-05'),
+    gender: 'MALE',
+    birthDate: '1950-05-05',
+    residence: addr('A1'),
+    deathDate: '2024-01-01',
+  })
 }
 const entities = [
   { key: 'e0', kind: 'ENTERPRISE', status: 'ACTIVE', industryCode: 'C3911', address: 'A1' },
@@ -70,16 +102,29 @@ const entities = [
 const personRecord = (p: P) => ({
   sourceKey: `${p.key}-${sfx}`,
   attributes: {
-    idNumber: p.idNumber, name: `计数${p.key}`, gender: p.gender, residenceAddressText: p.residence,
-    ...(p.birthDate ? { birthDate: p.birthDate } : {}), ...(p.household ? { householdAddressText: p.household } : {}), ...(p.deathDate ? { deathDate: p.deathDate } : {}),
+    idNumber: p.idNumber,
+    name: `计数${p.key}`,
+    gender: p.gender,
+    residenceAddressText: p.residence,
+    ...(p.birthDate ? { birthDate: p.birthDate } : {}),
+    ...(p.household ? { householdAddressText: p.household } : {}),
+    ...(p.deathDate ? { deathDate: p.deathDate } : {}),
   },
 })
 const entityRecord = (e: (typeof entities)[number]) => ({
   sourceKey: `${e.key}-${sfx}`,
-  attributes: { creditCode: e.creditCode, name: `计数企业${sfx}${e.key}`, kind: e.kind, status: e.status, registeredAddressText: addr(e.address), ...(e.industryCode ? { industryCode: e.industryCode } : {}) },
+  attributes: {
+    creditCode: e.creditCode,
+    name: `计数企业${sfx}${e.key}`,
+    kind: e.kind,
+    status: e.status,
+    registeredAddressText: addr(e.address),
+    ...(e.industryCode ? { industryCode: e.industryCode } : {}),
+  },
 })
 const addressRecord = (label: string, division: string | null) => ({
-  sourceKey: `addr-${label}-${sfx}`, attributes: { fullText: addr(label), ...(division ? { divisionCode: division } : {}) },
+  sourceKey: `addr-${label}-${sfx}`,
+  attributes: { fullText: addr(label), ...(division ? { divisionCode: division } : {}) },
 })
 
 async function ok(department: string, type: string, records: unknown[]) {
@@ -90,11 +135,22 @@ async function ok(department: string, type: string, records: unknown[]) {
 
 /** Counts as plain sorted objects without zero entries (the lists drop zeros too, except fixed keys). */
 function plain(m: Map<string, DerivedCounts>) {
-  const obj = (x: Map<string, number>) => Object.fromEntries([...x].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : 1)))
-  return Object.fromEntries([...m].map(([k, c]) => [k, {
-    residents: c.residents, householdRegistered: c.householdRegistered, legalEntities: c.legalEntities,
-    gender: obj(c.residentsByGender), ageBand: obj(c.residentsByAgeBand), kind: obj(c.legalEntitiesByKind), section: obj(c.legalEntitiesByIndustrySection),
-  }]))
+  const obj = (x: Map<string, number>) =>
+    Object.fromEntries([...x].filter(([, n]) => n !== 0).sort(([a], [b]) => (a < b ? -1 : 1)))
+  return Object.fromEntries(
+    [...m].map(([k, c]) => [
+      k,
+      {
+        residents: c.residents,
+        householdRegistered: c.householdRegistered,
+        legalEntities: c.legalEntities,
+        gender: obj(c.residentsByGender),
+        ageBand: obj(c.residentsByAgeBand),
+        kind: obj(c.legalEntitiesByKind),
+        section: obj(c.legalEntitiesByIndustrySection),
+      },
+    ]),
+  )
 }
 
 /** Rows of the maintained tables that a recount from scratch does not reproduce, both ways. */
@@ -138,13 +194,20 @@ async function expectCountsMatchLive(): Promise<Record<string, any>> {
 }
 
 async function entityId(type: string, sourceKey: string, department: string): Promise<string> {
-  const row = await server.knex('source_records').where({ department_code: department, source_key: sourceKey, entity_type: type }).first()
+  const row = await server
+    .knex('source_records')
+    .where({ department_code: department, source_key: sourceKey, entity_type: type })
+    .first()
   return row.entity_id
 }
 
 beforeAll(async () => {
   server = await startTestServer()
-  await ok('CAB', 'ADDRESS', Object.entries(ADDRESSES).map(([label, division]) => addressRecord(label, division)))
+  await ok(
+    'CAB',
+    'ADDRESS',
+    Object.entries(ADDRESSES).map(([label, division]) => addressRecord(label, division)),
+  )
   await ok('AMR', 'LEGAL_ENTITY', entities.map(entityRecord))
   await ok('PSB', 'PERSON', persons.map(personRecord))
 })
@@ -184,7 +247,9 @@ describe('maintained statistics counts', () => {
     expect(afterT2.residents).toBeGreaterThan(beforeT2.residents)
     expect(afterT2.legalEntities).toBe(beforeT2.legalEntities + 1)
     // Losing its division code: counted nowhere.
-    await ok('CAB', 'ADDRESS', [{ sourceKey: `addr-A4-${sfx}`, attributes: { fullText: addr('A4'), divisionCode: null } }])
+    await ok('CAB', 'ADDRESS', [
+      { sourceKey: `addr-A4-${sfx}`, attributes: { fullText: addr('A4'), divisionCode: null } },
+    ])
     await expectCountsMatchLive()
   })
 
@@ -202,35 +267,59 @@ describe('maintained statistics counts', () => {
     const [x, y] = [persons[5], persons[6]]
     const xId = await entityId('PERSON', `${x.key}-${sfx}`, 'PSB')
     const yId = await entityId('PERSON', `${y.key}-${sfx}`, 'PSB')
-    const m = await server.gql(`mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same person") { id } }`, { s: xId, m: yId }, STEWARD)
+    const m = await server.gql(
+      `mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same person") { id } }`,
+      { s: xId, m: yId },
+      STEWARD,
+    )
     expect(m.errors).toBeUndefined()
     await expectCountsMatchLive()
     const merge = await server.knex('merges').where({ survivor_id: xId, merged_id: yId }).first()
-    const u = await server.gql(`mutation($e: ID!, $ids: [ID!]!) { unmergeEntity(entityId: $e, sourceRecordIds: $ids, reason: "two people") { id } }`,
-      { e: xId, ids: merge.source_record_ids }, STEWARD)
+    const u = await server.gql(
+      `mutation($e: ID!, $ids: [ID!]!) { unmergeEntity(entityId: $e, sourceRecordIds: $ids, reason: "two people") { id } }`,
+      { e: xId, ids: merge.source_record_ids },
+      STEWARD,
+    )
     expect(u.errors).toBeUndefined()
     await expectCountsMatchLive()
     // An address merged away: its projection row is deleted, references to it are cleared.
     const a1 = await entityId('ADDRESS', `addr-A1-${sfx}`, 'CAB')
     const a2 = await entityId('ADDRESS', `addr-A2-${sfx}`, 'CAB')
-    const am = await server.gql(`mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same door") { id } }`, { s: a1, m: a2 }, STEWARD)
+    const am = await server.gql(
+      `mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same door") { id } }`,
+      { s: a1, m: a2 },
+      STEWARD,
+    )
     expect(am.errors).toBeUndefined()
     expect(await server.knex('addresses').where('id', a2).first()).toBeUndefined()
     await expectCountsMatchLive()
   })
 
   it('follow plain SQL writes: bulk update, insert, delete of persons and of an address', async () => {
-    const ids = (await server.knex('persons').select('id').where('name', 'like', '计数%')).map((r: { id: string }) => r.id)
+    const ids = (await server.knex('persons').select('id').where('name', 'like', '计数%')).map(
+      (r: { id: string }) => r.id,
+    )
     expect(ids.length).toBeGreaterThan(10)
     const a5 = await entityId('ADDRESS', `addr-A5-${sfx}`, 'CAB')
     await server.knex.transaction(async (trx) => {
       await trx('persons').whereIn('id', ids.slice(0, 5)).update({ residence_address_id: a5, gender: 'FEMALE' })
-      await trx('persons').whereIn('id', ids.slice(5, 8)).update({ death_date: null, birth_date: trx.raw(`birth_date - 366`) })
+      await trx('persons')
+        .whereIn('id', ids.slice(5, 8))
+        .update({ death_date: null, birth_date: trx.raw(`birth_date - 366`) })
       await trx('persons').whereIn('id', ids.slice(8, 10)).delete()
       const fresh = [randomUUID(), randomUUID(), randomUUID()]
       const [{ txid }] = await trx('transactions').insert({ operation: 'test: plain SQL writes' }).returning('txid')
       await trx('entities').insert(fresh.map((id) => ({ id, entity_type: 'PERSON', created_txid: txid })))
-      await trx('persons').insert(fresh.map((id, i) => ({ id, name: `计数sql${i}`, gender: i ? 'MALE' : null, birth_date: ['1960-02-29', null, '2015-07-01'][i], residence_address_id: a5, household_address_id: a5 })))
+      await trx('persons').insert(
+        fresh.map((id, i) => ({
+          id,
+          name: `计数sql${i}`,
+          gender: i ? 'MALE' : null,
+          birth_date: ['1960-02-29', null, '2015-07-01'][i],
+          residence_address_id: a5,
+          household_address_id: a5,
+        })),
+      )
     })
     await expectCountsMatchLive()
     // Deleting an address row directly: the foreign keys clear the references (ON DELETE SET NULL).

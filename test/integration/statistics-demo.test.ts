@@ -9,7 +9,13 @@ let server: TestServer
 
 beforeAll(async () => {
   server = await startTestServer()
-  await seedDemo(server.knex, { persons: 1500, legalEntities: 300, matchHigh: 0.9, matchLow: 0.7, extent: [118.3, 29.1, 120.8, 30.6] })
+  await seedDemo(server.knex, {
+    persons: 1500,
+    legalEntities: 300,
+    matchHigh: 0.9,
+    matchLow: 0.7,
+    extent: [118.3, 29.1, 120.8, 30.6],
+  })
 }, 300_000)
 
 afterAll(async () => {
@@ -24,36 +30,64 @@ describe('demo statistics', () => {
     expect(demo.length).toBeGreaterThanOrEqual(30)
     const subcategories = new Map<string, Set<string>>()
     for (const i of demo) subcategories.set(i.category, (subcategories.get(i.category) ?? new Set()).add(i.subcategory))
-    expect(Object.fromEntries([...subcategories].map(([k, v]) => [k, v.size]))).toEqual({ 经济: 5, 就业和生活: 5, 城市建设: 5 })
+    expect(Object.fromEntries([...subcategories].map(([k, v]) => [k, v.size]))).toEqual({
+      经济: 5,
+      就业和生活: 5,
+      城市建设: 5,
+    })
     expect(demo.find((i: { code: string }) => i.code === 'UNEMP_REGISTERED').owner.code).toBe('HRSS')
-    expect(demo.filter((i: { derivable: boolean }) => i.derivable).map((i: { code: string }) => i.code).sort())
-      .toEqual(['LE_COUNT', 'LE_ENTERPRISE_COUNT', 'POP_AGE_0_14', 'POP_AGE_65_PLUS', 'POP_HOUSEHOLD', 'POP_RESIDENT'])
+    expect(
+      demo
+        .filter((i: { derivable: boolean }) => i.derivable)
+        .map((i: { code: string }) => i.code)
+        .sort(),
+    ).toEqual(['LE_COUNT', 'LE_ENTERPRISE_COUNT', 'POP_AGE_0_14', 'POP_AGE_65_PLUS', 'POP_HOUSEHOLD', 'POP_RESIDENT'])
   })
 
   it('lists exactly the deliberate mismatches as 2024 discrepancies', async () => {
-    const r = await server.gql(`{ statisticsDiscrepancies(period: "2024") { indicator { code } region { code } publishedValue derivedValue relativeDifference } }`)
+    const r = await server.gql(
+      `{ statisticsDiscrepancies(period: "2024") { indicator { code } region { code } publishedValue derivedValue relativeDifference } }`,
+    )
     expect(r.errors).toBeUndefined()
-    const hangzhou = r.data.statisticsDiscrepancies.filter((d: { region: { code: string } }) => d.region.code.startsWith('3301'))
-    expect(hangzhou.map((d: { indicator: { code: string }; region: { code: string } }) => `${d.indicator.code}@${d.region.code}`).sort())
-      .toEqual(DEMO_MISMATCHES.map((m) => `${m.indicator}@${m.region}`).sort())
+    const hangzhou = r.data.statisticsDiscrepancies.filter((d: { region: { code: string } }) =>
+      d.region.code.startsWith('3301'),
+    )
+    expect(
+      hangzhou
+        .map((d: { indicator: { code: string }; region: { code: string } }) => `${d.indicator.code}@${d.region.code}`)
+        .sort(),
+    ).toEqual(DEMO_MISMATCHES.map((m) => `${m.indicator}@${m.region}`).sort())
     for (const d of hangzhou) expect(d.derivedValue).toBeGreaterThan(0)
   })
 
   it('keeps the preliminary GDP figure in history after the revision', async () => {
-    const r = await server.gql(`{ observations(indicatorCode: "GDP", regionCode: "330100", periodFrom: "2024", periodTo: "2024") { period value status } }`)
+    const r = await server.gql(
+      `{ observations(indicatorCode: "GDP", regionCode: "330100", periodFrom: "2024", periodTo: "2024") { period value status } }`,
+    )
     const year = r.data.observations.find((o: { period: string }) => o.period === '2024')
     expect(year.status).toBe('REVISED')
     const { rows } = await server.knex.raw(
       `SELECT h.field, h.old_value, h.new_value FROM field_history h JOIN observations o ON o.id = h.entity_id
-        WHERE o.indicator_key = 'GDP' AND o.region_key = '330100' AND o.period = '2024' AND h.field = 'status' ORDER BY h.id`)
-    expect(rows.map((x: { old_value: unknown; new_value: unknown }) => [x.old_value, x.new_value]).slice(0, 2)).toEqual([[null, 'PRELIMINARY'], ['PRELIMINARY', 'REVISED']])
+        WHERE o.indicator_key = 'GDP' AND o.region_key = '330100' AND o.period = '2024' AND h.field = 'status' ORDER BY h.id`,
+    )
+    expect(rows.map((x: { old_value: unknown; new_value: unknown }) => [x.old_value, x.new_value]).slice(0, 2)).toEqual(
+      [
+        [null, 'PRELIMINARY'],
+        ['PRELIMINARY', 'REVISED'],
+      ],
+    )
   })
 
   it("opens a conflict for HRSS's differing unemployment rate", async () => {
-    const r = await server.gql(`{ observations(indicatorCode: "UNEMP_RATE", regionCode: "330100", periodFrom: "2024", periodTo: "2024") { id period source { code } } }`)
+    const r = await server.gql(
+      `{ observations(indicatorCode: "UNEMP_RATE", regionCode: "330100", periodFrom: "2024", periodTo: "2024") { id period source { code } } }`,
+    )
     const year = r.data.observations.find((o: { period: string }) => o.period === '2024')
     expect(year.source.code).toBe('STATS')
-    const { rows } = await server.knex.raw(`SELECT field, status FROM conflicts WHERE entity_id = ? AND kind = 'VALUE_MISMATCH'`, [year.id])
+    const { rows } = await server.knex.raw(
+      `SELECT field, status FROM conflicts WHERE entity_id = ? AND kind = 'VALUE_MISMATCH'`,
+      [year.id],
+    )
     expect(rows).toEqual([{ field: 'value', status: 'OPEN' }])
   })
 })

@@ -5,9 +5,20 @@ import { RateLimiter } from '../../src/access/rate-limit.js'
 import { maySee } from '../../src/access/visibility.js'
 import type { AuthorityRule } from '../../src/reconciliation/authority.store.js'
 
-const rule = (sharingClass: AuthorityRule['sharingClass'], authority = 'PSB'): AuthorityRule =>
-  ({ entityType: 'PERSON', field: 'name', entityKind: '', authority, fallbacks: [], sharingClass })
-const app = (dept: string) => ({ id: dept, name: dept, departmentCode: dept, roles: ['DEPARTMENT_APP' as const] })
+const rule = (sharingClass: AuthorityRule['sharingClass'], authority = 'PSB'): AuthorityRule => ({
+  entityType: 'PERSON',
+  field: 'name',
+  entityKind: '',
+  authority,
+  fallbacks: [],
+  sharingClass,
+})
+const app = (dept: string) => ({
+  id: dept,
+  name: dept,
+  departmentCode: dept,
+  roles: ['DEPARTMENT_APP' as const],
+})
 const role = (r: 'STEWARD' | 'ADMIN' | 'AUDITOR') => ({ id: r, name: r, departmentCode: null, roles: [r] })
 const anonymous = { id: 'anonymous', name: 'Anonymous', departmentCode: null, roles: [] }
 const none = new Set<string>()
@@ -71,7 +82,14 @@ describe('RateLimiter', () => {
 
 describe('access-log chain hash', () => {
   it('depends on the previous hash and on every part of the row', () => {
-    const e = { at: new Date('2026-01-01T00:00:00Z'), principalId: 'p', purpose: 'x', operationName: null, personIds: ['b', 'a'], fields: ['name'] }
+    const e = {
+      at: new Date('2026-01-01T00:00:00Z'),
+      principalId: 'p',
+      purpose: 'x',
+      operationName: null,
+      personIds: ['b', 'a'],
+      fields: ['name'],
+    }
     const h = chainHash('', e)
     expect(chainHash('', { ...e, personIds: ['a', 'b'] })).toBe(h) // order-independent sets
     expect(chainHash('x', e)).not.toBe(h)

@@ -4,7 +4,14 @@ import { ConfigError, loadConfig } from '../../src/config.js'
 describe('configuration from the environment', () => {
   it('defaults to the embedded database on port 4000 with the demo', () => {
     const c = loadConfig({})
-    expect(c).toMatchObject({ databaseUrl: undefined, port: 4000, seedDemo: true, dataDir: './.data/pglite', matchHigh: 0.9, matchLow: 0.7 })
+    expect(c).toMatchObject({
+      databaseUrl: undefined,
+      port: 4000,
+      seedDemo: true,
+      dataDir: './.data/pglite',
+      matchHigh: 0.9,
+      matchLow: 0.7,
+    })
   })
 
   it('does not seed the demo into a real database unless asked', () => {

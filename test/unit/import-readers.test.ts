@@ -32,18 +32,29 @@ describe('CSV rows', () => {
   })
 
   it('refuses a quoted cell that never closes, naming its line', async () => {
-    await expect(collect(csvRows(chunked('a,b\n1,"open\n2,3\n', [])))).rejects.toThrow(/line 2: a quoted cell is not closed/)
+    await expect(collect(csvRows(chunked('a,b\n1,"open\n2,3\n', [])))).rejects.toThrow(
+      /line 2: a quoted cell is not closed/,
+    )
   })
 })
 
 describe('GeoJSON features', () => {
-  const fc = JSON.stringify({
-    type: 'FeatureCollection', name: 'with "quotes" and {braces}',
-    features: [
-      { type: 'Feature', properties: { sourceKey: 'a', note: 'x}]"' }, geometry: { type: 'Point', coordinates: [120.1, 30.2] } },
-      { type: 'Feature', properties: { sourceKey: 'b' }, geometry: null },
-    ],
-  }, null, 1)
+  const fc = JSON.stringify(
+    {
+      type: 'FeatureCollection',
+      name: 'with "quotes" and {braces}',
+      features: [
+        {
+          type: 'Feature',
+          properties: { sourceKey: 'a', note: 'x}]"' },
+          geometry: { type: 'Point', coordinates: [120.1, 30.2] },
+        },
+        { type: 'Feature', properties: { sourceKey: 'b' }, geometry: null },
+      ],
+    },
+    null,
+    1,
+  )
 
   it('yields each feature of the top-level array wherever the stream splits', async () => {
     const expected = (JSON.parse(fc) as { features: unknown[] }).features
@@ -54,16 +65,29 @@ describe('GeoJSON features', () => {
   })
 
   it('refuses what is not a FeatureCollection', async () => {
-    await expect(collect(featureTexts(chunked('{"type":"Feature","geometry":null,"properties":{}}', [])))).rejects.toThrow(/"type" is "Feature"/)
+    await expect(
+      collect(featureTexts(chunked('{"type":"Feature","geometry":null,"properties":{}}', []))),
+    ).rejects.toThrow(/"type" is "Feature"/)
     await expect(collect(featureTexts(chunked('[1,2]', [])))).rejects.toThrow(ImportFileError)
-    await expect(collect(featureTexts(chunked('{"type":"FeatureCollection","features":[{"type":"Feature"', [])))).rejects.toThrow(/ends inside/)
-    await expect(collect(featureTexts(chunked('{"type":"FeatureCollection"}', [])))).rejects.toThrow(/no "features" array/)
+    await expect(
+      collect(featureTexts(chunked('{"type":"FeatureCollection","features":[{"type":"Feature"', []))),
+    ).rejects.toThrow(/ends inside/)
+    await expect(collect(featureTexts(chunked('{"type":"FeatureCollection"}', [])))).rejects.toThrow(
+      /no "features" array/,
+    )
   })
 })
 
 describe('format from file name', () => {
   it('knows csv, ndjson/jsonl and geojson/json, and nothing else', () => {
-    expect(['a.CSV', 'b.ndjson', 'c.jsonl', 'd.geojson', 'e.json', 'f.txt', 'g'].map(formatFromFileName))
-      .toEqual(['csv', 'ndjson', 'ndjson', 'geojson', 'geojson', null, null])
+    expect(['a.CSV', 'b.ndjson', 'c.jsonl', 'd.geojson', 'e.json', 'f.txt', 'g'].map(formatFromFileName)).toEqual([
+      'csv',
+      'ndjson',
+      'ndjson',
+      'geojson',
+      'geojson',
+      null,
+      null,
+    ])
   })
 })

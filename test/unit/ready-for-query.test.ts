@@ -22,7 +22,11 @@ const concat = (...parts: Uint8Array[]) => {
   return out
 }
 const i16 = (n: number) => new Uint8Array([(n >> 8) & 0xff, n & 0xff])
-const i32 = (n: number) => { const b = new Uint8Array(4); new DataView(b.buffer).setInt32(0, n); return b }
+const i32 = (n: number) => {
+  const b = new Uint8Array(4)
+  new DataView(b.buffer).setInt32(0, n)
+  return b
+}
 /** Message types in a stream of backend messages, ReadyForQuery with its status ('ZI'). */
 function types(data: Uint8Array): string[] {
   const out: string[] = []
@@ -41,7 +45,16 @@ describe('readyForQueryFilter', () => {
 
   it('removes every ReadyForQuery and keeps every other byte, however the stream is cut', () => {
     const expected = concat(msg('1'), msg('E', cstr('Mboom')), row, msg('C', cstr('SELECT 1')))
-    for (const cuts of [[], [1], [3], [5], [6], [7], [20, 21, 22, 23, 24, 25, 26, 27], Array.from({ length: stream.length }, (_, i) => i)]) {
+    for (const cuts of [
+      [],
+      [1],
+      [3],
+      [5],
+      [6],
+      [7],
+      [20, 21, 22, 23, 24, 25, 26, 27],
+      Array.from({ length: stream.length }, (_, i) => i),
+    ]) {
       const got: Uint8Array[] = []
       const filter = readyForQueryFilter((d) => got.push(d.slice()))
       let from = 0
@@ -66,7 +79,11 @@ describe('readyForQueryFilter', () => {
 describe('splitMessages', () => {
   it('splits whole frontend messages and keeps a torn tail as one piece', () => {
     const parts = splitMessages(concat(msg('P', cstr('x')), msg('S'), new Uint8Array([0x51, 0, 0])))
-    expect(parts.map((p) => [String.fromCharCode(p[0]), p.length])).toEqual([['P', 7], ['S', 5], ['Q', 3]])
+    expect(parts.map((p) => [String.fromCharCode(p[0]), p.length])).toEqual([
+      ['P', 7],
+      ['S', 5],
+      ['Q', 3],
+    ])
   })
 })
 
@@ -83,33 +100,78 @@ describe('PGlite behind dropPrematureReadyForQuery', () => {
     await db.close()
   })
   const parse = (sql: string) => msg('P', concat(cstr(''), cstr(sql), i16(0)))
-  const bind = (...values: string[]) => msg('B', concat(cstr(''), cstr(''), i16(0), i16(values.length), ...values.flatMap((v) => [i32(text(v).length), text(v)]), i16(0)))
+  const bind = (...values: string[]) =>
+    msg(
+      'B',
+      concat(
+        cstr(''),
+        cstr(''),
+        i16(0),
+        i16(values.length),
+        ...values.flatMap((v) => [i32(text(v).length), text(v)]),
+        i16(0),
+      ),
+    )
   const describePortal = msg('D', concat(text('P'), cstr('')))
   const execute = msg('E', concat(cstr(''), i32(0)))
   const sync = msg('S')
   async function replies(messages: Uint8Array[], oneCall = false): Promise<string[]> {
     const out: Uint8Array[] = []
-    for (const m of oneCall ? [concat(...messages)] : messages) await db.execProtocolRawStream(m, { onRawData: (d) => out.push(d.slice()) })
+    for (const m of oneCall ? [concat(...messages)] : messages)
+      await db.execProtocolRawStream(m, { onRawData: (d) => out.push(d.slice()) })
     return types(concat(...out))
   }
 
   it('answers a failing Bind with one ReadyForQuery, at Sync', async () => {
-    expect(await replies([parse('SELECT 1/$1::int'), bind('0'), describePortal, execute, sync])).toEqual(['1', 'E', 'ZI'])
-    expect(await replies([parse('SELECT $1::int'), bind('abc'), describePortal, execute, sync])).toEqual(['1', 'E', 'ZI'])
+    expect(await replies([parse('SELECT 1/$1::int'), bind('0'), describePortal, execute, sync])).toEqual([
+      '1',
+      'E',
+      'ZI',
+    ])
+    expect(await replies([parse('SELECT $1::int'), bind('abc'), describePortal, execute, sync])).toEqual([
+      '1',
+      'E',
+      'ZI',
+    ])
   })
 
   it('answers a failing Parse with one ReadyForQuery, also when the messages come in one call', async () => {
     expect(await replies([parse('SELEC 1'), describePortal, sync])).toEqual(['E', 'ZI'])
-    expect(await replies([parse('SELEC 1'), bind(), describePortal, execute, sync, parse('SELECT $1::int'), bind('7'), describePortal, execute, sync], true)).toEqual(
-      ['E', 'ZI', '1', '2', 'T', 'D', 'C', 'ZI'],
-    )
+    expect(
+      await replies(
+        [
+          parse('SELEC 1'),
+          bind(),
+          describePortal,
+          execute,
+          sync,
+          parse('SELECT $1::int'),
+          bind('7'),
+          describePortal,
+          execute,
+          sync,
+        ],
+        true,
+      ),
+    ).toEqual(['E', 'ZI', '1', '2', 'T', 'D', 'C', 'ZI'])
   })
 
   it('leaves successful exchanges and simple queries alone', async () => {
-    expect(await replies([parse('SELECT $1::int'), bind('7'), describePortal, execute, sync])).toEqual(['1', '2', 'T', 'D', 'C', 'ZI'])
+    expect(await replies([parse('SELECT $1::int'), bind('7'), describePortal, execute, sync])).toEqual([
+      '1',
+      '2',
+      'T',
+      'D',
+      'C',
+      'ZI',
+    ])
     expect(await replies([msg('Q', cstr('SELECT 1; SELECT 1/0'))])).toEqual(['T', 'D', 'C', 'E', 'ZI'])
     expect(await replies([msg('Q', cstr('BEGIN'))])).toEqual(['C', 'ZT'])
-    expect(await replies([parse('SELECT 1/$1::int'), bind('0'), describePortal, execute, sync])).toEqual(['1', 'E', 'ZE'])
+    expect(await replies([parse('SELECT 1/$1::int'), bind('0'), describePortal, execute, sync])).toEqual([
+      '1',
+      'E',
+      'ZE',
+    ])
     expect(await replies([msg('Q', cstr('ROLLBACK'))])).toEqual(['C', 'ZI'])
   })
 })

@@ -5,24 +5,24 @@
  * Pure functions only: no I/O, no global state.
  */
 
-import { PROVINCE_CODES } from './id-number.js';
+import { PROVINCE_CODES } from './id-number.js'
 
-export type DivisionLevel = 'PROVINCE' | 'CITY' | 'DISTRICT' | 'TOWNSHIP' | 'VILLAGE';
+export type DivisionLevel = 'PROVINCE' | 'CITY' | 'DISTRICT' | 'TOWNSHIP' | 'VILLAGE'
 
 /** Level implied by the code's shape (6 digits: ends 0000 → PROVINCE, ends 00 → CITY, else DISTRICT; 9 → TOWNSHIP; 12 → VILLAGE); returns null for anything else, including non-digits. */
 export function divisionLevelOf(code: string): DivisionLevel | null {
-  if (typeof code !== 'string' || !/^\d+$/.test(code)) return null;
+  if (typeof code !== 'string' || !/^\d+$/.test(code)) return null
   switch (code.length) {
     case 6:
-      if (code.endsWith('0000')) return 'PROVINCE';
-      if (code.endsWith('00')) return 'CITY';
-      return 'DISTRICT';
+      if (code.endsWith('0000')) return 'PROVINCE'
+      if (code.endsWith('00')) return 'CITY'
+      return 'DISTRICT'
     case 9:
-      return 'TOWNSHIP';
+      return 'TOWNSHIP'
     case 12:
-      return 'VILLAGE';
+      return 'VILLAGE'
     default:
-      return null;
+      return null
   }
 }
 
@@ -30,15 +30,15 @@ export function divisionLevelOf(code: string): DivisionLevel | null {
 export function parentCodeOf(code: string): string | null {
   switch (divisionLevelOf(code)) {
     case 'CITY':
-      return `${code.slice(0, 2)}0000`;
+      return `${code.slice(0, 2)}0000`
     case 'DISTRICT':
-      return `${code.slice(0, 4)}00`;
+      return `${code.slice(0, 4)}00`
     case 'TOWNSHIP':
-      return code.slice(0, 6);
+      return code.slice(0, 6)
     case 'VILLAGE':
-      return code.slice(0, 9);
+      return code.slice(0, 9)
     default:
-      return null;
+      return null
   }
 }
 
@@ -47,21 +47,21 @@ export function parentCodeOf(code: string): string | null {
  * non-province parent and non-zero own digits; returns false for unrecognised shapes (no registry lookup is done).
  */
 export function isValidDivisionCode(code: string): boolean {
-  const level = divisionLevelOf(code);
-  if (level === null) return false;
-  if (!PROVINCE_CODES.has(code.slice(0, 2))) return false;
+  const level = divisionLevelOf(code)
+  if (level === null) return false
+  if (!PROVINCE_CODES.has(code.slice(0, 2))) return false
   switch (level) {
     case 'PROVINCE':
-      return true;
+      return true
     case 'CITY':
-      return true; // xx nn 00 with nn != 00 (nn == 00 would be PROVINCE)
+      return true // xx nn 00 with nn != 00 (nn == 00 would be PROVINCE)
     case 'DISTRICT':
-      return true;
+      return true
     case 'TOWNSHIP':
       // Townships hang under a district, or directly under a city without districts (e.g. 441900 东莞市).
-      return divisionLevelOf(code.slice(0, 6)) !== 'PROVINCE' && code.slice(6) !== '000';
+      return divisionLevelOf(code.slice(0, 6)) !== 'PROVINCE' && code.slice(6) !== '000'
     case 'VILLAGE':
-      return isValidDivisionCode(code.slice(0, 9)) && code.slice(9) !== '000';
+      return isValidDivisionCode(code.slice(0, 9)) && code.slice(9) !== '000'
   }
 }
 
@@ -70,8 +70,8 @@ export function isValidDivisionCode(code: string): boolean {
  * 330106001000 → 330106001); returns other input unchanged.
  */
 export function normalizeDivisionCode(code: string): string {
-  if (typeof code !== 'string' || !/^\d{12}$/.test(code)) return code;
-  if (code.endsWith('000000')) return code.slice(0, 6);
-  if (code.endsWith('000')) return code.slice(0, 9);
-  return code;
+  if (typeof code !== 'string' || !/^\d{12}$/.test(code)) return code
+  if (code.endsWith('000000')) return code.slice(0, 6)
+  if (code.endsWith('000')) return code.slice(0, 9)
+  return code
 }

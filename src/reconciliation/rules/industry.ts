@@ -5,8 +5,26 @@
  */
 
 export type IndustrySection =
-  | 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H' | 'I' | 'J'
-  | 'K' | 'L' | 'M' | 'N' | 'O' | 'P' | 'Q' | 'R' | 'S' | 'T';
+  | 'A'
+  | 'B'
+  | 'C'
+  | 'D'
+  | 'E'
+  | 'F'
+  | 'G'
+  | 'H'
+  | 'I'
+  | 'J'
+  | 'K'
+  | 'L'
+  | 'M'
+  | 'N'
+  | 'O'
+  | 'P'
+  | 'Q'
+  | 'R'
+  | 'S'
+  | 'T'
 
 /** Section names (门类) of GB/T 4754-2017. */
 export const INDUSTRY_SECTIONS: Readonly<Record<IndustrySection, string>> = {
@@ -30,7 +48,7 @@ export const INDUSTRY_SECTIONS: Readonly<Record<IndustrySection, string>> = {
   R: '文化、体育和娱乐业',
   S: '公共管理、社会保障和社会组织',
   T: '国际组织',
-};
+}
 
 /** Inclusive division (大类) ranges of each section in GB/T 4754-2017. */
 export const SECTION_DIVISION_RANGES: ReadonlyArray<readonly [IndustrySection, number, number]> = [
@@ -54,13 +72,13 @@ export const SECTION_DIVISION_RANGES: ReadonlyArray<readonly [IndustrySection, n
   ['R', 86, 90],
   ['S', 91, 96],
   ['T', 97, 97],
-];
+]
 
 function sectionOfDivision(division: number): IndustrySection | null {
   for (const [section, lo, hi] of SECTION_DIVISION_RANGES) {
-    if (division >= lo && division <= hi) return section;
+    if (division >= lo && division <= hi) return section
   }
-  return null;
+  return null
 }
 
 /**
@@ -68,20 +86,20 @@ function sectionOfDivision(division: number): IndustrySection | null {
  * a malformed code, or a letter that contradicts the division (e.g. 'A3911').
  */
 export function industrySectionOf(code: string): IndustrySection | null {
-  if (typeof code !== 'string') return null;
-  const m = /^([A-T])?(\d{2,4})?$/.exec(code);
-  if (!m || (m[1] === undefined && m[2] === undefined)) return null;
-  const letter = m[1] as IndustrySection | undefined;
-  if (m[2] === undefined) return letter ?? null;
-  const section = sectionOfDivision(Number(m[2].slice(0, 2)));
-  if (section === null) return null;
-  if (letter !== undefined && letter !== section) return null;
-  return section;
+  if (typeof code !== 'string') return null
+  const m = /^([A-T])?(\d{2,4})?$/.exec(code)
+  if (!m || (m[1] === undefined && m[2] === undefined)) return null
+  const letter = m[1] as IndustrySection | undefined
+  if (m[2] === undefined) return letter ?? null
+  const section = sectionOfDivision(Number(m[2].slice(0, 2)))
+  if (section === null) return null
+  if (letter !== undefined && letter !== section) return null
+  return section
 }
 
 /** Canonical form with the section letter prefixed ('3911' → 'C3911'); returns null when industrySectionOf would. */
 export function normalizeIndustryCode(code: string): string | null {
-  const section = industrySectionOf(code);
-  if (section === null) return null;
-  return code.startsWith(section) ? code : section + code;
+  const section = industrySectionOf(code)
+  if (section === null) return null
+  return code.startsWith(section) ? code : section + code
 }

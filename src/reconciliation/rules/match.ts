@@ -34,7 +34,9 @@ export function personMatchScore(a: PersonMatchFields, b: PersonMatchFields): nu
   if (!a.name || !b.name || !a.birthDate || !b.birthDate) return 0
   let total = PERSON_WEIGHTS.name + PERSON_WEIGHTS.birthDate
   let score = PERSON_WEIGHTS.name * similarity(a.name, b.name)
-  score += PERSON_WEIGHTS.birthDate * (a.birthDate === b.birthDate ? 1 : a.birthDate.slice(0, 7) === b.birthDate.slice(0, 7) ? 0.4 : 0)
+  score +=
+    PERSON_WEIGHTS.birthDate *
+    (a.birthDate === b.birthDate ? 1 : a.birthDate.slice(0, 7) === b.birthDate.slice(0, 7) ? 0.4 : 0)
   if (a.gender && b.gender && a.gender !== 'UNKNOWN' && b.gender !== 'UNKNOWN') {
     total += PERSON_WEIGHTS.gender
     score += PERSON_WEIGHTS.gender * (a.gender === b.gender ? 1 : 0)
@@ -47,7 +49,10 @@ export function personMatchScore(a: PersonMatchFields, b: PersonMatchFields): nu
 }
 
 /** Identity score of two legal-entity descriptions from name (0.7) and address (0.3); 0 without names. */
-export function legalEntityMatchScore(a: { name?: string | null; address?: string | null }, b: { name?: string | null; address?: string | null }): number {
+export function legalEntityMatchScore(
+  a: { name?: string | null; address?: string | null },
+  b: { name?: string | null; address?: string | null },
+): number {
   if (!a.name || !b.name) return 0
   if (!a.address || !b.address) return Math.round(similarity(a.name, b.name) * 0.9 * 1000) / 1000
   return Math.round((0.7 * similarity(a.name, b.name) + 0.3 * similarity(a.address, b.address)) * 1000) / 1000

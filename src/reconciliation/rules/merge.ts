@@ -91,7 +91,13 @@ export function decideGoldenValue(rule: RuleView, claims: ClaimView[], standing:
       (c) => c.department !== rule.authority && !c.dismissed && !sameValue(c.value, authorityClaim.value),
     )
     return {
-      next: { value: authorityClaim.value, status: 'AUTHORITATIVE', department: rule.authority, claimId: authorityClaim.id, observedAt: authorityClaim.observedAt },
+      next: {
+        value: authorityClaim.value,
+        status: 'AUTHORITATIVE',
+        department: rule.authority,
+        claimId: authorityClaim.id,
+        observedAt: authorityClaim.observedAt,
+      },
       mismatches,
     }
   }
@@ -101,7 +107,13 @@ export function decideGoldenValue(rule: RuleView, claims: ClaimView[], standing:
     const claim = byDepartment.get(department)
     if (claim) {
       return {
-        next: { value: claim.value, status: 'PROVISIONAL', department, claimId: claim.id, observedAt: claim.observedAt },
+        next: {
+          value: claim.value,
+          status: 'PROVISIONAL',
+          department,
+          claimId: claim.id,
+          observedAt: claim.observedAt,
+        },
         mismatches: [],
       }
     }
@@ -115,5 +127,7 @@ export function changesGolden(decision: MergeDecision, standing: GoldenView | nu
   if (next === 'keep') return false
   if (next === null) return standing !== null
   if (!standing) return true
-  return !sameValue(next.value, standing.value) || next.status !== standing.status || next.department !== standing.department
+  return (
+    !sameValue(next.value, standing.value) || next.status !== standing.status || next.department !== standing.department
+  )
 }

@@ -8,11 +8,22 @@ import { parsePeriod } from './period.js'
 
 /** Per-record rejection codes (CONTRACT.md §3). */
 export type ValidationCode =
-  | 'INVALID_ID_NUMBER' | 'INVALID_CREDIT_CODE' | 'INVALID_DIVISION_CODE' | 'INVALID_GEOMETRY'
-  | 'INVALID_DATE' | 'INVALID_VALUE' | 'UNKNOWN_FIELD' | 'MISSING_FIELD' | 'NOT_AUTHORIZED'
+  | 'INVALID_ID_NUMBER'
+  | 'INVALID_CREDIT_CODE'
+  | 'INVALID_DIVISION_CODE'
+  | 'INVALID_GEOMETRY'
+  | 'INVALID_DATE'
+  | 'INVALID_VALUE'
+  | 'UNKNOWN_FIELD'
+  | 'MISSING_FIELD'
+  | 'NOT_AUTHORIZED'
 
 export class ValidationError extends Error {
-  constructor(readonly code: ValidationCode, readonly field: string | null, message: string) {
+  constructor(
+    readonly code: ValidationCode,
+    readonly field: string | null,
+    message: string,
+  ) {
     super(message)
   }
 }
@@ -57,8 +68,13 @@ function countPositions(coords: unknown): number {
 function positionsOk(coords: unknown, depth: number): boolean {
   if (!Array.isArray(coords)) return false
   if (depth === 0) {
-    return coords.length >= 2 && coords.length <= 3 && coords.every((n) => typeof n === 'number' && Number.isFinite(n)) &&
-      Math.abs(coords[0] as number) <= 180 && Math.abs(coords[1] as number) <= 90
+    return (
+      coords.length >= 2 &&
+      coords.length <= 3 &&
+      coords.every((n) => typeof n === 'number' && Number.isFinite(n)) &&
+      Math.abs(coords[0] as number) <= 180 &&
+      Math.abs(coords[1] as number) <= 90
+    )
   }
   return coords.every((c) => positionsOk(c, depth - 1))
 }
@@ -67,16 +83,32 @@ function positionsOk(coords: unknown, depth: number): boolean {
  * Checks an RFC 7946 geometry of one of the allowed types: coordinate ranges, closed rings of 4+
  * positions, no self-intersection, inside the extent. Throws ValidationError(INVALID_GEOMETRY, field).
  */
-export function validateGeometry(value: unknown, allowed: readonly string[], field: string, extent?: [number, number, number, number]): void {
-  const fail = (message: string): never => { throw new ValidationError('INVALID_GEOMETRY', field, message) }
+export function validateGeometry(
+  value: unknown,
+  allowed: readonly string[],
+  field: string,
+  extent?: [number, number, number, number],
+): void {
+  const fail = (message: string): never => {
+    throw new ValidationError('INVALID_GEOMETRY', field, message)
+  }
   if (!value || typeof value !== 'object' || Array.isArray(value)) fail('geometry must be a GeoJSON geometry object')
   const g = value as { type?: unknown; coordinates?: unknown }
-  if (typeof g.type !== 'string' || !allowed.includes(g.type)) fail(`geometry type must be ${allowed.join(' or ')}, got ${String(g.type)}`)
-  const depth = ({ Point: 0, MultiPoint: 1, LineString: 1, Polygon: 2, MultiPolygon: 3 } as Record<string, number>)[g.type as string]
+  if (typeof g.type !== 'string' || !allowed.includes(g.type))
+    fail(`geometry type must be ${allowed.join(' or ')}, got ${String(g.type)}`)
+  const depth = ({ Point: 0, MultiPoint: 1, LineString: 1, Polygon: 2, MultiPolygon: 3 } as Record<string, number>)[
+    g.type as string
+  ]
   if (depth === undefined) fail(`unsupported geometry type ${String(g.type)}`)
-  if (!positionsOk(g.coordinates, depth)) fail('coordinates must be [longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90]')
+  if (!positionsOk(g.coordinates, depth))
+    fail('coordinates must be [longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90]')
   if (countPositions(g.coordinates) > MAX_VERTICES) fail(`geometry has more than ${MAX_VERTICES} vertices`)
-  const polygons = g.type === 'Polygon' ? [g.coordinates as number[][][]] : g.type === 'MultiPolygon' ? (g.coordinates as number[][][][]) : []
+  const polygons =
+    g.type === 'Polygon'
+      ? [g.coordinates as number[][][]]
+      : g.type === 'MultiPolygon'
+        ? (g.coordinates as number[][][][])
+        : []
   if ((g.type === 'Polygon' || g.type === 'MultiPolygon') && polygons.length === 0) fail('polygon has no rings')
   for (const rings of polygons) {
     if (!rings.length) fail('polygon has no rings')
@@ -96,19 +128,23 @@ export function validateGeometry(value: unknown, allowed: readonly string[], fie
 
 function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: ValidationOptions): unknown {
   const field = attribute
-  const invalid = (code: ValidationCode, message: string): never => { throw new ValidationError(code, field, message) }
+  const invalid = (code: ValidationCode, message: string): never => {
+    throw new ValidationError(code, field, message)
+  }
   const kind = spec.kind
   switch (kind.type) {
     case 'string': {
       if (typeof raw !== 'string' && typeof raw !== 'number') invalid('INVALID_VALUE', `${field} must be a string`)
       const v = String(raw).trim()
       if (!v) invalid('INVALID_VALUE', `${field} must not be empty`)
-      if (kind.maxLength && v.length > kind.maxLength) invalid('INVALID_VALUE', `${field} is longer than ${kind.maxLength} characters`)
+      if (kind.maxLength && v.length > kind.maxLength)
+        invalid('INVALID_VALUE', `${field} is longer than ${kind.maxLength} characters`)
       if (kind.pattern && !kind.pattern.test(v)) invalid('INVALID_VALUE', `${field} has an invalid format`)
       return v
     }
     case 'enum':
-      if (typeof raw !== 'string' || !kind.values.includes(raw)) invalid('INVALID_VALUE', `${field} must be one of ${kind.values.join(', ')}`)
+      if (typeof raw !== 'string' || !kind.values.includes(raw))
+        invalid('INVALID_VALUE', `${field} must be one of ${kind.values.join(', ')}`)
       return raw
     case 'date':
       if (!isRealDate(raw)) invalid('INVALID_DATE', `${field} must be a real date YYYY-MM-DD`)
@@ -127,25 +163,32 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       return num
     }
     case 'idNumber': {
-      const r = typeof raw === 'string' ? validateIdNumber(raw.trim()) : { ok: false as const, message: 'must be a string' }
+      const r =
+        typeof raw === 'string' ? validateIdNumber(raw.trim()) : { ok: false as const, message: 'must be a string' }
       if (!r.ok) invalid('INVALID_ID_NUMBER', `${field}: ${r.message}`)
       return (raw as string).trim().toUpperCase()
     }
     case 'creditCode': {
-      const r = typeof raw === 'string' ? validateCreditCode(raw.trim().toUpperCase()) : { ok: false as const, message: 'must be a string' }
+      const r =
+        typeof raw === 'string'
+          ? validateCreditCode(raw.trim().toUpperCase())
+          : { ok: false as const, message: 'must be a string' }
       if (!r.ok) invalid('INVALID_CREDIT_CODE', `${field}: ${r.message}`)
       return (raw as string).trim().toUpperCase()
     }
     case 'divisionCode': {
       const v = typeof raw === 'number' ? String(raw) : raw
-      if (typeof v !== 'string' || !isValidDivisionCode(v)) invalid('INVALID_DIVISION_CODE', `${field} must be a 6, 9 or 12 digit division code`)
+      if (typeof v !== 'string' || !isValidDivisionCode(v))
+        invalid('INVALID_DIVISION_CODE', `${field} must be a 6, 9 or 12 digit division code`)
       return v
     }
     case 'period':
-      if (typeof raw !== 'string' || !parsePeriod(raw)) invalid('INVALID_VALUE', `${field} must be a year '2024', quarter '2024Q2' or month '2024-05'`)
+      if (typeof raw !== 'string' || !parsePeriod(raw))
+        invalid('INVALID_VALUE', `${field} must be a year '2024', quarter '2024Q2' or month '2024-05'`)
       return raw
     case 'department':
-      if (typeof raw !== 'string' || !opts.departments.has(raw)) invalid('INVALID_VALUE', `${field} must be a known department code`)
+      if (typeof raw !== 'string' || !opts.departments.has(raw))
+        invalid('INVALID_VALUE', `${field} must be a known department code`)
       return raw
     case 'geometry':
       validateGeometry(raw, kind.geometryTypes, field, opts.extent)
@@ -157,10 +200,14 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       }
       const keySpec: FieldSpec = {
         ...spec,
-        kind: kind.keyKind === 'idNumber' ? { type: 'idNumber' }
-          : kind.keyKind === 'creditCode' ? { type: 'creditCode' }
-          : kind.keyKind === 'divisionCode' ? { type: 'divisionCode' }
-          : { type: 'string', maxLength: 300 },
+        kind:
+          kind.keyKind === 'idNumber'
+            ? { type: 'idNumber' }
+            : kind.keyKind === 'creditCode'
+              ? { type: 'creditCode' }
+              : kind.keyKind === 'divisionCode'
+                ? { type: 'divisionCode' }
+                : { type: 'string', maxLength: 300 },
       }
       const key = checkValue(keySpec, attribute, raw, opts) as string
       return kind.keyKind === 'addressText' ? normalizeAddressText(key) : key
@@ -172,15 +219,21 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
  * Validates one submitted record of the given type; returns the claimed values by field, or
  * throws ValidationError with the first problem found (code, field, message).
  */
-export function validateRecord(entityType: EntityTypeName, record: RecordInput, opts: ValidationOptions): ValidatedRecord {
+export function validateRecord(
+  entityType: EntityTypeName,
+  record: RecordInput,
+  opts: ValidationOptions,
+): ValidatedRecord {
   const spec = ENTITY_SPECS[entityType]
   if (typeof record.sourceKey !== 'string' || !record.sourceKey.trim())
     throw new ValidationError('MISSING_FIELD', 'sourceKey', 'sourceKey is required')
-  if (record.sourceKey.length > 200) throw new ValidationError('INVALID_VALUE', 'sourceKey', 'sourceKey is longer than 200 characters')
+  if (record.sourceKey.length > 200)
+    throw new ValidationError('INVALID_VALUE', 'sourceKey', 'sourceKey is longer than 200 characters')
   let observedAt: string | null = null
   if (record.observedAt !== undefined && record.observedAt !== null) {
     const t = record.observedAt instanceof Date ? record.observedAt : new Date(String(record.observedAt))
-    if (Number.isNaN(t.getTime())) throw new ValidationError('INVALID_DATE', 'observedAt', 'observedAt must be an ISO 8601 date-time')
+    if (Number.isNaN(t.getTime()))
+      throw new ValidationError('INVALID_DATE', 'observedAt', 'observedAt must be an ISO 8601 date-time')
     observedAt = t.toISOString()
   }
   const attributes = record.attributes
@@ -190,20 +243,31 @@ export function validateRecord(entityType: EntityTypeName, record: RecordInput, 
   const values: Record<string, unknown> = {}
   for (const [attribute, raw] of Object.entries(attributes as Record<string, unknown>)) {
     const field = fieldForAttribute(entityType, attribute)
-    if (!field || field.kind.type === 'geometry' && attribute !== field.name)
+    if (!field || (field.kind.type === 'geometry' && attribute !== field.name))
       throw new ValidationError('UNKNOWN_FIELD', attribute, `${spec.typeName} has no field "${attribute}"`)
     if (raw === null || raw === undefined) continue
-    if (field.name in values) throw new ValidationError('INVALID_VALUE', attribute, `${field.name} is given twice (by "${attribute}" and another name)`)
+    if (field.name in values)
+      throw new ValidationError(
+        'INVALID_VALUE',
+        attribute,
+        `${field.name} is given twice (by "${attribute}" and another name)`,
+      )
     values[field.name] = checkValue(field, attribute, raw, opts)
   }
   if (record.geometry !== undefined && record.geometry !== null) {
-    if (!spec.geometryField) throw new ValidationError('INVALID_GEOMETRY', 'geometry', `${spec.typeName} has no geometry`)
+    if (!spec.geometryField)
+      throw new ValidationError('INVALID_GEOMETRY', 'geometry', `${spec.typeName} has no geometry`)
     const field = spec.fields.find((f) => f.name === spec.geometryField)!
-    if (spec.geometryField in values) throw new ValidationError('INVALID_VALUE', 'geometry', `${spec.geometryField} is given twice`)
+    if (spec.geometryField in values)
+      throw new ValidationError('INVALID_VALUE', 'geometry', `${spec.geometryField} is given twice`)
     values[field.name] = checkValue(field, 'geometry', record.geometry, opts)
   }
 
-  if (typeof values.birthDate === 'string' && typeof values.deathDate === 'string' && values.deathDate < values.birthDate)
+  if (
+    typeof values.birthDate === 'string' &&
+    typeof values.deathDate === 'string' &&
+    values.deathDate < values.birthDate
+  )
     throw new ValidationError('INVALID_DATE', 'deathDate', 'deathDate is before birthDate')
 
   // Facts that follow from a code need not be submitted.
@@ -213,10 +277,17 @@ export function validateRecord(entityType: EntityTypeName, record: RecordInput, 
     if (values.parent === undefined && parent) values.parent = parent
   }
   for (const f of spec.fields) {
-    if (f.naturalKey && entityType !== 'PERSON' && entityType !== 'LEGAL_ENTITY' && entityType !== 'ADDRESS' && values[f.name] === undefined)
+    if (
+      f.naturalKey &&
+      entityType !== 'PERSON' &&
+      entityType !== 'LEGAL_ENTITY' &&
+      entityType !== 'ADDRESS' &&
+      values[f.name] === undefined
+    )
       throw new ValidationError('MISSING_FIELD', f.name, `${f.name} is required to identify a ${spec.typeName}`)
   }
-  if (Object.keys(values).length === 0) throw new ValidationError('MISSING_FIELD', 'attributes', 'the record claims no field')
+  if (Object.keys(values).length === 0)
+    throw new ValidationError('MISSING_FIELD', 'attributes', 'the record claims no field')
   return { sourceKey: record.sourceKey.trim(), observedAt, values }
 }
 
@@ -225,9 +296,16 @@ export function validateRecord(entityType: EntityTypeName, record: RecordInput, 
  * SET_VALUE, an error report's suggestion); returns it in stored form. Throws ValidationError:
  * UNKNOWN_FIELD for a field the type lacks, MISSING_FIELD for null.
  */
-export function validateFieldValue(entityType: EntityTypeName, field: string, raw: unknown, opts: ValidationOptions): unknown {
+export function validateFieldValue(
+  entityType: EntityTypeName,
+  field: string,
+  raw: unknown,
+  opts: ValidationOptions,
+): unknown {
   const spec = ENTITY_SPECS[entityType].fields.find((f) => f.name === field)
-  if (!spec) throw new ValidationError('UNKNOWN_FIELD', field, `${ENTITY_SPECS[entityType].typeName} has no field "${field}"`)
-  if (raw === null || raw === undefined) throw new ValidationError('MISSING_FIELD', field, `a value for ${field} is required`)
+  if (!spec)
+    throw new ValidationError('UNKNOWN_FIELD', field, `${ENTITY_SPECS[entityType].typeName} has no field "${field}"`)
+  if (raw === null || raw === undefined)
+    throw new ValidationError('MISSING_FIELD', field, `a value for ${field} is required`)
   return checkValue(spec, field, raw, opts)
 }
