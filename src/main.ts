@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig } from './config.js'
+import { DataDirectoryInUseError } from './db/embedded.js'
 import { createServer } from './server.js'
 import { activeDemoKeys } from './access/demo.js'
 import { seedDemoIfEmpty } from '../seeds/demo.js'
@@ -39,6 +40,10 @@ async function main(): Promise<void> {
       beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined,
     })
   } catch (e) {
+    if (e instanceof DataDirectoryInUseError) {
+      console.error(`cannot start: ${e.message}`)
+      process.exit(e.exitCode)
+    }
     const reason = (e as Error).message?.split('\n')[0]
     console.error(
       config.databaseUrl
