@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import { insertUnnest, type BulkColumn } from '../db/bulk.js'
-import type { TxContext } from '../db/transaction.js'
+import { lockEntities, lockKeys, type TxContext } from '../db/transaction.js'
 import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
 import { ENTITY_SPECS, missingForNewEntity, normalizeAddressText } from './fields.js'
@@ -128,6 +128,37 @@ async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityType
     const id = byKey.get(k![1])
     if (id) p.entityId = id
   }
+}
+
+// Above this many new natural keys in one call, one exclusive lock per entity type stands for
+// them all (the lock table of PostgreSQL is shared and small: 64 × max_connections by default).
+const MAX_NATURAL_KEY_LOCKS = 500
+
+/**
+ * Locks the natural keys of records not yet matched to an entity, so that two writers naming the
+ * same new key one after the other find, not create, the entity (the second re-reads after the
+ * lock). Small calls lock each key and the type's key in shared mode; a bulk call locks the type
+ * exclusively. Returns whether any lock was taken (then identity must be resolved again).
+ */
+async function lockUnresolvedNaturalKeys(tx: TxContext, entityType: EntityTypeName, plans: Plan[]): Promise<boolean> {
+  const keys = [
+    ...new Set(
+      plans
+        .filter((p) => !p.entityId)
+        .map((p) => naturalKeyOf(entityType, p.record.values))
+        .filter((k): k is [string, string] => !!k && typeof k[1] === 'string')
+        .map(([column, value]) => `${entityType}:${column}:${value}`),
+    ),
+  ]
+  if (!keys.length) return false
+  const typeKey = `${entityType}:new-natural-keys`
+  if (keys.length > MAX_NATURAL_KEY_LOCKS) {
+    await lockKeys(tx, [typeKey])
+  } else {
+    await lockKeys(tx, [typeKey], { shared: true })
+    await lockKeys(tx, keys)
+  }
+  return true
 }
 
 /** Entities a steward declared NOT_DUPLICATE of the given one. */
@@ -365,6 +396,8 @@ export async function recomputeEntities(
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const stored = created ? entityIds.filter((id) => !created.has(id)) : entityIds
+  // Golden values of an entity are decided by one writer at a time (no-op for locks already held).
+  await lockEntities(tx, stored)
   const claimRows: ClaimRow[] = stored.length
     ? await trx('claims')
         .select(
@@ -721,7 +754,13 @@ export async function applyRecords(
   )
   for (const p of live) if (p.existing?.entity_id) p.entityId = linked.get(p.existing.entity_id)
   await resolveByNaturalKey(trx, entityType, live)
+  if (await lockUnresolvedNaturalKeys(tx, entityType, live)) await resolveByNaturalKey(trx, entityType, live)
   await resolveByMatch(trx, entityType, live, opts)
+  // Writers about the same entity apply one after the other from here (claims are read after this).
+  await lockEntities(
+    tx,
+    live.map((p) => p.entityId).filter((x): x is string => !!x),
+  )
 
   // A record that would found a new entity without the fields to identify it is refused (and only it).
   const spec = ENTITY_SPECS[entityType]
