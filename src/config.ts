@@ -28,6 +28,8 @@ export interface Config {
   maxQueryDepth: number
   maxQueryCost: number
   logLevel: string
+  /** How far after the service's clock a submitted observedAt may lie (OBSERVED_AT_MAX_SKEW_SECONDS). */
+  observedAtMaxSkewMs: number
 }
 
 export class ConfigError extends Error {}
@@ -78,5 +80,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
     logLevel: env.LOG_LEVEL || 'info',
+    observedAtMaxSkewMs: num(env, 'OBSERVED_AT_MAX_SKEW_SECONDS', 300) * 1000,
   }
 }

@@ -20,6 +20,7 @@ import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
+import { rejectUnsafeParameters } from './access/input-safety.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
 import { assertPortFree, listenOn } from './shared/listen.js'
@@ -154,8 +155,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       }),
     }),
   )
-  app.use('/ogc', gate, ogcRouter(knex, log))
-  app.use('/stats', gate, statsRouter(knex))
+  app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
+  app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
