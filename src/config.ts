@@ -1,3 +1,5 @@
+import { DEFAULT_MAX_GEOMETRY_VERTICES } from './reconciliation/rules/validate.js'
+
 /** Environment → typed configuration. Fails fast with a message that names the variable. */
 export interface Config {
   /** postgres://… of a real PostgreSQL + PostGIS; undefined → embedded PGlite. */
@@ -27,6 +29,12 @@ export interface Config {
   /** Query limits: nesting depth and estimated cost (see src/access/query-limits.ts). */
   maxQueryDepth: number
   maxQueryCost: number
+  /** Most positions one geometry (query argument or submitted value) may have. */
+  maxGeometryVertices: number
+  /** Counts below this in public aggregates are suppressed (docs/security.md, "Disclosure rules"). */
+  disclosureMinCount: number
+  /** When set, GET /metrics needs `Authorization: Bearer <this token>`. */
+  metricsToken?: string
   logLevel: string
 }
 
@@ -37,6 +45,13 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback
   const n = Number(raw)
   if (!Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`)
+  return n
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = num(env, name, fallback)
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`${name} must be a whole number of at least 1, got "${env[name]}"`)
   return n
 }
 
@@ -77,6 +92,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: num(env, 'RATE_LIMIT_PER_SECOND', 50),
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
+    maxGeometryVertices: positiveInt(env, 'MAX_GEOMETRY_VERTICES', DEFAULT_MAX_GEOMETRY_VERTICES),
+    disclosureMinCount: positiveInt(env, 'DISCLOSURE_MIN_COUNT', 10),
+    metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
   }
 }

@@ -45,7 +45,7 @@ export class LegalEntityResolver {
   ) {
     const size = pageSize(first)
     const { rows, hasNextPage } = await keysetPage(
-      legalEntityQuery(ctx.knex, filter).select(legalEntityColumns(ctx.knex)),
+      legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(legalEntityColumns(ctx.knex)),
       size,
       after,
       'le.id',
@@ -60,7 +60,11 @@ export class LegalEntityResolver {
         items,
         hasNextPage,
         (e) => encodeCursor([e.id]),
-        async () => Number((await legalEntityQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+        async () =>
+          Number(
+            (await legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).count({ n: '*' }).first())?.n ??
+              0,
+          ),
       ),
     )
   }

@@ -24,7 +24,7 @@ export async function personPage(
 ) {
   const size = pageSize(first)
   const { rows, hasNextPage } = await keysetPage(
-    personQuery(ctx.knex, filter).select(personColumns(ctx.knex)),
+    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(personColumns(ctx.knex)),
     size,
     after,
     'p.id',
@@ -39,7 +39,8 @@ export async function personPage(
       items,
       hasNextPage,
       (p) => encodeCursor([p.id]),
-      async () => Number((await personQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+      async () =>
+        Number((await personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).count({ n: '*' }).first())?.n ?? 0),
     ),
   )
 }

@@ -29,6 +29,8 @@ export interface SubmissionOptions {
   matchHigh: number
   matchLow: number
   extent: [number, number, number, number]
+  /** Most positions a submitted geometry may have (default DEFAULT_MAX_GEOMETRY_VERTICES). */
+  maxGeometryVertices?: number
 }
 
 export interface Submission {
@@ -79,7 +81,11 @@ export async function applySubmission(
   const prepared: PreparedRecord[] = []
   sub.records.forEach((record, index) => {
     try {
-      const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments })
+      const validated = validateRecord(sub.entityType, record, {
+        extent: opts.extent,
+        departments,
+        maxVertices: opts.maxGeometryVertices,
+      })
       prepared.push({
         index,
         record: validated,
@@ -92,7 +98,8 @@ export async function applySubmission(
     }
   })
 
-  // PostGIS has the final word on validity (turf's checks come first and name the problem).
+  // PostGIS decides topology (self-intersection, holes outside their shell), in O(n log n): the
+  // shape checks before it are linear, so no caller input costs quadratic time on the event loop.
   const geometryField = ENTITY_SPECS[sub.entityType].geometryField
   const withGeometry = geometryField ? prepared.filter((p) => p.record.values[geometryField] !== undefined) : []
   const invalid = new Set<number>()
