@@ -46,7 +46,7 @@ export function accessPlugin({ log, limits }: { log: Logger; limits: QueryLimits
                 extensions: { code: 'FORBIDDEN_FIELD' },
               })),
             ]
-          if (!state.personIds.size) return
+          if (!state.personIds.size && !state.personLookup) return
           try {
             await appendAccessLog(ctx.knex, {
               at: new Date(),

@@ -42,6 +42,8 @@ export interface AccessState {
   /** Person ids and the Person fields read, for the access log. */
   personIds: Set<string>
   personFields: Set<string>
+  /** A lookup of person keys ran: logged even when it found nobody or selected only `status`. */
+  personLookup: boolean
   /** FORBIDDEN_FIELD entries of non-null fields (answered empty), appended to the response. */
   extraErrors: { message: string; path: (string | number)[] }[]
   /** Decisions made in this request, by `ENTITY_TYPE|field|kind` (a page of 500 persons asks the same few). */
@@ -54,7 +56,16 @@ const states = new WeakMap<object, AccessState>()
 export function accessState(ctx: object): AccessState {
   let s = states.get(ctx)
   if (!s)
-    states.set(ctx, (s = { personIds: new Set(), personFields: new Set(), extraErrors: [], decisions: new Map() }))
+    states.set(
+      ctx,
+      (s = {
+        personIds: new Set(),
+        personFields: new Set(),
+        personLookup: false,
+        extraErrors: [],
+        decisions: new Map(),
+      }),
+    )
   return s
 }
 

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import { accessState, canSee } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
@@ -14,6 +15,16 @@ import { personColumns, personIdsByIdNumber, personQuery } from './person.store.
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
+
+/**
+ * Lists leave the deceased out unless the caller may see deathDate (filter includeDeceased), so a
+ * lookup by id or ID number does the same: for such a caller a deceased person is not found,
+ * rather than found-but-missing-from-lists, which would tell the death.
+ */
+async function hiddenAsDeceased(ctx: Context, person: EntityObject | null): Promise<boolean> {
+  if (!person?.deathDate) return false
+  return !(await canSee(ctx, 'PERSON', 'deathDate'))
+}
 
 /** A page of persons as a connection; totalCount runs a count only when asked. */
 export async function personPage(
@@ -64,8 +75,10 @@ export class PersonResolver {
         idNumber!.trim().toUpperCase(),
       )
     if (!personId) return null
-    if (asOf) return asPerson(await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf))
-    return asPerson(await ctx.loaders.entity.PERSON.load(personId))
+    const person = asOf
+      ? await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf)
+      : await ctx.loaders.entity.PERSON.load(personId)
+    return (await hiddenAsDeceased(ctx, person)) ? null : asPerson(person)
   }
 
   @Query(() => PersonConnection)
@@ -92,7 +105,18 @@ export class PersonResolver {
       idsByKey: (keys) => personIdsByIdNumber(ctx.knex, keys),
       loader: ctx.loaders.entity.PERSON,
     })
-    return answers.map((a) => ({ idNumber: a.key, status: a.status, person: asPerson(a.entity) }))
+    const state = accessState(ctx)
+    state.personLookup = true
+    state.personFields.add('personsByIdNumbers')
+    const shown = await Promise.all(
+      answers.map(async (a) => {
+        if (!a.entity || (await hiddenAsDeceased(ctx, a.entity)))
+          return { idNumber: a.key, status: a.status === 'FOUND' ? 'NOT_FOUND' : a.status, person: null }
+        state.personIds.add(a.entity.id)
+        return { idNumber: a.key, status: a.status, person: asPerson(a.entity) }
+      }),
+    )
+    return shown as PersonLookup[]
   }
 
   @FieldResolver(() => Address, { nullable: true })
