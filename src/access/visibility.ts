@@ -1,4 +1,5 @@
 import type { AuthorityRule } from '../reconciliation/authority.store.js'
+import type { EntityObject } from '../reconciliation/entity.store.js'
 import type { Context } from '../graphql/context.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { isAnonymous } from './guards.js'
@@ -91,4 +92,15 @@ export async function canSee(
   const decision = maySee(ctx.principal, entityType, field, rules.ruleFor(entityType, field, kind), grants)
   decisions.set(key, decision)
   return decision
+}
+
+/**
+ * Lists leave the deceased out unless the caller may see deathDate (filter includeDeceased), so
+ * reaching a person by id (person, personsByIdNumbers, entity, legalRepresentative) does the same:
+ * true when the entity is a deceased person this caller may not know is deceased, who is then
+ * answered as not found — "found by id but missing from lists" would tell the death.
+ */
+export async function hiddenAsDeceased(ctx: Context, entity: EntityObject | null | undefined): Promise<boolean> {
+  if (!entity?.deathDate) return false
+  return !(await canSee(ctx, 'PERSON', 'deathDate'))
 }

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
-import { accessState, canSee } from '../access/visibility.js'
+import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
@@ -15,16 +15,6 @@ import { personColumns, personIdsByIdNumber, personQuery } from './person.store.
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
-
-/**
- * Lists leave the deceased out unless the caller may see deathDate (filter includeDeceased), so a
- * lookup by id or ID number does the same: for such a caller a deceased person is not found,
- * rather than found-but-missing-from-lists, which would tell the death.
- */
-async function hiddenAsDeceased(ctx: Context, person: EntityObject | null): Promise<boolean> {
-  if (!person?.deathDate) return false
-  return !(await canSee(ctx, 'PERSON', 'deathDate'))
-}
 
 /** A page of persons as a connection; totalCount runs a count only when asked. */
 export async function personPage(

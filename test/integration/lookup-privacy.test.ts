@@ -131,6 +131,13 @@ describe('a deceased person by id', () => {
       const byNumber = await server.gql(`query($n: String!) { person(idNumber: $n) { id } }`, { n: dead }, housing)
       expect(byNumber.errors).toBeUndefined()
       expect(byNumber.data.person).toBeNull()
+      const asEntity = await server.gql(
+        `query($id: ID!) { entity(id: $id) { ... on Person { id } } }`,
+        { id: personId },
+        housing,
+      )
+      expect(asEntity.errors).toBeUndefined()
+      expect(asEntity.data.entity).toBeNull()
       const bulk = await server.gql(LOOKUP, { ids: [dead] }, housing)
       expect(bulk.data.personsByIdNumbers).toEqual([{ idNumber: dead, status: 'NOT_FOUND' }])
 
@@ -139,6 +146,12 @@ describe('a deceased person by id', () => {
       expect(owner.data.person).toEqual({ id: personId, deathDate: '2020-01-01' })
       const ownerBulk = await server.gql(LOOKUP, { ids: [dead] }, psb)
       expect(ownerBulk.data.personsByIdNumbers).toEqual([{ idNumber: dead, status: 'FOUND' }])
+      const ownerEntity = await server.gql(
+        `query($id: ID!) { entity(id: $id) { ... on Person { id } } }`,
+        { id: personId },
+        psb,
+      )
+      expect(ownerEntity.data.entity).toEqual({ id: personId })
     } finally {
       await server
         .knex('sharing_grants')
