@@ -36,6 +36,8 @@ export interface Config {
   /** When set, GET /metrics needs `Authorization: Bearer <this token>`. */
   metricsToken?: string
   logLevel: string
+  /** How far after the service's clock a submitted observedAt may lie (OBSERVED_AT_MAX_SKEW_SECONDS). */
+  observedAtMaxSkewMs: number
 }
 
 export class ConfigError extends Error {}
@@ -96,5 +98,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     disclosureMinCount: positiveInt(env, 'DISCLOSURE_MIN_COUNT', 10),
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    observedAtMaxSkewMs: num(env, 'OBSERVED_AT_MAX_SKEW_SECONDS', 300) * 1000,
   }
 }

@@ -185,6 +185,7 @@ export class ReconciliationResolver {
         matchLow: ctx.config.matchLow,
         extent: ctx.config.extent,
         maxGeometryVertices: ctx.config.maxGeometryVertices,
+        observedAtMaxSkewMs: ctx.config.observedAtMaxSkewMs,
       },
     )
     if (!mayActFor) {
