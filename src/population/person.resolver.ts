@@ -66,7 +66,7 @@ export class PersonResolver {
       if (!row) return null
       const obj = rowToObject('PERSON', row)
       ctx.loaders.entity.PERSON.prime(obj.id, obj)
-      return asPerson(obj)
+      return (await hiddenAsDeceased(ctx, obj)) ? null : asPerson(obj)
     }
     if (!personId)
       personId = (await personIdsByIdNumber(ctx.knex, [idNumber!.trim().toUpperCase()])).get(
