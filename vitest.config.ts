@@ -21,6 +21,8 @@ export default defineConfig({
     fileParallelism: false,
     // Starts (or migrates) the one database the whole run uses; see test/global-setup.ts.
     globalSetup: ['test/global-setup.ts'],
+    // Prints the seed of the test data (TEST_SEED) with every failing test.
+    setupFiles: ['test/setup-seed.ts'],
     // Real HTTP against a real PostGIS: queries are slow next to unit tests, and creating the
     // PostGIS extension in a fresh embedded database alone takes ~10 s.
     testTimeout: 60_000,

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded.js'
 import { createKnex, migrateLatest } from '../src/db/knex.js'
@@ -9,6 +10,8 @@ declare module 'vitest' {
     databaseUrl: string
     /** True when that database is the in-process PGlite (one session: pool max 1). */
     embedded: boolean
+    /** Seed of the run's test data generator (test/support/ids.ts): TEST_SEED, else random. */
+    testSeed: string
   }
 }
 
@@ -53,6 +56,9 @@ export async function setup(project: TestProject): Promise<void> {
       ? `[test] database: PostgreSQL at ${redact(externalUrl)} (DATABASE_URL)`
       : `[test] database: embedded PGlite + PostGIS (memory://) at ${url}; set DATABASE_URL to use a real PostgreSQL`,
   )
+  const testSeed = process.env.TEST_SEED || randomBytes(4).toString('hex')
+  console.log(`[test] seed: ${testSeed} (replay with TEST_SEED=${testSeed})`)
+  project.provide('testSeed', testSeed)
   project.provide('databaseUrl', url)
   project.provide('embedded', !externalUrl)
 }
