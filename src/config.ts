@@ -84,6 +84,8 @@ export interface WebhookConfig {
   retryBaseMs: number
   maxBackoffMs: number
   batch: number
+  /** Subscriptions one process serves at once (WEBHOOK_CONCURRENCY). */
+  concurrency: number
 }
 
 /** WEBHOOK_ALLOWED_URLS (comma-separated http(s) URL prefixes) and the delivery settings. */
@@ -105,6 +107,7 @@ function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
     retryBaseMs: positiveInt(env, 'WEBHOOK_RETRY_BASE_MS', 1_000),
     maxBackoffMs: positiveInt(env, 'WEBHOOK_MAX_BACKOFF_MS', 24 * 3600_000),
     batch: 100,
+    concurrency: positiveInt(env, 'WEBHOOK_CONCURRENCY', 8),
   }
 }
 

@@ -32,6 +32,8 @@ export interface WebhookDeliveryConfig {
   maxBackoffMs: number
   /** Events sent per claim of a subscription before its lease is given back. */
   batch: number
+  /** Subscriptions this process serves at the same time (each one's events stay in order). */
+  concurrency?: number
 }
 
 export const DEFAULT_DELIVERY: WebhookDeliveryConfig = {
@@ -40,6 +42,7 @@ export const DEFAULT_DELIVERY: WebhookDeliveryConfig = {
   retryBaseMs: 1_000,
   maxBackoffMs: 24 * 3600_000,
   batch: 100,
+  concurrency: 8,
 }
 
 /** The JSON body POSTed for one event (CONTRACT §9). */
@@ -86,8 +89,8 @@ export function createWebhookWorker(
 ) {
   const owner = randomUUID()
   let running = false
-  let wake: (() => void) | undefined
-  let loop: Promise<void> | undefined
+  const wakers = new Set<() => void>()
+  let loops: Promise<void>[] = []
   const leaseMs = config.timeoutMs * 2 + 5_000
 
   async function post(sub: DbWebhookSubscriptionRow, body: WebhookEventBody): Promise<string | null> {
@@ -218,11 +221,13 @@ export function createWebhookWorker(
       }
       if (!busy && running)
         await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, config.pollMs)
-          wake = () => {
+          const wake = () => {
             clearTimeout(t)
+            wakers.delete(wake)
             resolve()
           }
+          const t = setTimeout(wake, config.pollMs)
+          wakers.add(wake)
         })
     }
   }
@@ -232,16 +237,16 @@ export function createWebhookWorker(
     start() {
       if (running) return
       running = true
-      loop = run()
+      loops = Array.from({ length: Math.max(1, config.concurrency ?? 1) }, () => run())
     },
     /** Looks for due subscriptions now instead of at the next poll. */
     nudge() {
-      wake?.()
+      for (const w of [...wakers]) w()
     },
     async stop() {
       running = false
-      wake?.()
-      await loop
+      for (const w of [...wakers]) w()
+      await Promise.all(loops)
     },
   }
 }

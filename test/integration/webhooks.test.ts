@@ -131,6 +131,7 @@ beforeAll(async () => {
       retryBaseMs: 50,
       maxBackoffMs: 800,
       batch: 100,
+      concurrency: 4,
     },
   })
   for (const d of ['PSB', 'CAB', 'HRSS', 'EDU', 'AMR']) keys[d] = await createTestKey(server.knex, { department: d })
@@ -376,7 +377,7 @@ describe('delivery', () => {
 describe('several workers', () => {
   it('never deliver one subscription’s events at the same time, and deliver each event once', async () => {
     // A second and third worker beside the server's own, on the same database, as other processes would run.
-    const config = { pollMs: 20, timeoutMs: 1_000, retryBaseMs: 50, maxBackoffMs: 800, batch: 100 }
+    const config = { pollMs: 20, timeoutMs: 1_000, retryBaseMs: 50, maxBackoffMs: 800, batch: 100, concurrency: 3 }
     const quiet = { warn() {}, info() {} }
     const others = [createWebhookWorker(server.knex, config, quiet), createWebhookWorker(server.knex, config, quiet)]
     for (const w of others) w.start()
