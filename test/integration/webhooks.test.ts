@@ -406,3 +406,30 @@ describe('several workers', () => {
     }
   })
 })
+
+describe('the change feed from now on', () => {
+  it('changes(after: "now") answers nothing yet and a cursor that then yields exactly the later changes', async () => {
+    const now = await server.gql(
+      `{ changes(after: "now", first: 5) { nodes { field } pageInfo { endCursor hasNextPage } } }`,
+      undefined,
+      keys.PSB,
+    )
+    expect(now.errors).toBeUndefined()
+    expect(now.data.changes.nodes).toEqual([])
+    const cursor = now.data.changes.pageInfo.endCursor
+    expect(cursor).toBeTruthy()
+    expect(cursor).not.toBe('now')
+    const fresh = makeIdNumber('1988-08-08', 100 + randomInt(800))
+    await submit('PSB', 'PERSON', [
+      { sourceKey: `wh-now-${suffix}`, attributes: { idNumber: fresh, name: `现在${suffix}` } },
+    ])
+    const later = await server.gql(
+      `query($after: String) { changes(after: $after, first: 50, entityTypes: [PERSON]) { nodes { field newValue } } }`,
+      { after: cursor },
+      keys.PSB,
+    )
+    const fields = later.data.changes.nodes.map((n: { field: string }) => n.field).sort()
+    expect(fields).toEqual(expect.arrayContaining(['idNumber', 'name']))
+    expect(later.data.changes.nodes.some((n: { newValue: unknown }) => n.newValue === `现在${suffix}`)).toBe(true)
+  })
+})
