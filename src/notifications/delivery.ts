@@ -210,14 +210,24 @@ export function createWebhookWorker(
     return sent > 0
   }
 
+  let lastWarning = 0
   async function run(): Promise<void> {
     while (running) {
       let busy = false
+      let pause = config.pollMs
       try {
         const sub = await claimDueSubscription(knex, owner, leaseMs)
         if (sub) busy = (await serve(sub)) || true
       } catch (e) {
-        log.warn({ err: (e as Error).message }, 'webhook delivery round failed; retrying')
+        // The database is gone or failing over: wait longer, and say so once in a while, not per round.
+        pause = Math.max(config.pollMs, 2_000)
+        if (Date.now() - lastWarning > 30_000) {
+          lastWarning = Date.now()
+          log.warn(
+            { err: (e as Error).message.split('\n').pop() },
+            'webhook delivery paused: the database is not answering',
+          )
+        }
       }
       if (!busy && running)
         await new Promise<void>((resolve) => {
@@ -226,7 +236,7 @@ export function createWebhookWorker(
             wakers.delete(wake)
             resolve()
           }
-          const t = setTimeout(wake, config.pollMs)
+          const t = setTimeout(wake, pause)
           wakers.add(wake)
         })
     }
