@@ -17,6 +17,7 @@ import {
   ReconciliationResolver,
   SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
+import { QueueResolver } from '../reconciliation/queue.resolver.js'
 import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
@@ -47,6 +48,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AdminDivisionResolver,
   AddressResolver,
   StewardResolver,
+  QueueResolver,
   SpatialResolver,
   BuildingResolver,
   ParcelResolver,

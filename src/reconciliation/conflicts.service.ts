@@ -174,7 +174,8 @@ export async function resolveConflict(
       const { trx, txid, at } = tx
       const conflict = await trx('conflicts').where('id', input.id).forUpdate().first()
       if (!conflict) throw notFound(`No conflict ${input.id}`)
-      if (conflict.status !== 'OPEN') throw badInput(`conflict ${input.id} is already resolved`, 'id')
+      if (conflict.status !== 'OPEN')
+        throw badInput(`conflict ${input.id} is already resolved`, 'id', 'ALREADY_RESOLVED')
       const allowed = DECISIONS_BY_KIND[conflict.kind] ?? []
       if (!allowed.includes(input.decision))
         throw badInput(
