@@ -103,8 +103,9 @@ export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | u
         ),
     )
   if (filter?.openedBefore) q.where('k.opened_at', '<', filter.openedBefore)
-  // Where the entity is: a person's residence (else household) address, a legal entity's
-  // registered address, an address itself; by division code prefix (district → its townships).
+  // Where the entity is (either one of a duplicate pair): a person's residence (else household)
+  // address, a legal entity's registered address, an address itself; by division code prefix
+  // (a district code takes in its townships).
   if (filter?.district) {
     const prefix = `${filter.district.replace(/[%_\\]/g, '')}%`
     q.whereExists(
@@ -112,14 +113,16 @@ export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | u
         .where('a.division_key', 'like', prefix)
         .where((w) =>
           w
-            .whereRaw('a.id = k.entity_id')
+            .whereRaw('a.id IN (k.entity_id, k.other_entity_id)')
             .orWhereExists(
               knex('persons as p')
-                .whereRaw('p.id = k.entity_id')
+                .whereRaw('p.id IN (k.entity_id, k.other_entity_id)')
                 .whereRaw('a.id = coalesce(p.residence_address_id, p.household_address_id)'),
             )
             .orWhereExists(
-              knex('legal_entities as l').whereRaw('l.id = k.entity_id').whereRaw('a.id = l.registered_address_id'),
+              knex('legal_entities as l')
+                .whereRaw('l.id IN (k.entity_id, k.other_entity_id)')
+                .whereRaw('a.id = l.registered_address_id'),
             ),
         ),
     )

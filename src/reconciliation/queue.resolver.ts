@@ -72,6 +72,23 @@ export class BulkDecisionResult {
   @Field(() => String, { nullable: true }) errorMessage!: string | null
 }
 
+/**
+ * Normalises a conflict filter in place (department codes upper case) and throws BAD_USER_INPUT
+ * naming the filter field for an unknown department or a district that is not a division code.
+ */
+export async function checkConflictFilter(ctx: Context, filter: ConflictFilter | null | undefined): Promise<void> {
+  // Department codes are matched as the service writes them (upper case); an unknown one is an error, not an empty inbox.
+  for (const key of ['authority', 'department'] as const) {
+    const code = filter?.[key]
+    if (code === undefined || code === null) continue
+    filter![key] = code.trim().toUpperCase()
+    if (!(await ctx.loaders.department.load(filter![key]!)))
+      throw badInput(`unknown department ${code}`, `filter.${key}`)
+  }
+  if (filter?.district !== undefined && filter.district !== null && !/^\d{2,12}$/.test(filter.district))
+    throw badInput('district is a division code (2 to 12 digits)', 'filter.district', 'INVALID_DIVISION_CODE')
+}
+
 const text = (v: unknown) => (typeof v === 'string' ? v : v === null || v === undefined ? null : String(v))
 
 @Resolver(() => ConflictType)
@@ -84,13 +101,7 @@ export class QueueResolver {
     @Arg('filter', () => ConflictFilter, { nullable: true }) filter?: ConflictFilter,
   ): Promise<ConflictCounts> {
     if (!ctx.principal.roles.length) throw unauthenticated()
-    for (const key of ['authority', 'department'] as const) {
-      const code = filter?.[key]
-      if (code === undefined || code === null) continue
-      filter![key] = code.trim().toUpperCase()
-      if (!(await ctx.loaders.department.load(filter![key]!)))
-        throw badInput(`unknown department ${code}`, `filter.${key}`)
-    }
+    await checkConflictFilter(ctx, filter)
     return conflictCounts(ctx.knex, filter)
   }
 
