@@ -59,6 +59,7 @@ const zh: Record<string, string> = {
   'conflict.suggested': '建议值',
   'conflict.pick': '选择一个冲突查看详情。',
   'dup.score': '匹配得分',
+  'dup.scoreNow': '按当前值计算',
   'dup.field': '字段',
   'dup.weight': '权重',
   'dup.agreement': '一致度',
@@ -178,6 +179,7 @@ const en: Record<string, string> = {
   'conflict.suggested': 'Suggested value',
   'conflict.pick': 'Pick a conflict to see it here.',
   'dup.score': 'Match score',
+  'dup.scoreNow': 'on the values shown now',
   'dup.field': 'Field',
   'dup.weight': 'Weight',
   'dup.agreement': 'Agreement',
@@ -324,6 +326,31 @@ const DEPARTMENT_TITLES_ZH: Record<string, string> = {
   HOUSING: '住房局',
 }
 
+// Coded values (GraphQL enums) in Chinese; in English they are shown as the service writes them.
+const VALUE_TITLES_ZH: Record<string, string> = {
+  MALE: '男',
+  FEMALE: '女',
+  UNKNOWN: '未知',
+  UNMARRIED: '未婚',
+  MARRIED: '已婚',
+  DIVORCED: '离婚',
+  WIDOWED: '丧偶',
+  EMPLOYED: '就业',
+  UNEMPLOYED: '失业',
+  RETIRED: '退休',
+  STUDENT: '在校学生',
+  OTHER: '其他',
+  ENTERPRISE: '企业',
+  INDIVIDUAL_BUSINESS: '个体工商户',
+  SOCIAL_ORGANIZATION: '社会组织',
+  PUBLIC_INSTITUTION: '事业单位',
+  GOVERNMENT_AGENCY: '机关',
+  ACTIVE: '存续',
+  REVOKED: '吊销',
+  CANCELLED: '注销',
+  DISSOLVED: '解散',
+}
+
 let lang: Lang = 'zh'
 /** Catalogue labels (entityType.field → label) from the service, used for English titles. */
 const catalogLabels = new Map<string, string>()
@@ -360,4 +387,9 @@ export function departmentTitle(code: string | null | undefined): string {
   if (!code) return '—'
   if (lang === 'zh' && DEPARTMENT_TITLES_ZH[code]) return DEPARTMENT_TITLES_ZH[code]
   return departmentNames.get(code) ?? code
+}
+
+/** A coded value's Chinese word in zh (MALE → 男); anything else unchanged. */
+export function valueTitle(text: string): string {
+  return lang === 'zh' ? (VALUE_TITLES_ZH[text] ?? text) : text
 }

@@ -1,6 +1,6 @@
 import './style.css'
 import { ApiError, gql, ogc, session } from './api.js'
-import { currentLang, departmentTitle, fieldTitle, setCatalog, setDepartments, setLang, t } from './i18n.js'
+import { currentLang, departmentTitle, fieldTitle, setCatalog, setDepartments, setLang, t, valueTitle } from './i18n.js'
 import {
   ageInDays,
   bulkSummary,
@@ -10,7 +10,7 @@ import {
   decisionsFor,
   diffParts,
   errorKey,
-  formatValue,
+  formatValue as formatRaw,
   initialLang,
   moveSelection,
   type QueueFilter,
@@ -59,6 +59,9 @@ const state = {
 }
 
 const app = document.getElementById('app')!
+
+/** A value for display: formatted, coded values in the steward's language. */
+const formatValue = (v: unknown) => valueTitle(formatRaw(v))
 
 function describeError(e: unknown): string {
   if (e instanceof ApiError) {
@@ -266,6 +269,7 @@ function filterSelect(
       id: `filter-${name}`,
       onchange: (e: Event) => {
         const v = (e.target as HTMLSelectElement).value
+        state.message = null
         ;(state.filter as any)[name] = name === 'olderThanDays' ? Number(v) || undefined : v || undefined
         void guarded(async () => {
           await loadQueue()
@@ -395,6 +399,7 @@ function queueTable(): HTMLElement {
         onclick: (e: Event) => {
           if ((e.target as HTMLElement).tagName === 'INPUT') return
           state.selected = i
+          state.message = null
           void guarded(() => openConflict(c.id))
         },
       },
@@ -755,7 +760,13 @@ function renderDuplicate(el: HTMLElement, c: any): void {
   const score = h(
     'table',
     { class: 'breakdown', id: 'breakdown' },
-    h('caption', {}, `${t('dup.score')}: `, h('strong', { id: 'match-score' }, String(c.matchScore ?? '—'))),
+    h(
+      'caption',
+      {},
+      `${t('dup.score')}: `,
+      h('strong', { id: 'match-score' }, String(c.matchScore ?? '—')),
+      parts.length ? ` · ${t('dup.scoreNow')} ${shares.reduce((sum, p) => sum + p.share, 0).toFixed(3)}` : '',
+    ),
     h('thead', {}, h('tr', {}, ...['field', 'weight', 'agreement', 'share'].map((k) => h('th', {}, t(`dup.${k}`))))),
     h(
       'tbody',
@@ -856,6 +867,7 @@ const ENTITY = `query Entity($id: ID!) {
 }`
 
 async function renderEntity(id: string, asOf: string | null, historyField: string | null): Promise<void> {
+  const gen = routeGen
   shell(h('p', {}, t('loading')))
   let e = (await gql(ENTITY, { id })).entity
   if (!e) throw new ApiError([{ message: 'not found', extensions: { code: 'NOT_FOUND' } }])
@@ -1028,6 +1040,7 @@ async function renderEntity(id: string, asOf: string | null, historyField: strin
     h('h2', {}, `${t(`type.${e.entityType}`)} · ${entityLabel(e)}`),
     h('div', { class: 'entity-cols' }, left, right),
   )
+  if (gen !== routeGen) return
   shell(page)
   if (e.entityType === 'PERSON' && state.me!.roles.some((r) => r === 'AUDITOR' || r === 'STEWARD'))
     void accessLog(e.id, right)
@@ -1149,7 +1162,11 @@ function renderMapPage(): void {
   void guarded(() => drawInto(el, null))
 }
 
+/** Bumped on every navigation: a render that finishes after a newer navigation is dropped. */
+let routeGen = 0
+
 async function route(): Promise<void> {
+  const gen = ++routeGen
   if (!state.me) {
     const key = session.key()
     if (!key) return renderSignIn()
@@ -1167,7 +1184,7 @@ async function route(): Promise<void> {
     if (page === 'map') return renderMapPage()
     if (location.hash !== '#/queue') history.replaceState(null, '', '#/queue')
     await loadQueue()
-    await renderQueue()
+    if (gen === routeGen) await renderQueue()
   })
 }
 

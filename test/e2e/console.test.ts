@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { revokePrincipal } from '../../src/access/keys.js'
 import { createTestKey } from '../access-helpers.js'
 import { startTestServer, type TestServer } from '../helpers.js'
 import { makeIdNumber } from '../integration/scenario.fixtures.js'
@@ -42,6 +43,16 @@ async function openInDistrict(kind: string): Promise<{ id: string; entityId: str
     { f: { status: 'OPEN', kind, district: fixture.district } },
   )
   return data.conflicts.nodes.map((n: { id: string; entity: { id: string } }) => ({ id: n.id, entityId: n.entity.id }))
+}
+
+/** Waits (up to 15 s) for the element's text to be `want`, then asserts it (a mismatch shows the actual text). */
+async function textIs(selector: string, want: string): Promise<void> {
+  await page
+    .waitForFunction(([sel, w]) => document.querySelector(sel)?.textContent === w, [selector, want] as const, {
+      timeout: 15_000,
+    })
+    .catch(() => undefined)
+  expect(await page.locator(selector).first().textContent()).toBe(want)
 }
 
 const total = async () => Number(await page.locator('#total').textContent())
@@ -142,11 +153,11 @@ afterAll(async () => {
 describe('steward console', () => {
   it('signs in with a key and shows who the steward is and their roles', async () => {
     await page.goto(`${server.url}/console/`)
-    await expect(page.locator('h1').textContent()).resolves.toBe('数据管理员工作台')
+    await textIs('h1', '数据管理员工作台')
     // A wrong key is refused in words, not with a code.
     await page.fill('#key', 'not-a-key')
     await page.click('#signin')
-    await expect(page.locator('#message').textContent()).resolves.toContain('密钥无效')
+    await textIs('#message', '密钥无效或已过期，请重新登录。')
     await page.fill('#key', stewardKey)
     await page.click('#signin')
     await page.waitForSelector('#queue')
@@ -189,7 +200,7 @@ describe('steward console', () => {
     // The reason is required.
     await page.keyboard.press('a')
     await page.click('#decide-submit')
-    await expect(page.locator('#message').textContent()).resolves.toBe('请填写理由。')
+    await textIs('#message', '请填写理由。')
     await page.fill('#reason', 'birth certificate seen at the hospital')
     await page.press('#reason', 'Enter')
     await page.waitForFunction(() => document.querySelector('#total')?.textContent === '5')
@@ -232,15 +243,15 @@ describe('steward console', () => {
       },
     )
     await page.selectOption('#bulk-decision', 'KEEP_AUTHORITATIVE')
-    await page.fill('#bulk-reason', 'PSB register checked, hospital typo')
+    await page.fill('#bulk-reason', `PSB register checked, hospital typo (${fixture.district})`)
     await shot('04-bulk')
     await page.click('#bulk-apply')
     await page.waitForFunction(() => document.querySelector('#total')?.textContent === '2')
-    await expect(page.locator('#message').textContent()).resolves.toBe('已处理 2 条，1 条已被他人处理，0 条失败')
+    await textIs('#message', '已处理 2 条，1 条已被他人处理，0 条失败')
     const after = await openInDistrict('VALUE_MISMATCH')
     expect(after).toHaveLength(before.length - 3)
     // Each decision is its own audited transaction with the one reason.
-    const reason = 'PSB register checked, hospital typo'
+    const reason = `PSB register checked, hospital typo (${fixture.district})`
     const resolved = await server
       .knex('conflicts')
       .whereIn('id', picked.slice(1) as string[])
@@ -284,9 +295,10 @@ describe('steward console', () => {
   it('switches to English', async () => {
     await page.click('#lang')
     await page.waitForSelector('#queue-empty')
-    await expect(page.locator('header nav a').first().textContent()).resolves.toBe('Conflict queue')
-    await expect(page.locator('#queue-empty').textContent()).resolves.toBe('No open conflicts match.')
+    await textIs('header nav a', 'Conflict queue')
+    await textIs('#queue-empty', 'No open conflicts match.')
     await page.click('#lang')
+    await textIs('header nav a', '冲突队列')
   })
 
   it('draws district boundaries on the map from /ogc (non-blank canvas)', async () => {
@@ -312,6 +324,16 @@ describe('steward console', () => {
     const opaque = colours.filter(([k]) => !k.endsWith(',0')).reduce((s, [, n]) => s + n, 0)
     expect(opaque).toBeGreaterThan(1000)
     await shot('06-map')
+  })
+
+  it('sends the steward back to sign in, in words, when the key is revoked', async () => {
+    const { principalIdOf } = await import('../access-helpers.js')
+    await revokePrincipal(server.knex, await principalIdOf(server.knex, { authorization: `Bearer ${stewardKey}` }))
+    await page.click('header nav a[href="#/queue"]')
+    await page.waitForSelector('#signin')
+    await textIs('#message', '密钥无效或已过期，请重新登录。')
+    expect(await page.evaluate(() => sessionStorage.getItem('cfd.console.key'))).toBeNull()
+    await shot('07-expired')
   })
 
   it('made no request outside its own origin', () => {
