@@ -526,8 +526,13 @@ async function openConflict(id: string): Promise<void> {
   await renderQueue()
 }
 
-const when = (v: string | null | undefined) =>
-  v ? new Date(v).toLocaleString(currentLang() === 'zh' ? 'zh-CN' : 'en-GB') : '—'
+/** A time as YYYY-MM-DD HH:mm in the browser's zone (short enough for the side-by-side table). */
+const when = (v: string | null | undefined) => {
+  if (!v) return '—'
+  const d = new Date(v)
+  const p = (n: number) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
+}
 
 function diffCell(reference: string, value: string): HTMLElement {
   return h(
@@ -635,6 +640,17 @@ function decisionForm(
   return form
 }
 
+/** Observed (valid time) over recorded (transaction time), one cell. */
+function timesCell(observed: string | null | undefined, recorded: string | null | undefined): HTMLElement {
+  return h(
+    'td',
+    { class: 'times' },
+    `${t('conflict.observed')} ${when(observed)}`,
+    h('br'),
+    `${t('conflict.recorded')} ${when(recorded)}`,
+  )
+}
+
 function renderMismatch(el: HTMLElement, c: any): void {
   const prov = c.entity?.provenance?.find((p: any) => p.field === c.field)
   const ref = formatValue(c.currentValue)
@@ -645,8 +661,7 @@ function renderMismatch(el: HTMLElement, c: any): void {
       h('th', {}, t('conflict.authorityValue')),
       h('td', {}, departmentTitle(prov?.source?.code ?? c.authority?.code)),
       h('td', { class: 'value' }, ref),
-      h('td', {}, when(prov?.observedAt)),
-      h('td', {}, when(prov?.recordedAt)),
+      timesCell(prov?.observedAt, prov?.recordedAt),
       h('td', {}, prov?.sourceKey ?? '—'),
     ),
     ...c.candidates.map((x: any, i: number) =>
@@ -656,8 +671,7 @@ function renderMismatch(el: HTMLElement, c: any): void {
         h('th', {}, `${t('conflict.candidate')} ${i + 1}`),
         h('td', {}, departmentTitle(x.department.code)),
         h('td', { class: 'value' }, diffCell(ref, formatValue(x.value))),
-        h('td', {}, when(x.observedAt)),
-        h('td', {}, when(x.recordedAt)),
+        timesCell(x.observedAt, x.recordedAt),
         h('td', {}, x.sourceKey ?? '—'),
       ),
     ),
@@ -670,7 +684,7 @@ function renderMismatch(el: HTMLElement, c: any): void {
         h('th', {}, t('conflict.suggested')),
         h('td', {}, departmentTitle(c.reportedBy?.code)),
         h('td', { class: 'value' }, c.suggestedValue != null ? diffCell(ref, formatValue(c.suggestedValue)) : '—'),
-        h('td', { colspan: 3 }, `${t('conflict.note')}: ${c.note ?? ''}`),
+        h('td', { colspan: 2 }, `${t('conflict.note')}: ${c.note ?? ''}`),
       ),
     )
   const table = h(
@@ -683,7 +697,7 @@ function renderMismatch(el: HTMLElement, c: any): void {
         'tr',
         {},
         h('th', {}, ''),
-        ...['department', 'value', 'observed', 'recorded', 'source'].map((k) => h('th', {}, t(`conflict.${k}`))),
+        ...['department', 'value', 'times', 'source'].map((k) => h('th', {}, t(`conflict.${k}`))),
       ),
     ),
     h('tbody', {}, ...rows),
