@@ -12,6 +12,8 @@ export default defineConfig({
     emptyOutDir: true,
     // MapLibre alone is ~1 MB minified; one chunk per page is fine on a LAN.
     chunkSizeWarningLimit: 2000,
+    // Rolldown's plugin-timing report is noise in `npm start` output.
+    rolldownOptions: { checks: { pluginTimings: false } },
   },
   worker: { format: 'es' },
 })
