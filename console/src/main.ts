@@ -11,6 +11,7 @@ import {
   diffParts,
   errorKey,
   formatValue as formatRaw,
+  inboxOf,
   initialLang,
   moveSelection,
   type QueueFilter,
@@ -234,7 +235,8 @@ const QUEUE = `query Queue($filter: ConflictFilter, $after: String) {
 
 async function loadQueue(append = false): Promise<void> {
   state.loading = true
-  const data = await gql(QUEUE, { filter: conflictFilterOf(state.filter), after: append ? state.endCursor : null })
+  const filter = conflictFilterOf(state.filter, new Date(), inboxOf(state.me!))
+  const data = await gql(QUEUE, { filter, after: append ? state.endCursor : null })
   state.loading = false
   const page = data.conflicts
   state.queue = append ? [...state.queue, ...page.nodes] : page.nodes
@@ -316,7 +318,8 @@ function filters(): HTMLElement {
       c?.byField,
     ),
     filterSelect('authority', depts, c?.byAuthority),
-    filterSelect('department', depts),
+    // A department app sees its own inbox only (the filter is pinned to it).
+    inboxOf(state.me!) ? null : filterSelect('department', depts),
     filterSelect(
       'district',
       state.districts.map((d) => ({ value: d.code, label: d.name })),

@@ -13,13 +13,21 @@ export interface QueueFilter {
   olderThanDays?: number
 }
 
-/** The GraphQL ConflictFilter of a queue filter: OPEN conflicts only; empty choices are left out. */
-export function conflictFilterOf(f: QueueFilter, now: Date = new Date()): Record<string, unknown> {
+/**
+ * The GraphQL ConflictFilter of a queue filter: OPEN conflicts only; empty choices are left out.
+ * `inbox` (a department app's own code) pins the submitting-department filter to it.
+ */
+export function conflictFilterOf(
+  f: QueueFilter,
+  now: Date = new Date(),
+  inbox: string | null = null,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { status: 'OPEN' }
   for (const key of ['kind', 'entityType', 'field', 'authority', 'department', 'district'] as const) {
     const v = f[key]
     if (v) out[key] = v
   }
+  if (inbox) out.department = inbox
   if (f.olderThanDays && f.olderThanDays > 0)
     out.openedBefore = new Date(now.getTime() - f.olderThanDays * 86_400_000).toISOString()
   return out
@@ -148,4 +156,11 @@ export function bulkSummary(results: { errorCode: string | null }[]): {
 /** The language to start in: the saved choice, else zh (the console's default). */
 export function initialLang(saved: string | null): Lang {
   return saved === 'en' ? 'en' : 'zh'
+}
+
+/** A department app without a steward role works its own inbox only: its department code, else null. */
+export function inboxOf(me: { roles: string[]; department: { code: string } | null }): string | null {
+  if (!me.department || me.roles.includes('STEWARD') || me.roles.includes('ADMIN') || me.roles.includes('AUDITOR'))
+    return null
+  return me.department.code
 }

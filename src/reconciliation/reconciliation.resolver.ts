@@ -206,13 +206,8 @@ export class ReconciliationResolver {
 
 @Resolver(() => ConflictType)
 export class ConflictFieldsResolver {
-  @FieldResolver(() => MasterEntity, {
-    nullable: true,
-    description: 'The entity the conflict is about; null for a statistics observation (not a MasterEntity type).',
-  })
+  @FieldResolver(() => MasterEntity, { nullable: true })
   async entity(@Root() c: ConflictType, @Ctx() ctx: Context) {
-    // An observation is no MasterEntity in the schema: returning it here failed the whole queue page.
-    if (c.entityType === 'OBSERVATION') return null
     return ctx.loaders.entity[c.entityType as EntityTypeName].load(c.entityId)
   }
 

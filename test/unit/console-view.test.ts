@@ -9,6 +9,7 @@ import {
   diffParts,
   errorKey,
   formatValue,
+  inboxOf,
   initialLang,
   moveSelection,
 } from '../../console/src/view.js'
@@ -33,6 +34,17 @@ describe('conflictFilterOf', () => {
       openedBefore: '2026-11-25T12:00:00.000Z',
     })
     expect(conflictFilterOf({ olderThanDays: 0 }, now)).toEqual({ status: 'OPEN' })
+  })
+
+  it("pins a department app's queue to its own inbox; stewards see every department", () => {
+    const app = { roles: ['DEPARTMENT_APP'], department: { code: 'HEALTH' } }
+    expect(inboxOf(app)).toBe('HEALTH')
+    expect(inboxOf({ roles: ['STEWARD'], department: null })).toBeNull()
+    expect(inboxOf({ roles: ['DEPARTMENT_APP', 'STEWARD'], department: { code: 'CAB' } })).toBeNull()
+    expect(conflictFilterOf({ department: 'PSB' }, new Date(), inboxOf(app))).toEqual({
+      status: 'OPEN',
+      department: 'HEALTH',
+    })
   })
 })
 
