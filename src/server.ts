@@ -1,5 +1,5 @@
 import 'reflect-metadata'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
@@ -20,6 +20,8 @@ import { createLoaders, type Context } from './graphql/context.js'
 import { consoleRouter } from './console/console.router.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
+import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
+import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
@@ -31,6 +33,12 @@ import { assertPortFree, listenOn } from './shared/listen.js'
 const MAX_BODY = '2mb'
 /** Largest GraphQL document, in lexical tokens. */
 const MAX_QUERY_TOKENS = 15_000
+
+/** Constant-time comparison of two secrets of any length (compares their SHA-256 digests). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
 
 /** A coded GraphQL-style error for a request express refused before GraphQL saw it; never a stack. */
 function httpError(err: { status?: number; type?: string }, log: Logger) {
@@ -61,6 +69,8 @@ export interface RunningServer {
   url: string
   knex: Knex
   log: Logger
+  /** The change-notification delivery worker of this process (started unless WEBHOOK_WORKER=false). */
+  webhookWorker: WebhookWorker
   close(): Promise<void>
 }
 
@@ -113,6 +123,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
   const metrics = createMetrics(knex)
+  const webhookWorker = createWebhookWorker(
+    knex,
+    { ...config.webhooks },
+    log,
+    registerWebhookMetrics(metrics.registry, knex),
+  )
+  if (config.webhooks.worker) webhookWorker.start()
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
@@ -138,7 +155,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       database: ready ? 'reachable and migrated' : 'unreachable or not migrated',
     })
   })
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${config.metricsToken}`)) {
+      res
+        .status(401)
+        .setHeader('www-authenticate', 'Bearer')
+        .json({ error: { code: 'UNAUTHENTICATED', message: '/metrics needs Authorization: Bearer <METRICS_TOKEN>' } })
+      return
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
@@ -181,7 +205,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url: `http://127.0.0.1:${port}`,
     knex,
     log,
+    webhookWorker,
     async close() {
+      await webhookWorker.stop()
       await apollo.stop()
       try {
         await closeAccessLog(knex)

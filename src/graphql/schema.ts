@@ -7,6 +7,7 @@ import { inputSafety } from '../access/input-safety.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
+import { WebhookResolver } from '../notifications/webhook.resolver.js'
 import {
   AuthorityRuleFieldsResolver,
   ChangeResolver,
@@ -57,6 +58,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ObservationResolver,
   StatisticsDiscrepancyResolver,
   AdminDivisionStatisticsResolver,
+  WebhookResolver,
   ...ACCESS_RESOLVERS,
 ]
 

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
@@ -10,7 +11,7 @@ import { badInput } from '../shared/errors.js'
 import { Address } from '../spatial/address.type.js'
 import { LegalEntity } from '../legal-entity/legal-entity.type.js'
 import { PersonFilter } from './person.input.js'
-import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
+import { personColumns, personIdsByIdNumber, personQuery, personRowByIdNumber } from './person.store.js'
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
@@ -24,7 +25,7 @@ export async function personPage(
 ) {
   const size = pageSize(first)
   const { rows, hasNextPage } = await keysetPage(
-    personQuery(ctx.knex, filter).select(personColumns(ctx.knex)),
+    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(personColumns(ctx.knex)),
     size,
     after,
     'p.id',
@@ -39,7 +40,8 @@ export async function personPage(
       items,
       hasNextPage,
       (p) => encodeCursor([p.id]),
-      async () => Number((await personQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+      async () =>
+        Number((await personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).count({ n: '*' }).first())?.n ?? 0),
     ),
   )
 }
@@ -58,13 +60,23 @@ export class PersonResolver {
   ): Promise<Person | null> {
     if (!id && !idNumber) throw badInput('give id or idNumber', 'id')
     let personId = id ? checkId(id) : undefined
+    if (!personId && !asOf) {
+      // Found and loaded in one statement; the loader is primed so nested fields reuse the row.
+      const row = await personRowByIdNumber(ctx.knex, idNumber!.trim().toUpperCase())
+      if (!row) return null
+      const obj = rowToObject('PERSON', row)
+      ctx.loaders.entity.PERSON.prime(obj.id, obj)
+      return (await hiddenAsDeceased(ctx, obj)) ? null : asPerson(obj)
+    }
     if (!personId)
       personId = (await personIdsByIdNumber(ctx.knex, [idNumber!.trim().toUpperCase()])).get(
         idNumber!.trim().toUpperCase(),
       )
     if (!personId) return null
-    if (asOf) return asPerson(await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf))
-    return asPerson(await ctx.loaders.entity.PERSON.load(personId))
+    const person = asOf
+      ? await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf)
+      : await ctx.loaders.entity.PERSON.load(personId)
+    return (await hiddenAsDeceased(ctx, person)) ? null : asPerson(person)
   }
 
   @Query(() => PersonConnection)
@@ -91,7 +103,18 @@ export class PersonResolver {
       idsByKey: (keys) => personIdsByIdNumber(ctx.knex, keys),
       loader: ctx.loaders.entity.PERSON,
     })
-    return answers.map((a) => ({ idNumber: a.key, status: a.status, person: asPerson(a.entity) }))
+    const state = accessState(ctx)
+    state.personLookup = true
+    state.personFields.add('personsByIdNumbers')
+    const shown = await Promise.all(
+      answers.map(async (a) => {
+        if (!a.entity || (await hiddenAsDeceased(ctx, a.entity)))
+          return { idNumber: a.key, status: a.status === 'FOUND' ? 'NOT_FOUND' : a.status, person: null }
+        state.personIds.add(a.entity.id)
+        return { idNumber: a.key, status: a.status, person: asPerson(a.entity) }
+      }),
+    )
+    return shown as PersonLookup[]
   }
 
   @FieldResolver(() => Address, { nullable: true })

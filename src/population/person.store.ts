@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { selectColumns } from '../reconciliation/entity.store.js'
+import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
 import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
 import { badInput } from '../shared/errors.js'
 import type { PersonFilter } from './person.input.js'
@@ -13,7 +14,11 @@ function isoDate(v: Date | string): string {
  * Persons matching the filter, as a query on `persons p` (no order, no limit). Deceased persons
  * are left out unless includeDeceased. Throws BAD_USER_INPUT for malformed filter values.
  */
-export function personQuery(knex: Knex, filter: PersonFilter | null | undefined): Knex.QueryBuilder {
+export function personQuery(
+  knex: Knex,
+  filter: PersonFilter | null | undefined,
+  maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+): Knex.QueryBuilder {
   const q = knex('persons as p')
   const f = filter ?? {}
   if (!f.includeDeceased) q.whereNull('p.death_date')
@@ -39,7 +44,8 @@ export function personQuery(knex: Knex, filter: PersonFilter | null | undefined)
       'like',
       `${divisionCodePrefix(f.residenceDivisionCode, 'filter.residenceDivisionCode')}%`,
     )
-  if (f.residenceWithin) whereWithin(q, 'ra.location', polygonParam(f.residenceWithin, 'filter.residenceWithin'))
+  if (f.residenceWithin)
+    whereWithin(q, 'ra.location', polygonParam(f.residenceWithin, 'filter.residenceWithin', maxVertices))
   if (f.residenceNear) {
     checkNear(f.residenceNear, 'filter.residenceNear')
     whereNear(q, 'ra.location', f.residenceNear)
@@ -60,6 +66,11 @@ export function personColumns(knex: Knex): (string | Knex.Raw)[] {
 }
 
 /** Ids of persons holding each ID number; an unheld number maps to nothing. */
+/** The person holding an ID number, whole row, in one statement (the lookup and the load at once); undefined when none. */
+export async function personRowByIdNumber(knex: Knex, idNumber: string): Promise<Record<string, unknown> | undefined> {
+  return knex('persons').select(selectColumns(knex, 'PERSON')).where('id_number', idNumber).orderBy('id').first()
+}
+
 export async function personIdsByIdNumber(knex: Knex, idNumbers: string[]): Promise<Map<string, string>> {
   const rows = await knex('persons').select('id', 'id_number').whereIn('id_number', idNumbers)
   return new Map(rows.map((r: { id: string; id_number: string }) => [r.id_number, r.id]))
