@@ -17,6 +17,7 @@ import type { Config } from './config.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
 import { createLoaders, type Context } from './graphql/context.js'
+import { consoleRouter } from './console/console.router.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
 import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
@@ -165,6 +166,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
+  app.use('/console', consoleRouter())
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
   app.use(

@@ -19,6 +19,7 @@ import {
   ReconciliationResolver,
   SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
+import { QueueResolver } from '../reconciliation/queue.resolver.js'
 import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
@@ -49,6 +50,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AdminDivisionResolver,
   AddressResolver,
   StewardResolver,
+  QueueResolver,
   SpatialResolver,
   BuildingResolver,
   ParcelResolver,

@@ -19,6 +19,7 @@ import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
+import { checkConflictFilter } from './queue.resolver.js'
 import { changesAfter, type FeedPosition, feedEnd, positionOfChange } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
@@ -111,14 +112,7 @@ export class ReconciliationResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
-    // Department codes are matched as the service writes them (upper case); an unknown one is an error, not an empty inbox.
-    for (const key of ['authority', 'department'] as const) {
-      const code = filter?.[key]
-      if (code === undefined || code === null) continue
-      filter![key] = code.trim().toUpperCase()
-      if (!(await ctx.loaders.department.load(filter![key]!)))
-        throw badInput(`unknown department ${code}`, `filter.${key}`)
-    }
+    await checkConflictFilter(ctx, filter)
     const { items, hasNextPage, keyOf } = await conflictPage(ctx.knex, filter, size, after)
     return new ConflictConnection(
       new Page(
