@@ -10,6 +10,7 @@ import * as maintainStatisticsCounts from './20261127130100_maintain_statistics_
 import * as createImportRuns from './20261127120500_create_import_runs.js'
 import * as indexConflictsByOpening from './20261127140000_index_conflicts_by_opening.js'
 import * as addParcelLandUser from './20261202170000_add_parcel_land_user.js'
+import * as createCrossChecks from './20261202170100_create_cross_checks.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '20261127120500_create_import_runs': createImportRuns,
   '20261127140000_index_conflicts_by_opening': indexConflictsByOpening,
   '20261202170000_add_parcel_land_user': addParcelLandUser,
+  '20261202170100_create_cross_checks': createCrossChecks,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -27,6 +27,8 @@ export interface Config {
   /** Query limits: nesting depth and estimated cost (see src/access/query-limits.ts). */
   maxQueryDepth: number
   maxQueryCost: number
+  /** A RUNNING cross-check whose worker has been silent this long is resumed by another (ms). */
+  crossCheckStaleMs: number
   logLevel: string
 }
 
@@ -77,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: num(env, 'RATE_LIMIT_PER_SECOND', 50),
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
+    crossCheckStaleMs: num(env, 'CROSS_CHECK_STALE_MS', 60000),
     logLevel: env.LOG_LEVEL || 'info',
   }
 }

@@ -10,6 +10,7 @@ import express from 'express'
 import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
+import { CrossCheckRunner, registerRunner } from './cross-check/cross-check.runner.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
@@ -96,6 +97,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
 
+  // Cross-checks run in the background of the server; orphaned ones (a restart) resume here.
+  const crossChecks = new CrossCheckRunner(knex, log, { staleMs: config.crossCheckStaleMs })
+  registerRunner(knex, crossChecks)
+  crossChecks.start()
+
   const app = express()
   app.disable('x-powered-by')
   const httpServer: Server = await new Promise((resolve) => {
@@ -170,6 +176,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     knex,
     log,
     async close() {
+      await crossChecks.stop()
       await apollo.stop()
       await knex.destroy()
       await embedded?.stop()
