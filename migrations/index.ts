@@ -9,6 +9,7 @@ import * as indexStatistics from './20261127120200_index_statistics.js'
 import * as maintainStatisticsCounts from './20261127130100_maintain_statistics_counts.js'
 import * as createImportRuns from './20261127120500_create_import_runs.js'
 import * as indexConflictsByOpening from './20261127140000_index_conflicts_by_opening.js'
+import * as createEntityNaturalKeys from './20261202100000_create_entity_natural_keys.js'
 import * as addParcelLandUser from './20261202170000_add_parcel_land_user.js'
 import * as createCrossChecks from './20261202170100_create_cross_checks.js'
 
@@ -27,6 +28,7 @@ export const migrations: Record<string, Migration> = {
   '20261127130100_maintain_statistics_counts': maintainStatisticsCounts,
   '20261127120500_create_import_runs': createImportRuns,
   '20261127140000_index_conflicts_by_opening': indexConflictsByOpening,
+  '20261202100000_create_entity_natural_keys': createEntityNaturalKeys,
   '20261202170000_add_parcel_land_user': addParcelLandUser,
   '20261202170100_create_cross_checks': createCrossChecks,
 }

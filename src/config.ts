@@ -30,6 +30,8 @@ export interface Config {
   /** A RUNNING cross-check whose worker has been silent this long is resumed by another (ms). */
   crossCheckStaleMs: number
   logLevel: string
+  /** How far after the service's clock a submitted observedAt may lie (OBSERVED_AT_MAX_SKEW_SECONDS). */
+  observedAtMaxSkewMs: number
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +83,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
     crossCheckStaleMs: num(env, 'CROSS_CHECK_STALE_MS', 60000),
     logLevel: env.LOG_LEVEL || 'info',
+    observedAtMaxSkewMs: num(env, 'OBSERVED_AT_MAX_SKEW_SECONDS', 300) * 1000,
   }
 }

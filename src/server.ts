@@ -1,6 +1,6 @@
 import 'reflect-metadata'
 import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
+import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled'
@@ -21,8 +21,10 @@ import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
+import { rejectUnsafeParameters } from './access/input-safety.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
+import { assertPortFree, listenOn } from './shared/listen.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
@@ -74,6 +76,7 @@ export interface ServerOptions {
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({ level: config.logLevel })
+  await assertPortFree(config.port, config.host)
   let embedded: EmbeddedDatabase | undefined
   let url = config.databaseUrl
   if (!url) {
@@ -104,9 +107,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const app = express()
   app.disable('x-powered-by')
-  const httpServer: Server = await new Promise((resolve) => {
-    const s = app.listen(config.port, config.host, () => resolve(s))
-  })
+  const httpServer: Server = createHttpServer(app)
+  try {
+    await listenOn(httpServer, config.port, config.host)
+  } catch (e) {
+    await knex.destroy()
+    await embedded?.stop()
+    throw e
+  }
   const metrics = createMetrics(knex)
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
@@ -153,8 +161,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       }),
     }),
   )
-  app.use('/ogc', gate, ogcRouter(knex, log))
-  app.use('/stats', gate, statsRouter(knex))
+  app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
+  app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })

@@ -32,13 +32,21 @@ function freeSlotsOfFailedConnections(server: PGLiteSocketServer): void {
 }
 
 /**
+ * PGlite's own start parameters plus a small write-ahead log: the embedded database is a demo and
+ * developer default, and with PostgreSQL's 1 GB max_wal_size the demo seed left ~560 MB of WAL
+ * segments in the data directory for good (they are recycled, never removed). With these, a
+ * checkpoint runs every 128 MB of WAL and at most that much is kept.
+ */
+const EMBEDDED_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'max_wal_size=128MB', '-c', 'min_wal_size=32MB']
+
+/**
  * Starts PGlite with PostGIS and pg_trgm behind a loopback wire-protocol socket, so the same
  * pg/knex code runs against it and against a real server. dataDir 'memory://' keeps nothing.
  * PGlite is a single session: callers must use one connection (pool max 1).
  */
 export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true })
-  const db = await PGlite.create({ dataDir, extensions: { postgis, pg_trgm } })
+  const db = await PGlite.create({ dataDir, extensions: { postgis, pg_trgm }, startParams: EMBEDDED_START_PARAMS })
   // Without this, a failing statement sent with bindings desyncs pg from the socket and a later
   // query gets a wrong (empty) answer; see ready-for-query.ts.
   dropPrematureReadyForQuery(db)

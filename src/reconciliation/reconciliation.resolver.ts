@@ -176,7 +176,12 @@ export class ReconciliationResolver {
         records,
         principalId: p.id,
       },
-      { matchHigh: ctx.config.matchHigh, matchLow: ctx.config.matchLow, extent: ctx.config.extent },
+      {
+        matchHigh: ctx.config.matchHigh,
+        matchLow: ctx.config.matchLow,
+        extent: ctx.config.extent,
+        observedAtMaxSkewMs: ctx.config.observedAtMaxSkewMs,
+      },
     )
     if (!mayActFor) {
       // Rule: a department app submits only as its own department. Every record is refused, coded.

@@ -4,7 +4,9 @@ import type { EntityTypeName } from '../shared/entity-types.js'
 import { loadAuthorityRules } from './authority.store.js'
 import { applyRecords, splitOnRepeats, type EngineOptions, type PreparedRecord } from './engine.js'
 import { ENTITY_SPECS } from './fields.js'
+import { printable, storableJson, textProblem } from './rules/storable.js'
 import { ValidationError, validateRecord, type RecordInput, type ValidationCode } from './rules/validate.js'
+import { badInput } from '../shared/errors.js'
 
 export interface RejectedRecord {
   index: number
@@ -29,6 +31,16 @@ export interface SubmissionOptions {
   matchHigh: number
   matchLow: number
   extent: [number, number, number, number]
+  /** How far after now an observedAt may lie (default 5 minutes). */
+  observedAtMaxSkewMs?: number
+}
+
+/** Throws BAD_USER_INPUT (field batchKey) for a batch key that cannot be stored; the batch is not applied. */
+export function checkBatchKey(batchKey: string | null | undefined): void {
+  if (batchKey === null || batchKey === undefined) return
+  const problem = textProblem(batchKey)
+  if (problem) throw badInput(`batchKey ${problem}`, 'batchKey')
+  if (batchKey.length > 200) throw badInput('batchKey is longer than 200 characters', 'batchKey')
 }
 
 export interface Submission {
@@ -62,6 +74,7 @@ export async function applySubmission(
   opts: SubmissionOptions,
 ): Promise<SubmissionResult> {
   const { trx } = tx
+  checkBatchKey(sub.batchKey)
   const batchKey = sub.batchKey ?? null
   const result = emptyResult(batchKey)
   const departments = new Set<string>((await trx('departments').pluck('code')) as string[])
@@ -70,16 +83,22 @@ export async function applySubmission(
   const reject = (index: number, record: RecordInput, e: ValidationError) =>
     result.rejected.push({
       index,
-      sourceKey: typeof record.sourceKey === 'string' ? record.sourceKey : null,
+      // Rejections are stored and echoed: what made the record bad must not make its report unstorable.
+      sourceKey: typeof record.sourceKey === 'string' ? printable(record.sourceKey) : null,
       code: e.code,
-      field: e.field,
-      message: e.message,
+      field: e.field === null ? null : printable(e.field, 100),
+      message: printable(e.message, 2000),
     })
 
   const prepared: PreparedRecord[] = []
   sub.records.forEach((record, index) => {
     try {
-      const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments })
+      const validated = validateRecord(sub.entityType, record, {
+        extent: opts.extent,
+        departments,
+        observedAtMaxSkewMs: opts.observedAtMaxSkewMs,
+        now: tx.at,
+      })
       prepared.push({
         index,
         record: validated,
@@ -130,7 +149,7 @@ export async function applySubmission(
       batch_key: batchKey,
       record_index: r.index,
       source_key: r.sourceKey,
-      payload: JSON.stringify(sub.records[r.index] ?? null),
+      payload: JSON.stringify(storableJson(sub.records[r.index] ?? null)),
       code: r.code,
       field: r.field,
       message: r.message,
@@ -150,6 +169,7 @@ export async function submitRecords(knex: Knex, sub: Submission, opts: Submissio
     knex,
     { operation: 'submitRecords', departmentCode: sub.department, principalId: sub.principalId },
     async (tx) => {
+      checkBatchKey(sub.batchKey)
       if (sub.batchKey) {
         const seen = await tx
           .trx('submission_batches')
