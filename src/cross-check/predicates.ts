@@ -238,7 +238,7 @@ export function ruleSql(subjectType: SubjectType, rule: RuleDefinition, slice: S
           ${evidence('ADDRESS', 'division', 'to_jsonb(coalesce(a1.division_key, a2.division_key))', 'NULL', 'NULL', 'coalesce(a1.id, a2.id)')})
         FROM ${SUBJECTS} JOIN ${asOfValue('v', 's.entity_id', p.field, asOf)} ON jsonb_typeof(v.value) = 'string'
         LEFT JOIN addresses a1 ON a1.normalized_text = (v.value #>> '{}')
-        LEFT JOIN addresses a2 ON (v.value #>> '{}') LIKE 'id:%' AND a2.id::text = substr(v.value #>> '{}', 4)
+        LEFT JOIN addresses a2 ON a2.id = (CASE WHEN (v.value #>> '{}') ~ '^id:[0-9a-f-]{36}$' THEN substr(v.value #>> '{}', 4)::uuid END)
         WHERE ${subjectsWhere(slice)}
           AND coalesce(a1.division_key, a2.division_key, '') NOT LIKE ${`${p.divisionPrefix}%`}`
       break
