@@ -61,7 +61,9 @@ async function load(knex: ReturnType<typeof createKnex>) {
     log(`${have.toLocaleString('en')} bench persons present; not loading again`)
     return
   }
-  if (have > 0) throw new Error(`the database holds ${have} bench persons, fewer than --persons; use a fresh database`)
+  const batch = 100_000
+  // An interrupted load resumes after its last committed batch of 100,000.
+  if (have % batch) throw new Error(`the database holds ${have} bench persons, not a whole batch; use a fresh database`)
   await knex.raw(`CREATE FUNCTION pg_temp.gb11643(f text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT f || substr('10X98765432', (SELECT sum(substr(f, k, 1)::int * (ARRAY[7,9,10,5,8,4,2,1,6,3,7,9,10,5,8,4,2])[k])
       FROM generate_series(1, 17) k)::int % 11 + 1, 1) $$`)
@@ -69,14 +71,14 @@ async function load(knex: ReturnType<typeof createKnex>) {
     await knex.raw(`INSERT INTO transactions (operation) VALUES ('bench:crosscheck load') RETURNING txid`)
   ).rows
   // 10,000 city addresses; persons' household keys point at them (1 in 200 outside the city).
-  await knex.raw(
-    `WITH e AS (INSERT INTO entities (entity_type, created_txid) SELECT 'ADDRESS', ? FROM generate_series(1, 10000) RETURNING id)
+  if (!have)
+    await knex.raw(
+      `WITH e AS (INSERT INTO entities (entity_type, created_txid) SELECT 'ADDRESS', ? FROM generate_series(1, 10000) RETURNING id)
      INSERT INTO addresses (id, full_text, normalized_text, division_key, updated_txid)
      SELECT id, 'BENCH-ADDR-' || n, 'BENCH-ADDR-' || n, '330106001', ? FROM (SELECT id, row_number() OVER () - 1 AS n FROM e) x`,
-    [txid, txid],
-  )
-  const batch = 100_000
-  for (let from = 0; from < PERSONS; from += batch) {
+      [txid, txid],
+    )
+  for (let from = have; from < PERSONS; from += batch) {
     const to = Math.min(PERSONS, from + batch)
     await knex.transaction(async (trx) => {
       await trx.raw(`CREATE TEMP TABLE IF NOT EXISTS bench_p (i int, id uuid, id_number text) ON COMMIT DROP`)
@@ -101,7 +103,7 @@ async function load(knex: ReturnType<typeof createKnex>) {
            FROM bench_p p, LATERAL (VALUES
              ('idNumber', to_jsonb(p.id_number), 'PSB', timestamptz '2020-01-01'),
              ('employmentStatus', to_jsonb(CASE WHEN i % 10 < 3 THEN 'EMPLOYED' ELSE 'UNEMPLOYED' END), 'HRSS',
-                timestamptz '2023-06-01' + ((i * 7919) % 550) * interval '1 day'),
+                timestamptz '2023-06-01' + ((i::bigint * 7919) % 550) * interval '1 day'),
              ('householdAddress', to_jsonb(CASE WHEN i % 200 = 3 THEN '安徽省合肥市长江西路' || i || '号' ELSE 'BENCH-ADDR-' || (i % 10000) END), 'PSB', timestamptz '2020-01-01'),
              ('deathDate', CASE WHEN i % 100 = 7 THEN to_jsonb('2024-03-01'::text) END, 'PSB', timestamptz '2024-03-02')
            ) AS f(field, value, dept, observed)
@@ -111,7 +113,7 @@ async function load(knex: ReturnType<typeof createKnex>) {
       await trx.raw(
         `INSERT INTO golden_values (entity_id, field, value, status, source_department, observed_at, txid)
          SELECT id, 'employmentStatus', to_jsonb(CASE WHEN i % 10 < 3 THEN 'EMPLOYED' ELSE 'UNEMPLOYED' END), 'AUTHORITATIVE', 'HRSS',
-                timestamptz '2023-06-01' + ((i * 7919) % 550) * interval '1 day', ? FROM bench_p`,
+                timestamptz '2023-06-01' + ((i::bigint * 7919) % 550) * interval '1 day', ? FROM bench_p`,
         [txid],
       )
       // One legal entity per 10 persons, represented by person i (one in five CANCELLED).

@@ -46,6 +46,13 @@ export function normalizeSubjectKey(subjectType: SubjectType, key: string): { ke
   return { key: k, valid: validateCreditCode(k).ok }
 }
 
+/** YYYY-MM-DD naming a real day (2024-02-30 is not). */
+function isCalendarDate(s: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false
+  const d = new Date(`${s}T00:00:00Z`)
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s
+}
+
 /** Checks the subjects and turns them into rows; throws BAD_USER_INPUT for a subject of the other type. */
 export function prepareSubjects(
   type: Pick<DbCrossCheckTypeRow, 'code' | 'subject_type'>,
@@ -64,7 +71,7 @@ export function prepareSubjects(
         `${field}[${i}].key`,
         'INVALID_VALUE',
       )
-    if (s.since !== null && s.since !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(s.since))
+    if (s.since !== null && s.since !== undefined && !isCalendarDate(s.since))
       throw badInput('since must be a date YYYY-MM-DD', `${field}[${i}].since`, 'INVALID_DATE')
     if (s.ref && s.ref.length > 200) throw badInput('ref is longer than 200 characters', `${field}[${i}].ref`)
     return { key, ref: s.ref ?? null, since: s.since ?? null, status: valid ? 'PENDING' : 'INVALID' }
