@@ -50,7 +50,10 @@ function parameterProblem(req: Request): [string, string] | null {
  */
 export function rejectUnsafeParameters(req: Request, res: Response, next: NextFunction): void {
   const problem = parameterProblem(req)
-  if (!problem) return next()
+  if (!problem) {
+    next()
+    return
+  }
   const field = printable(problem[0], 100)
   const message = `${field} ${problem[1]}`
   if (req.baseUrl.startsWith('/ogc')) res.status(400).json({ code: 'InvalidParameterValue', description: message })

@@ -98,6 +98,8 @@ describe('unstorable and leniently parsed values are per-record rejections', () 
       },
       {
         why: 'number as an ID number',
+        // A JSON number (the digits lose precision as a double: one more reason to refuse it).
+        // biome-ignore lint/correctness/noPrecisionLoss: the imprecise number is the bad input under test
         record: { attributes: { idNumber: 330106199001011234 } },
         code: 'INVALID_ID_NUMBER',
         field: 'idNumber',
