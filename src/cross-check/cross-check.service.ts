@@ -131,6 +131,7 @@ export async function createCrossCheck(
       trx,
       {
         typeCode: type.code,
+        subjectType: type.subject_type,
         requestedBy: p.id,
         departmentCode: p.departmentCode,
         purpose: input.purpose,
