@@ -20,6 +20,8 @@ import { createKnex, isReady, migrateLatest } from './db/knex.js'
 import { createLoaders, type Context } from './graphql/context.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
+import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
+import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
@@ -67,6 +69,8 @@ export interface RunningServer {
   url: string
   knex: Knex
   log: Logger
+  /** The change-notification delivery worker of this process (started unless WEBHOOK_WORKER=false). */
+  webhookWorker: WebhookWorker
   close(): Promise<void>
 }
 
@@ -124,6 +128,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
   const metrics = createMetrics(knex)
+  const webhookWorker = createWebhookWorker(
+    knex,
+    { ...config.webhooks },
+    log,
+    registerWebhookMetrics(metrics.registry, knex),
+  )
+  if (config.webhooks.worker) webhookWorker.start()
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
@@ -198,8 +209,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url: `http://127.0.0.1:${port}`,
     knex,
     log,
+    webhookWorker,
     async close() {
       await crossChecks.stop()
+      await webhookWorker.stop()
       await apollo.stop()
       try {
         await closeAccessLog(knex)

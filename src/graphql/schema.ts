@@ -8,6 +8,7 @@ import { CROSS_CHECK_RESOLVERS } from '../cross-check/cross-check.resolver.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
+import { WebhookResolver } from '../notifications/webhook.resolver.js'
 import {
   AuthorityRuleFieldsResolver,
   ChangeResolver,
@@ -56,6 +57,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ObservationResolver,
   StatisticsDiscrepancyResolver,
   AdminDivisionStatisticsResolver,
+  WebhookResolver,
   ...ACCESS_RESOLVERS,
   ...CROSS_CHECK_RESOLVERS,
 ]
