@@ -30,6 +30,8 @@ export interface Config {
   /** Query limits: nesting depth and estimated cost (see src/access/query-limits.ts). */
   maxQueryDepth: number
   maxQueryCost: number
+  /** A RUNNING cross-check whose worker has been silent this long is resumed by another (ms). */
+  crossCheckStaleMs: number
   /** Most positions one geometry (query argument or submitted value) may have. */
   maxGeometryVertices: number
   /** Counts below this in public aggregates are suppressed (docs/security.md, "Disclosure rules"). */
@@ -148,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: num(env, 'RATE_LIMIT_PER_SECOND', 50),
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
+    crossCheckStaleMs: num(env, 'CROSS_CHECK_STALE_MS', 60000),
     maxGeometryVertices: positiveInt(env, 'MAX_GEOMETRY_VERTICES', DEFAULT_MAX_GEOMETRY_VERTICES),
     disclosureMinCount: positiveInt(env, 'DISCLOSURE_MIN_COUNT', 10),
     metricsToken: env.METRICS_TOKEN || undefined,

@@ -11,6 +11,7 @@ import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
 import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
+import { CrossCheckRunner, registerRunner } from './cross-check/cross-check.runner.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
@@ -112,6 +113,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
 
+  // Cross-checks run in the background of the server; orphaned ones (a restart) resume here.
+  const crossChecks = new CrossCheckRunner(knex, log, { staleMs: config.crossCheckStaleMs })
+  registerRunner(knex, crossChecks)
+  crossChecks.start()
+
   const app = express()
   app.disable('x-powered-by')
   const httpServer: Server = createHttpServer(app)
@@ -207,6 +213,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     log,
     webhookWorker,
     async close() {
+      await crossChecks.stop()
       await webhookWorker.stop()
       await apollo.stop()
       try {

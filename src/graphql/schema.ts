@@ -4,6 +4,7 @@ import { buildSchema, type NonEmptyArray } from 'type-graphql'
 import { ACCESS_RESOLVERS } from '../access/access.resolver.js'
 import { fieldAccess } from '../access/field-access.middleware.js'
 import { inputSafety } from '../access/input-safety.js'
+import { CROSS_CHECK_RESOLVERS } from '../cross-check/cross-check.resolver.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
@@ -60,6 +61,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AdminDivisionStatisticsResolver,
   WebhookResolver,
   ...ACCESS_RESOLVERS,
+  ...CROSS_CHECK_RESOLVERS,
 ]
 
 let built: Promise<GraphQLSchema> | undefined
