@@ -9,6 +9,7 @@ import * as indexStatistics from './20261127120200_index_statistics.js'
 import * as maintainStatisticsCounts from './20261127130100_maintain_statistics_counts.js'
 import * as createImportRuns from './20261127120500_create_import_runs.js'
 import * as indexConflictsByOpening from './20261127140000_index_conflicts_by_opening.js'
+import * as createDataItems from './20261202130000_create_data_items.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   '20261127130100_maintain_statistics_counts': maintainStatisticsCounts,
   '20261127120500_create_import_runs': createImportRuns,
   '20261127140000_index_conflicts_by_opening': indexConflictsByOpening,
+  '20261202130000_create_data_items': createDataItems,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

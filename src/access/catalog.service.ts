@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { AuthorityRules } from '../reconciliation/authority.store.js'
+import { listDataItemRows } from '../reconciliation/data-items.store.js'
 import { ENTITY_SPECS, type FieldKind } from '../reconciliation/fields.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import type { CatalogEntry, CatalogField } from './access.types.js'
@@ -31,7 +32,8 @@ export function dataTypeOf(kind: FieldKind): string {
 }
 
 /**
- * The data-resource catalogue, generated from the field registry and the authority table: one
+ * The data-resource catalogue, generated from the field registry, the catalogue-defined items and
+ * the authority table: one
  * entry per entity type; provider = the department that owns most of its fields; recordCount
  * from the projection table; updatedAt = the last golden-value change (null when none).
  */
@@ -41,11 +43,16 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
     .max({ at: 'recorded_at' })
     .groupBy('entity_type')
   const updatedAt = new Map(updated.map((r) => [r.entity_type, r.at]))
+  const items = await listDataItemRows(knex)
   return Promise.all(
     ENTITY_TYPES.map(async (t) => {
       const spec = ENTITY_SPECS[t]
       const names = spec.fields.map((f) => f.name)
-      const extra = rules.all().filter((r) => r.entityType === t && !r.entityKind && !names.includes(r.field))
+      const own = items.filter((i) => i.entity_type === t)
+      const itemNames = new Set(own.map((i) => i.name))
+      const extra = rules
+        .all()
+        .filter((r) => r.entityType === t && !r.entityKind && !names.includes(r.field) && !itemNames.has(r.field))
       const fields: CatalogField[] = [
         ...spec.fields.map((f) => {
           const rule = rules.ruleFor(t, f.name)
@@ -53,6 +60,19 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
             field: f.name,
             dataType: dataTypeOf(f.kind),
             label: f.label,
+            authorityCode: rule?.authority ?? 'STATS',
+            sharingClass: rule?.sharingClass ?? 'NONE',
+          }
+        }),
+        ...own.map((i) => {
+          const rule = rules.ruleFor(t, i.name)
+          return {
+            field: i.name,
+            dataType:
+              i.data_type === 'CODE'
+                ? `enum(${(i.code_list ?? []).map((c) => c.code).join('|')})`
+                : i.data_type.toLowerCase(),
+            label: i.title,
             authorityCode: rule?.authority ?? 'STATS',
             sharingClass: rule?.sharingClass ?? 'NONE',
           }

@@ -5,6 +5,11 @@ import { ACCESS_RESOLVERS } from '../access/access.resolver.js'
 import { fieldAccess } from '../access/field-access.middleware.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
+import {
+  DataItemEntityResolver,
+  DataItemResolver,
+  DataItemValueResolver,
+} from '../reconciliation/data-item.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
 import {
   AuthorityRuleFieldsResolver,
@@ -42,6 +47,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AuthorityRuleFieldsResolver,
   PrincipalFieldsResolver,
   MasterEntityResolver,
+  DataItemResolver,
+  DataItemEntityResolver,
+  DataItemValueResolver,
   PersonResolver,
   LegalEntityResolver,
   AdminDivisionResolver,

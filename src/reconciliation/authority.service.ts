@@ -4,7 +4,8 @@ import { LEGAL_ENTITY_KINDS, SHARING_CLASSES, type EntityTypeName } from '../sha
 import { badInput } from '../shared/errors.js'
 import { loadAuthorityRules, upsertAuthorityRule, type DbAuthorityRuleRow } from './authority.store.js'
 import { recomputeEntities } from './engine.js'
-import { ENTITY_SPECS, fieldSpec } from './fields.js'
+import { loadItemCatalogue } from './data-items.service.js'
+import { ENTITY_SPECS } from './fields.js'
 
 export interface AuthorityRuleChange {
   entityType: EntityTypeName
@@ -32,7 +33,7 @@ export async function setAuthorityRule(
 ): Promise<DbAuthorityRuleRow> {
   const { entityType, field } = change
   if (!ENTITY_SPECS[entityType]) throw badInput('unknown entity type', 'input.entityType')
-  if (!fieldSpec(entityType, field) && !RULE_ONLY_FIELDS[entityType]?.includes(field))
+  if (!(await loadItemCatalogue(knex)).has(entityType, field) && !RULE_ONLY_FIELDS[entityType]?.includes(field))
     throw badInput(`${ENTITY_SPECS[entityType].typeName} has no field "${field}"`, 'input.field', 'UNKNOWN_FIELD')
   const entityKind = change.entityKind?.trim() || ''
   if (entityKind && (entityType !== 'LEGAL_ENTITY' || !(LEGAL_ENTITY_KINDS as readonly string[]).includes(entityKind)))

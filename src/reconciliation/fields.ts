@@ -21,6 +21,9 @@ export type FieldKind =
   | { type: 'date'; past?: boolean }
   | { type: 'number'; min?: number; max?: number }
   | { type: 'integer'; min?: number; max?: number }
+  | { type: 'boolean' }
+  /** An ISO 8601 instant, stored as its UTC ISO string. */
+  | { type: 'datetime' }
   | { type: 'idNumber' }
   | { type: 'creditCode' }
   | { type: 'divisionCode' }

@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { withTransaction, type TxContext } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { loadAuthorityRules } from './authority.store.js'
+import { loadItemCatalogue } from './data-items.service.js'
 import { applyRecords, splitOnRepeats, type EngineOptions, type PreparedRecord } from './engine.js'
 import { ENTITY_SPECS } from './fields.js'
 import { ValidationError, validateRecord, type RecordInput, type ValidationCode } from './rules/validate.js'
@@ -66,6 +67,7 @@ export async function applySubmission(
   const result = emptyResult(batchKey)
   const departments = new Set<string>((await trx('departments').pluck('code')) as string[])
   const rules = await loadAuthorityRules(trx)
+  const { specs: extended } = await loadItemCatalogue(trx)
   const engine: EngineOptions = { rules, matchHigh: opts.matchHigh, matchLow: opts.matchLow }
   const reject = (index: number, record: RecordInput, e: ValidationError) =>
     result.rejected.push({
@@ -79,7 +81,7 @@ export async function applySubmission(
   const prepared: PreparedRecord[] = []
   sub.records.forEach((record, index) => {
     try {
-      const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments })
+      const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments, extended })
       prepared.push({
         index,
         record: validated,
