@@ -424,4 +424,19 @@ export async function seedDemoIfEmpty(knex: Knex, log: Pick<Logger, 'info'>, con
     log,
   })
   log.info(`demo seeded in ${Math.round((Date.now() - started) / 1000)} s`)
+  await compactAfterSeed(knex, log)
+}
+
+/**
+ * After the bulk load: fresh planner statistics, and a checkpoint so the write-ahead log the seed
+ * produced can be recycled (the embedded data directory otherwise keeps hundreds of MB of WAL).
+ * CHECKPOINT needs superuser or pg_checkpoint on a real server; without it the step is skipped.
+ */
+async function compactAfterSeed(knex: Knex, log: Pick<Logger, 'info'>): Promise<void> {
+  await knex.raw('ANALYZE')
+  try {
+    await knex.raw('CHECKPOINT')
+  } catch (e) {
+    log.info(`checkpoint after the demo seed skipped (${(e as Error).message.split('\n')[0]})`)
+  }
 }

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config.js'
 import { createServer } from './server.js'
+import { PortUnavailableError } from './shared/listen.js'
 import { activeDemoKeys } from './access/demo.js'
 import { seedDemoIfEmpty } from '../seeds/demo.js'
 
@@ -39,6 +40,10 @@ async function main(): Promise<void> {
       beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined,
     })
   } catch (e) {
+    if (e instanceof PortUnavailableError) {
+      console.error(`cannot start: ${e.message}; stop that process or set PORT (and HOST) to another one`)
+      process.exit(1)
+    }
     const reason = (e as Error).message?.split('\n')[0]
     console.error(
       config.databaseUrl

@@ -1,6 +1,6 @@
 import 'reflect-metadata'
 import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
+import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled'
@@ -22,6 +22,7 @@ import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
+import { assertPortFree, listenOn } from './shared/listen.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
@@ -73,6 +74,7 @@ export interface ServerOptions {
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({ level: config.logLevel })
+  await assertPortFree(config.port, config.host)
   let embedded: EmbeddedDatabase | undefined
   let url = config.databaseUrl
   if (!url) {
@@ -98,9 +100,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const app = express()
   app.disable('x-powered-by')
-  const httpServer: Server = await new Promise((resolve) => {
-    const s = app.listen(config.port, config.host, () => resolve(s))
-  })
+  const httpServer: Server = createHttpServer(app)
+  try {
+    await listenOn(httpServer, config.port, config.host)
+  } catch (e) {
+    await knex.destroy()
+    await embedded?.stop()
+    throw e
+  }
   const metrics = createMetrics(knex)
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),

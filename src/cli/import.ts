@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
   formatFromFileName,
@@ -99,15 +100,20 @@ function progressReporter() {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2))
+/** Extension points of one run (the crash-and-resume test kills the process after a chunk). */
+export interface ImportCliHooks {
+  /** Called after each committed chunk with the number of chunks committed so far. */
+  afterChunk?: (chunks: number) => void
+}
+
+/** The import command on argv (without node and script); throws CliError with an exit code. */
+export async function runImportCli(argv: string[], hooks: ImportCliHooks = {}): Promise<void> {
+  const args = parse(argv)
   if (!args) {
     console.log(USAGE)
     return
   }
   const config = loadCliConfig()
-  // Test hook: a hard kill after N committed chunks, to prove that a re-run resumes correctly.
-  const killAfter = Number(process.env.IMPORT_TEST_KILL_AFTER_CHUNKS ?? 0)
   const db = await openCliDatabase(config)
   const progress = progressReporter()
   const started = Date.now()
@@ -117,12 +123,7 @@ async function main(): Promise<void> {
       {
         ...args,
         onProgress: (p) => progress.update(p),
-        afterChunk:
-          killAfter > 0
-            ? (n) => {
-                if (n >= killAfter) process.kill(process.pid, 'SIGKILL')
-              }
-            : undefined,
+        afterChunk: hooks.afterChunk,
       },
       config,
     )
@@ -158,11 +159,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  if (e instanceof CliError) {
-    console.error(`import: ${e.message}`)
-    process.exit(e.exitCode)
-  }
-  console.error(`import failed: ${(e as Error).message}`)
-  process.exit(EXIT.FAILED)
-})
+/** Runs the command and turns its outcome into a message and an exit code. */
+export function runImportMain(argv: string[], hooks: ImportCliHooks = {}): void {
+  runImportCli(argv, hooks).catch((e) => {
+    if (e instanceof CliError) {
+      console.error(`import: ${e.message}`)
+      process.exit(e.exitCode)
+    }
+    console.error(`import failed: ${(e as Error).message}`)
+    process.exit(EXIT.FAILED)
+  })
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runImportMain(process.argv.slice(2))
