@@ -31,10 +31,14 @@ export function dataTypeOf(kind: FieldKind): string {
   }
 }
 
+/** Departments by number of fields owned, most first (ties by code). */
+const rank = (owners: Map<string, number>) =>
+  [...owners.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+
 /**
  * The data-resource catalogue, generated from the field registry, the catalogue-defined items and
  * the authority table: one
- * entry per entity type; provider = the department that owns most of its fields; recordCount
+ * entry per entity type; provider = the department that owns most of its core fields; recordCount
  * from the projection table; updatedAt = the last golden-value change (null when none).
  */
 export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<CatalogEntry[]> {
@@ -85,9 +89,12 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
           sharingClass: r.sharingClass,
         })),
       ]
+      const coreOwners = new Map<string, number>()
+      for (const f of fields.slice(0, spec.fields.length))
+        coreOwners.set(f.authorityCode, (coreOwners.get(f.authorityCode) ?? 0) + 1)
       const owners = new Map<string, number>()
       for (const f of fields) owners.set(f.authorityCode, (owners.get(f.authorityCode) ?? 0) + 1)
-      const ranked = [...owners.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      const ranked = rank(owners)
       const count = await knex(spec.table).count({ n: '*' }).first()
       const classes = new Set(fields.map((f) => f.sharingClass))
       return {
@@ -96,7 +103,9 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
         name: BASE[t].name,
         summary: `${fields.length} fields from ${ranked.map(([d, n]) => `${d} (${n})`).join(', ')}; sharing: ${[...classes].sort().join(', ')}.`,
         baseCatalogue: BASE[t].base,
-        providerCode: ranked[0]?.[0] ?? 'STATS',
+        // The register's provider: the owner of most of its core fields (extended items are
+        // other departments' contributions to it).
+        providerCode: rank(coreOwners)[0]?.[0] ?? 'STATS',
         fields,
         recordCount: Number(count?.n ?? 0),
         updatedAt: updatedAt.get(t) ?? null,

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { setAuthorityRule } from '../../src/reconciliation/authority.service.js'
 import { createTestKey } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { ADMIN, asDept, errorOf, makeIdNumber, RESOLVE, STEWARD, submit } from './scenario.fixtures.js'
@@ -443,5 +444,46 @@ describe('the catalogue', () => {
     expect(q.data.parcels.nodes[0].items).toEqual([
       { value: '2003-07-01', status: 'AUTHORITATIVE', source: { code: 'NRP' } },
     ])
+  })
+})
+
+describe('setAuthorityRule on an item', () => {
+  it('re-decides every entity in chunks, each its own transaction, and the feed shows each change', async () => {
+    const { name } = await allowanceItem()
+    const ids: string[] = []
+    for (let i = 0; i < 5; i++) {
+      const sfx = uniqueSuffix()
+      const idNumber = await newPerson(sfx)
+      await submit(server, 'CAB', 'PERSON', [
+        { sourceKey: `cab-${sfx}`, attributes: { idNumber, [name]: 'RECEIVING' } },
+      ])
+      await submit(server, 'HRSS', 'PERSON', [{ sourceKey: `hrss-${sfx}`, attributes: { idNumber, [name]: 'NONE' } }])
+      ids.push((await itemsOf(idNumber, [name])).data.person.id)
+    }
+    const before = await server.knex('transactions').max({ txid: 'txid' }).first()
+    await setAuthorityRule(
+      server.knex,
+      { principalId: 'test', departmentCode: null },
+      { entityType: 'PERSON', field: name, authority: 'HRSS', fallbacks: ['CAB'] },
+      { chunkSize: 2 },
+    )
+    const txs = await server
+      .knex('transactions')
+      .where('txid', '>', before!.txid)
+      .where({ operation: 'setAuthorityRule' })
+      .orderBy('txid')
+      .pluck('reason')
+    // The rule, then 5 entities in chunks of 2 (2 + 2 + 1).
+    expect(txs).toEqual([`PERSON.${name}`, ...Array(3).fill(`PERSON.${name} (recompute)`)])
+    const golden = await server.knex('golden_values').whereIn('entity_id', ids).where({ field: name })
+    expect(golden.map((g) => [g.value, g.status, g.source_department])).toEqual(
+      Array(5).fill(['NONE', 'AUTHORITATIVE', 'HRSS']),
+    )
+    const changes = await server
+      .knex('field_history')
+      .whereIn('entity_id', ids)
+      .where({ field: name })
+      .where('txid', '>', before!.txid)
+    expect(changes.map((c) => [c.old_value, c.new_value])).toEqual(Array(5).fill(['RECEIVING', 'NONE']))
   })
 })

@@ -172,6 +172,8 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       return num
     }
     case 'boolean':
+      // CSV and form imports carry text: 'true' / 'false' are the same values.
+      if (raw === 'true' || raw === 'false') return raw === 'true'
       if (typeof raw !== 'boolean') invalid('INVALID_VALUE', `${field} must be true or false`)
       return raw
     case 'datetime': {
