@@ -387,10 +387,18 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
   for (let i = 0; i < sample.length; i++) {
     const c: [number, number] = [Number(sample[i].x), Number(sample[i].y)]
     const parcelCode = `330100-${String(i + 1).padStart(6, '0')}`
+    // Three parcels in four have a land user among the demo's legal entities (its own stream, so
+    // the rest of the demo stays as it was).
+    const lrng = createRng(`land-user:${parcelCode}`)
+    const landUserCreditCode = creditCodes.length && lrng.chance(0.75) ? lrng.pick(creditCodes) : undefined
     await s.add('NRP', 'PARCEL', {
       sourceKey: `parcel-${parcelCode}`,
       observedAt,
-      attributes: { parcelCode, landUse: erng.pick(['RESIDENTIAL', 'COMMERCIAL', 'INDUSTRIAL']) },
+      attributes: {
+        parcelCode,
+        landUse: erng.pick(['RESIDENTIAL', 'COMMERCIAL', 'INDUSTRIAL']),
+        ...(landUserCreditCode ? { landUserCreditCode } : {}),
+      },
       geometry: square(c, 60),
     })
     await s.add('NRP', 'BUILDING', {
