@@ -391,6 +391,14 @@ export function missingForNewEntity(entityType: EntityTypeName, values: Record<s
   return null
 }
 
+/**
+ * Whether a rule's field is a catalogue-defined (extended) item rather than a typed field of the
+ * registry or a rule-only connection (LEGAL_ENTITY.employees).
+ */
+export function isExtendedField(entityType: EntityTypeName, field: string): boolean {
+  return !fieldSpec(entityType, field) && !(entityType === 'LEGAL_ENTITY' && field === 'employees')
+}
+
 /** Maps an attribute name (field name or alias) to its field; undefined for unknown names. */
 export function fieldForAttribute(entityType: EntityTypeName, attribute: string): FieldSpec | undefined {
   return ENTITY_SPECS[entityType].fields.find((f) => f.name === attribute || f.aliases?.includes(attribute))
