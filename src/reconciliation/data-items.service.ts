@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { withTransaction } from '../db/transaction.js'
+import { lockKeys, withTransaction } from '../db/transaction.js'
 import { ENTITY_TYPES, type EntityTypeName, type SharingClassName } from '../shared/entity-types.js'
 import { badInput } from '../shared/errors.js'
 import type { AuthorityRules } from './authority.store.js'
@@ -97,8 +97,10 @@ export async function defineDataItems(
       reason: defs.length === 1 ? `${defs[0].entityType}.${defs[0].name}` : `${defs.length} data items`,
     },
     async (tx) => {
+      // Definitions run one at a time, so a name defined concurrently is seen here (a coded
+      // error) rather than by the primary key (a raw one).
+      await lockKeys(tx, ['data_items'])
       const departments = new Set((await tx.trx('departments').pluck('code')) as string[])
-      // Serialises definitions of the same names (the primary key would too, with a raw error).
       const existing = await loadItemCatalogue(tx.trx)
       const seen = new Set<string>()
       const checked = defs.map((def, i) => {

@@ -159,6 +159,19 @@ describe('defineDataItem', () => {
     const still = await server.gql(`query($c: ID!) { dataItem(code: $c) { dataType } }`, { c: `PERSON.${name}` })
     expect(still.data.dataItem.dataType).toBe('CODE')
   })
+  it('of two concurrent definitions of one name, takes one and refuses the other with a coded error', async () => {
+    const input = {
+      entityType: 'PERSON',
+      name: `race${uniqueSuffix()}`,
+      title: 'race',
+      dataType: 'BOOLEAN',
+      authority: 'PSB',
+      sharingClass: 'NONE',
+    }
+    const both = await Promise.all([server.gql(DEFINE, { input }, ADMIN), server.gql(DEFINE, { input }, ADMIN)])
+    expect(both.filter((r) => !r.errors).length).toBe(1)
+    expect(errorOf(both.find((r) => r.errors)!)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.name' })
+  })
 })
 
 describe('submissions of an item', () => {
