@@ -17,7 +17,7 @@ beforeAll(async () => {
     matchLow: 0.7,
     extent: [118.3, 29.1, 120.8, 30.6],
   })
-}, 300_000)
+}, 600_000)
 
 afterAll(async () => {
   await server?.close()
