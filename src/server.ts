@@ -17,8 +17,11 @@ import type { Config } from './config.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
 import { createLoaders, type Context } from './graphql/context.js'
+import { consoleRouter } from './console/console.router.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
+import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
+import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
@@ -66,6 +69,8 @@ export interface RunningServer {
   url: string
   knex: Knex
   log: Logger
+  /** The change-notification delivery worker of this process (started unless WEBHOOK_WORKER=false). */
+  webhookWorker: WebhookWorker
   close(): Promise<void>
 }
 
@@ -118,6 +123,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
   const metrics = createMetrics(knex)
+  const webhookWorker = createWebhookWorker(
+    knex,
+    { ...config.webhooks },
+    log,
+    registerWebhookMetrics(metrics.registry, knex),
+  )
+  if (config.webhooks.worker) webhookWorker.start()
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
@@ -154,6 +166,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
+  app.use('/console', consoleRouter())
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
   app.use(
@@ -192,7 +205,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url: `http://127.0.0.1:${port}`,
     knex,
     log,
+    webhookWorker,
     async close() {
+      await webhookWorker.stop()
       await apollo.stop()
       try {
         await closeAccessLog(knex)

@@ -2,10 +2,15 @@ import DataLoader from 'dataloader'
 import type { Knex } from 'knex'
 import type { Principal } from '../access/principal.js'
 import type { Config } from '../config.js'
-import { loadAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
+import { cachedAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
 import { countGoldenValues } from '../reconciliation/data-items.store.js'
 import { listDataItems, type DataItemRecord } from '../reconciliation/data-items.service.js'
-import { loadEntities, loadEntityTypes, type EntityObject } from '../reconciliation/entity.store.js'
+import {
+  loadDivisionGeometries,
+  loadEntities,
+  loadEntityTypes,
+  type EntityObject,
+} from '../reconciliation/entity.store.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 
 export interface GoldenRow {
@@ -37,6 +42,8 @@ export interface Loaders {
   dataItems: () => Promise<DataItemRecord[]>
   /** Number of entities holding a golden value, by `ENTITY_TYPE|item`. */
   itemValueCount: DataLoader<string, number>
+  /** Boundaries of divisions, loaded only when selected (LAZY_GEOMETRY). */
+  divisionGeometry: DataLoader<string, unknown>
 }
 
 export interface Context {
@@ -55,7 +62,7 @@ export function createLoaders(knex: Knex): Loaders {
   ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
   let dataItems: Promise<DataItemRecord[]> | undefined
-  const loadRules = () => (rules ??= loadAuthorityRules(knex))
+  const loadRules = () => (rules ??= cachedAuthorityRules(knex))
   return {
     rules: loadRules,
     dataItems: () => (dataItems ??= loadRules().then((r) => listDataItems(knex, r))),
@@ -71,6 +78,7 @@ export function createLoaders(knex: Knex): Loaders {
     }),
     entity,
     entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
+    divisionGeometry: new DataLoader((ids) => loadDivisionGeometries(knex, ids)),
     golden: new DataLoader(async (ids) => {
       const rows: GoldenRow[] = await knex('golden_values')
         .whereIn('entity_id', ids as string[])

@@ -12,6 +12,7 @@ import {
   DataItemValueResolver,
 } from '../reconciliation/data-item.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
+import { WebhookResolver } from '../notifications/webhook.resolver.js'
 import {
   AuthorityRuleFieldsResolver,
   ChangeResolver,
@@ -23,6 +24,7 @@ import {
   ReconciliationResolver,
   SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
+import { QueueResolver } from '../reconciliation/queue.resolver.js'
 import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
@@ -56,6 +58,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AdminDivisionResolver,
   AddressResolver,
   StewardResolver,
+  QueueResolver,
   SpatialResolver,
   BuildingResolver,
   ParcelResolver,
@@ -63,6 +66,7 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ObservationResolver,
   StatisticsDiscrepancyResolver,
   AdminDivisionStatisticsResolver,
+  WebhookResolver,
   ...ACCESS_RESOLVERS,
 ]
 

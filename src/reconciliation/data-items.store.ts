@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { TxContext } from '../db/transaction.js'
+import { invalidateAuthorityRules } from './authority.store.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import type { CodeLabel, DataItemDefinition, DataItemTypeName } from './rules/data-item.js'
 
@@ -66,6 +67,8 @@ export async function insertDataItems(tx: TxContext, defs: DataItemDefinition[])
       .onConflict(['entity_type', 'field', 'entity_kind'])
       .merge(['authority', 'fallbacks', 'sharing_class', 'txid'])
   }
+  // The read path caches the authority table: the new items' owners and sharing classes apply at once.
+  invalidateAuthorityRules(trx)
   return rows
 }
 
