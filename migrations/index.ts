@@ -16,6 +16,7 @@ import * as createWebhookSubscriptions from './20261202180000_create_webhook_sub
 import * as assignFeedPositionAtCommit from './20261202140000_assign_feed_position_at_commit.js'
 import * as appendAccessLogInGroups from './20261202120000_append_access_log_in_groups.js'
 import * as createCheckedGeometryFunction from './20261202110000_create_checked_geometry_function.js'
+import * as createDataItems from './20261202130000_create_data_items.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -39,6 +40,7 @@ export const migrations: Record<string, Migration> = {
   '20261202140000_assign_feed_position_at_commit': assignFeedPositionAtCommit,
   '20261202120000_append_access_log_in_groups': appendAccessLogInGroups,
   '20261202110000_create_checked_geometry_function': createCheckedGeometryFunction,
+  '20261202130000_create_data_items': createDataItems,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

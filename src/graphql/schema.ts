@@ -7,6 +7,11 @@ import { inputSafety } from '../access/input-safety.js'
 import { CROSS_CHECK_RESOLVERS } from '../cross-check/cross-check.resolver.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
+import {
+  DataItemEntityResolver,
+  DataItemResolver,
+  DataItemValueResolver,
+} from '../reconciliation/data-item.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
 import { WebhookResolver } from '../notifications/webhook.resolver.js'
 import {
@@ -46,6 +51,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AuthorityRuleFieldsResolver,
   PrincipalFieldsResolver,
   MasterEntityResolver,
+  DataItemResolver,
+  DataItemEntityResolver,
+  DataItemValueResolver,
   PersonResolver,
   LegalEntityResolver,
   AdminDivisionResolver,

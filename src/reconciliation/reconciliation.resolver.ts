@@ -19,6 +19,7 @@ import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
+import { isExtendedField } from './fields.js'
 import { checkConflictFilter } from './queue.resolver.js'
 import { changesAfter, type FeedPosition, feedEnd, positionOfChange } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
@@ -130,8 +131,16 @@ export class ReconciliationResolver {
   async authorityRules(
     @Ctx() ctx: Context,
     @Arg('entityType', () => EntityType, { nullable: true }) entityType?: string,
+    @Arg('core', () => Boolean, {
+      nullable: true,
+      description: 'true: rules of the typed (core) fields only; false: rules of catalogue-defined items only.',
+    })
+    core?: boolean | null,
   ): Promise<AuthorityRuleType[]> {
-    const rules = (await ctx.loaders.rules()).all().filter((r) => !entityType || r.entityType === entityType)
+    const rules = (await ctx.loaders.rules())
+      .all()
+      .filter((r) => !entityType || r.entityType === entityType)
+      .filter((r) => core === null || core === undefined || isExtendedField(r.entityType, r.field) !== core)
     return rules.map((r) => ({
       entityType: r.entityType,
       field: r.field,
