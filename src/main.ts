@@ -60,7 +60,9 @@ async function main(): Promise<void> {
   if (stopRequested) return stop(stopRequested)
   const demo = await activeDemoKeys(server.knex)
   if (demo.length) server.log.info(`demo API keys (send "Authorization: Bearer <key>"): ${demo.join(', ')}`)
-  server.log.info(`GraphQL at http://localhost:${config.port}/graphql (GraphiQL in a browser), OGC API at /ogc`)
+  server.log.info(
+    `GraphQL at http://localhost:${new URL(server.url).port}/graphql (GraphiQL in a browser), OGC API at /ogc`,
+  )
 }
 
 void main()

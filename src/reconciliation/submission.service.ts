@@ -43,6 +43,8 @@ export interface SubmissionOptions {
   matchHigh: number
   matchLow: number
   extent: [number, number, number, number]
+  /** Most positions a submitted geometry may have (default DEFAULT_MAX_GEOMETRY_VERTICES). */
+  maxGeometryVertices?: number
   /** How far after now an observedAt may lie (default 5 minutes). */
   observedAtMaxSkewMs?: number
 }
@@ -109,6 +111,7 @@ export async function applySubmission(
       const validated = validateRecord(sub.entityType, record, {
         extent: opts.extent,
         departments,
+        maxVertices: opts.maxGeometryVertices,
         observedAtMaxSkewMs: opts.observedAtMaxSkewMs,
         now: tx.at,
       })
@@ -124,7 +127,8 @@ export async function applySubmission(
     }
   })
 
-  // PostGIS has the final word on validity (turf's checks come first and name the problem).
+  // PostGIS decides topology (self-intersection, holes outside their shell), in O(n log n): the
+  // shape checks before it are linear, so no caller input costs quadratic time on the event loop.
   const geometryField = ENTITY_SPECS[sub.entityType].geometryField
   const withGeometry = geometryField ? prepared.filter((p) => p.record.values[geometryField] !== undefined) : []
   const invalid = new Set<number>()
