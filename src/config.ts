@@ -1,3 +1,4 @@
+import { MIN_ANCHOR_KEY_LENGTH, type AuditAnchorConfig } from './access/audit-anchor.js'
 import { DEFAULT_MAX_GEOMETRY_VERTICES } from './reconciliation/rules/validate.js'
 
 /** Environment → typed configuration. Fails fast with a message that names the variable. */
@@ -38,6 +39,8 @@ export interface Config {
   logLevel: string
   /** How far after the service's clock a submitted observedAt may lie (OBSERVED_AT_MAX_SKEW_SECONDS). */
   observedAtMaxSkewMs: number
+  /** Signed checkpoints of the access-log chain outside the database (src/access/audit-anchor.ts). */
+  auditAnchor?: AuditAnchorConfig
 }
 
 export class ConfigError extends Error {}
@@ -48,6 +51,19 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const n = Number(raw)
   if (!Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`)
   return n
+}
+
+/** AUDIT_ANCHOR_FILE + AUDIT_ANCHOR_KEY (both or neither), AUDIT_ANCHOR_INTERVAL_MS. */
+function auditAnchor(env: NodeJS.ProcessEnv): AuditAnchorConfig | undefined {
+  const file = env.AUDIT_ANCHOR_FILE || undefined
+  const key = env.AUDIT_ANCHOR_KEY || undefined
+  if (!file && !key) return undefined
+  if (!file || !key) throw new ConfigError('AUDIT_ANCHOR_FILE and AUDIT_ANCHOR_KEY must be set together')
+  if (key.length < MIN_ANCHOR_KEY_LENGTH)
+    throw new ConfigError(`AUDIT_ANCHOR_KEY must be at least ${MIN_ANCHOR_KEY_LENGTH} characters`)
+  const intervalMs = num(env, 'AUDIT_ANCHOR_INTERVAL_MS', 0)
+  if (intervalMs < 0) throw new ConfigError('AUDIT_ANCHOR_INTERVAL_MS must be 0 or more')
+  return { file, key, intervalMs }
 }
 
 function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -99,5 +115,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     observedAtMaxSkewMs: num(env, 'OBSERVED_AT_MAX_SKEW_SECONDS', 300) * 1000,
+    auditAnchor: auditAnchor(env),
   }
 }

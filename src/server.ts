@@ -10,6 +10,7 @@ import express from 'express'
 import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
+import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
@@ -99,6 +100,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (applied.length) log.info({ applied }, 'migrations applied')
     await seedReference(knex)
     await options.beforeListen?.(knex, log)
+    await openAccessLog(knex, config.auditAnchor)
   } catch (e) {
     await knex.destroy()
     await embedded?.stop()
@@ -192,8 +194,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     log,
     async close() {
       await apollo.stop()
-      await knex.destroy()
-      await embedded?.stop()
+      try {
+        await closeAccessLog(knex)
+      } finally {
+        await knex.destroy()
+        await embedded?.stop()
+      }
     },
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { GraphQLFormattedError } from 'graphql'
 import type { Logger } from 'pino'
+import { asRetryable } from '../db/transaction.js'
 import { ERROR_CODES } from '../shared/errors.js'
 
 // Codes the client caused or may see; anything else is an internal fault and is hidden.
@@ -80,8 +81,19 @@ export function formatErrorWith(log: Logger) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {}
       return { ...formatted, extensions }
     }
-    const errorId = randomUUID()
     const original = (error as { originalError?: unknown })?.originalError ?? error
+    // A lost database connection (restart, failover) is a passing fault the caller can retry.
+    const retry = asRetryable(original)
+    if (retry) {
+      log.warn({ err: original, path: formatted.path }, 'request refused for a passing database fault')
+      return {
+        message: retry.message,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: (retry as { extensions?: Record<string, unknown> }).extensions,
+      }
+    }
+    const errorId = randomUUID()
     log.error({ errorId, err: original, path: formatted.path }, 'internal error in a GraphQL request')
     return {
       message: `Internal error; quote error id ${errorId} to the service desk`,

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import { insertUnnest, type BulkColumn } from '../db/bulk.js'
-import type { TxContext } from '../db/transaction.js'
+import { lockEntities, type TxContext } from '../db/transaction.js'
 import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
+import { creationRefusal } from './creation-guard.js'
 import { ENTITY_SPECS, missingForNewEntity } from './fields.js'
 import {
   holdersOf,
@@ -315,6 +316,8 @@ export async function recomputeEntities(
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const stored = created ? entityIds.filter((id) => !created.has(id)) : entityIds
+  // Golden values of an entity are decided by one writer at a time (no-op for locks already held).
+  await lockEntities(tx, stored)
   const claimRows: ClaimRow[] = stored.length
     ? await trx('claims')
         .select(
@@ -672,6 +675,11 @@ export async function applyRecords(
   for (const p of live) if (p.existing?.entity_id) p.entityId = linked.get(p.existing.entity_id)
   await linkByNaturalKey(trx, entityType, live)
   await resolveByMatch(trx, entityType, live, opts)
+  // Writers about the same entity apply one after the other from here (claims are read after this).
+  await lockEntities(
+    tx,
+    live.map((p) => p.entityId).filter((x): x is string => !!x),
+  )
 
   // A record that would found a new entity without the fields to identify it is refused (and only it).
   const spec = ENTITY_SPECS[entityType]
@@ -683,6 +691,10 @@ export async function applyRecords(
         index: p.index,
         error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`),
       })
+    else {
+      const refusal = creationRefusal(entityType, department, p.record.values, opts.rules)
+      if (refusal) rejected.push({ index: p.index, error: refusal })
+    }
   }
   if (rejected.length) {
     const refused = new Set(rejected.map((r) => r.index))
@@ -694,6 +706,11 @@ export async function applyRecords(
     trx,
     entityType,
     live.filter((p) => !p.entityId),
+  )
+  // A record linked to another writer's new entity (it lost the key race) locks that entity too.
+  await lockEntities(
+    tx,
+    live.filter((p) => p.entityId && !p.created).map((p) => p.entityId!),
   )
   const toCreate = live.filter((p) => p.created)
   if (toCreate.length) {

@@ -13,13 +13,13 @@ import {
 } from '../graphql/common.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
-import { decodeSequenceCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
+import { decodeCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
 import { JSONScalar } from '../graphql/scalars.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
-import { changesAfter } from './history.store.js'
+import { changesAfter, type FeedPosition, positionOfChange } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
 import {
@@ -31,6 +31,20 @@ import {
   SubmissionResultType,
   SubmitRecordsInput,
 } from './reconciliation.types.js'
+
+/**
+ * The feed position of an `after` cursor: [position, id], or a bare change id from before
+ * positions existed; the start for none. Anything else is BAD_USER_INPUT.
+ */
+async function feedCursor(knex: Context['knex'], after: string | null | undefined): Promise<FeedPosition> {
+  const key = decodeCursor(after)
+  if (!key) return { position: 0, id: 0 }
+  if (key.every((k) => typeof k === 'number' && Number.isSafeInteger(k) && k >= 0)) {
+    if (key.length === 2) return { position: key[0] as number, id: key[1] as number }
+    if (key.length === 1) return positionOfChange(knex, key[0] as number)
+  }
+  throw badInput('after is not a cursor this service issued', 'after')
+}
 
 @Resolver()
 export class ReconciliationResolver {
@@ -139,9 +153,8 @@ export class ReconciliationResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
   ): Promise<ChangeConnection> {
     const size = pageSize(first)
-    const from = decodeSequenceCursor(after) ?? 0
-    const rows = await changesAfter(ctx.knex, from, entityTypes ?? null, size + 1)
-    const nodes = rows.slice(0, size).map((c) => ({ ...c, cursor: encodeCursor([c.seq]) }))
+    const rows = await changesAfter(ctx.knex, await feedCursor(ctx.knex, after), entityTypes ?? null, size + 1)
+    const nodes = rows.slice(0, size).map(({ position, id, ...c }) => ({ ...c, cursor: encodeCursor([position, id]) }))
     const last = nodes[nodes.length - 1]
     return {
       nodes,
