@@ -8,6 +8,7 @@ import { itemValues } from '../reconciliation/data-item.resolver.js'
 import { DataItemValueType } from '../reconciliation/data-item.types.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 import { isDerivable } from './derivations.js'
+import { disclosedDerivedStatistics } from './disclosure.js'
 import { derivedStatisticsByCode, findDiscrepancies, findObservations, regionArg } from './statistics.service.js'
 import { indicatorByCode, indicatorList } from './statistics.store.js'
 import { DerivedStatistics, Indicator, Observation, StatisticsDiscrepancy } from './statistics.type.js'
@@ -48,11 +49,15 @@ export class IndicatorResolver {
   @Query(() => DerivedStatistics, {
     description: 'Counts computed live from the registers for a division and everything below it.',
   })
-  derivedStatistics(
+  async derivedStatistics(
     @Ctx() ctx: Context,
     @Arg('regionCode', () => String) regionCode: string,
   ): Promise<DerivedStatistics> {
-    return derivedStatisticsByCode(ctx.knex, regionCode)
+    return disclosedDerivedStatistics(
+      ctx,
+      await derivedStatisticsByCode(ctx.knex, regionCode),
+      ctx.config.disclosureMinCount,
+    )
   }
 
   @Query(() => [StatisticsDiscrepancy], {
