@@ -38,7 +38,7 @@ export function accessPlugin({ log, limits }: { log: Logger; limits: QueryLimits
             ]
           if (!state.personIds.size) return
           try {
-            await appendAccessLog(ctx.knex, {
+            await appendAccessLog(ctx.primary ?? ctx.knex, {
               at: new Date(),
               principalId: ctx.principal.id,
               purpose: ctx.purpose,
