@@ -12,6 +12,8 @@ import * as indexConflictsByOpening from './20261127140000_index_conflicts_by_op
 import * as createEntityNaturalKeys from './20261202100000_create_entity_natural_keys.js'
 import * as addParcelLandUser from './20261202170000_add_parcel_land_user.js'
 import * as assignFeedPositionAtCommit from './20261202140000_assign_feed_position_at_commit.js'
+import * as appendAccessLogInGroups from './20261202120000_append_access_log_in_groups.js'
+import * as createCheckedGeometryFunction from './20261202110000_create_checked_geometry_function.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -31,6 +33,8 @@ export const migrations: Record<string, Migration> = {
   '20261202100000_create_entity_natural_keys': createEntityNaturalKeys,
   '20261202170000_add_parcel_land_user': addParcelLandUser,
   '20261202140000_assign_feed_position_at_commit': assignFeedPositionAtCommit,
+  '20261202120000_append_access_log_in_groups': appendAccessLogInGroups,
+  '20261202110000_create_checked_geometry_function': createCheckedGeometryFunction,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -1,6 +1,6 @@
 import { getOperationAST, parse } from 'graphql'
 import 'reflect-metadata'
-import { randomUUID } from 'node:crypto'
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
@@ -11,6 +11,7 @@ import express from 'express'
 import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
+import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
@@ -31,6 +32,12 @@ import { assertPortFree, listenOn } from './shared/listen.js'
 const MAX_BODY = '2mb'
 /** Largest GraphQL document, in lexical tokens. */
 const MAX_QUERY_TOKENS = 15_000
+
+/** Constant-time comparison of two secrets of any length (compares their SHA-256 digests). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
 
 /** A coded GraphQL-style error for a request express refused before GraphQL saw it; never a stack. */
 function httpError(err: { status?: number; type?: string }, log: Logger) {
@@ -108,6 +115,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (applied.length) log.info({ applied }, 'migrations applied')
     await seedReference(knex)
     await options.beforeListen?.(knex, log)
+    await openAccessLog(knex, config.auditAnchor)
   } catch (e) {
     await knex.destroy()
     await embedded?.stop()
@@ -174,7 +182,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ...(replicaStatus ? { replicas: replicaStatus } : {}),
     })
   })
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${config.metricsToken}`)) {
+      res
+        .status(401)
+        .setHeader('www-authenticate', 'Bearer')
+        .json({ error: { code: 'UNAUTHENTICATED', message: '/metrics needs Authorization: Bearer <METRICS_TOKEN>' } })
+      return
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
@@ -225,8 +240,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     async close() {
       await apollo.stop()
       await replicas?.destroy()
-      await knex.destroy()
-      await embedded?.stop()
+      try {
+        await closeAccessLog(knex)
+      } finally {
+        await knex.destroy()
+        await embedded?.stop()
+      }
     },
   }
 }

@@ -19,7 +19,8 @@ Submits every record of FILE for the department through the reconciliation engin
            GeoJSON text column "geometry" or as "lon" + "lat" columns (points)
   ndjson   one {"sourceKey", "observedAt"?, "attributes", "geometry"?} object per line (.ndjson, .jsonl)
   geojson  a FeatureCollection; properties = attributes + sourceKey (+ observedAt) (.geojson, .json)
-Rejected records are listed in FILE.rejected.ndjson. After a crash, run the same command again: it
+Rejected records (and, marked "warning": true, accepted records whose reference matches nothing,
+code UNRESOLVED_REFERENCE) are listed in FILE.rejected.ndjson. After a crash, run the same command again: it
 resumes after the last committed chunk. Uses DATABASE_URL, or the embedded database (DATA_DIR).
 Exit codes: 0 done (even with rejected records), 1 failure, 2 bad command line, 3 malformed file.`
 
@@ -144,9 +145,9 @@ export async function runImportCli(argv: string[], hooks: ImportCliHooks = {}): 
         `${r.records} records in ${args.file}${r.resumedFrom ? ` (resumed after ${r.resumedFrom} committed by an earlier run)` : ''}`,
       )
       console.log(
-        `accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}`,
+        `accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}  unresolved references ${r.unresolved}`,
       )
-      if (r.rejectionReport) console.log(`rejected records: ${r.rejectionReport}`)
+      if (r.rejectionReport) console.log(`rejected records and unresolved references: ${r.rejectionReport}`)
       console.log(`${applied} records applied in ${seconds.toFixed(1)} s (${Math.round(applied / seconds)} records/s)`)
     }
   } catch (e) {

@@ -19,6 +19,8 @@ export interface StewardActor {
 
 export interface ValueCheckOptions {
   extent: [number, number, number, number]
+  /** Most positions a geometry value may have (default DEFAULT_MAX_GEOMETRY_VERTICES). */
+  maxGeometryVertices?: number
 }
 
 /** Which decisions settle which kind of conflict. */
@@ -44,6 +46,7 @@ export async function checkFieldValue(
   try {
     value = validateFieldValue(entityType, field, raw, {
       extent: opts.extent,
+      maxVertices: opts.maxGeometryVertices,
       departments: new Set((await trx('departments').pluck('code')) as string[]),
     })
   } catch (e) {

@@ -4,6 +4,7 @@ import { insertUnnest, type BulkColumn } from '../db/bulk.js'
 import { lockEntities, type TxContext } from '../db/transaction.js'
 import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
+import { creationRefusal } from './creation-guard.js'
 import { ENTITY_SPECS, missingForNewEntity } from './fields.js'
 import {
   holdersOf,
@@ -690,6 +691,10 @@ export async function applyRecords(
         index: p.index,
         error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`),
       })
+    else {
+      const refusal = creationRefusal(entityType, department, p.record.values, opts.rules)
+      if (refusal) rejected.push({ index: p.index, error: refusal })
+    }
   }
   if (rejected.length) {
     const refused = new Set(rejected.map((r) => r.index))

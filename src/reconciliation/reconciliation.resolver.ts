@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql'
 import { hasRole } from '../access/principal.js'
+import { hiddenAsDeceased } from '../access/visibility.js'
 import {
   Claim,
   ConflictType,
@@ -71,7 +72,10 @@ export class ReconciliationResolver {
     for (let hops = 0; hops < 20; hops++) {
       const row = await ctx.knex('entities').select('entity_type', 'merged_into').where('id', current).first()
       if (!row) return null
-      if (!row.merged_into) return ctx.loaders.entity[row.entity_type as EntityTypeName].load(current)
+      if (!row.merged_into) {
+        const entity = await ctx.loaders.entity[row.entity_type as EntityTypeName].load(current)
+        return (await hiddenAsDeceased(ctx, entity)) ? null : entity
+      }
       current = row.merged_into
     }
     return null
@@ -193,6 +197,7 @@ export class ReconciliationResolver {
         matchHigh: ctx.config.matchHigh,
         matchLow: ctx.config.matchLow,
         extent: ctx.config.extent,
+        maxGeometryVertices: ctx.config.maxGeometryVertices,
         observedAtMaxSkewMs: ctx.config.observedAtMaxSkewMs,
       },
     )

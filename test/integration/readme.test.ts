@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { seedDemo } from '../../seeds/demo.js'
-import { startTestServer, type GqlResult, type TestServer } from '../helpers.js'
+import { startTestServer, testKnex, uniqueSuffix, type GqlResult, type TestServer } from '../helpers.js'
 
 // The README's GraphQL examples, run as written against a (small) demo: each block's first line
 // names its key (`# key: demo-steward`, `# key: none`), and a `<placeholder>` is filled from the
@@ -41,8 +41,23 @@ async function run(n: number): Promise<GqlResult> {
   return r
 }
 
+// A fresh demo, as a reader of the README has: on a real server a database of its own (dropped
+// afterwards), so earlier runs' corrections cannot make an example a no-op; the embedded test
+// database is new on every run anyway.
+let ownDatabase: string | undefined
+
 beforeAll(async () => {
-  server = await startTestServer()
+  let databaseUrl: string | undefined
+  if (!inject('embedded')) {
+    ownDatabase = `cfd_readme_${uniqueSuffix().replace(/\W/g, '_').toLowerCase()}`
+    const admin = testKnex()
+    await admin.raw('CREATE DATABASE ??', [ownDatabase])
+    await admin.destroy()
+    const url = new URL(inject('databaseUrl'))
+    url.pathname = `/${ownDatabase}`
+    databaseUrl = url.toString()
+  }
+  server = await startTestServer(databaseUrl ? { databaseUrl } : {})
   await seedDemo(server.knex, {
     persons: 1500,
     legalEntities: 300,
@@ -54,6 +69,11 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close()
+  if (ownDatabase) {
+    const admin = testKnex()
+    await admin.raw('DROP DATABASE IF EXISTS ?? WITH (FORCE)', [ownDatabase])
+    await admin.destroy()
+  }
 })
 
 describe('README examples against the demo', () => {
@@ -91,7 +111,7 @@ describe('README examples against the demo', () => {
 
   it('4 registers a divorce, 5 shows it in the history, 6 shows the value before it', async () => {
     const sent = (await run(4)).data.submitRecords
-    expect(sent).toMatchObject({ accepted: 1, updated: 1, rejected: [] })
+    expect(sent, JSON.stringify(sent)).toMatchObject({ accepted: 1, updated: 1, rejected: [] })
 
     const person = (await run(5)).data.person
     expect(person.maritalStatus).toBe('DIVORCED')

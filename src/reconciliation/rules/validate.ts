@@ -48,6 +48,8 @@ export interface ValidationOptions {
   extent: [number, number, number, number]
   /** Known department codes (for INDICATOR.owner). */
   departments: Set<string>
+  /** Most positions a geometry may have; DEFAULT_MAX_GEOMETRY_VERTICES when absent. */
+  maxVertices?: number
   /** How far after the service's clock an observedAt may lie (clock skew between systems); default 5 minutes. */
   observedAtMaxSkewMs?: number
   /** The service's clock (tests pass a fixed one). */
@@ -57,7 +59,8 @@ export interface ValidationOptions {
 /** Default tolerance for observedAt after the service's clock. */
 export const DEFAULT_OBSERVED_AT_SKEW_MS = 5 * 60_000
 
-const MAX_VERTICES = 100_000
+/** Most positions a geometry may have unless configured otherwise (MAX_GEOMETRY_VERTICES). */
+export const DEFAULT_MAX_GEOMETRY_VERTICES = 20_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Checks a 'YYYY-MM-DD' string is a real calendar date; returns false for anything else. */
@@ -68,35 +71,54 @@ export function isRealDate(value: unknown): value is string {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value
 }
 
-function countPositions(coords: unknown): number {
-  if (!Array.isArray(coords)) return 0
-  if (typeof coords[0] === 'number') return 1
-  return coords.reduce((n: number, c) => n + countPositions(c), 0)
-}
-
-function positionsOk(coords: unknown, depth: number): boolean {
-  if (!Array.isArray(coords)) return false
+/**
+ * Walks a coordinates array nested `depth` levels above its positions once (linear time, no
+ * recursion beyond the type's depth) and returns its number of positions, stopping early once it
+ * exceeds `limit`; null when a position is not [longitude, latitude] in range or the nesting is wrong.
+ */
+function countCheckedPositions(coords: unknown, depth: number, limit: number): number | null {
+  if (!Array.isArray(coords)) return null
   if (depth === 0) {
-    return (
+    const ok =
       // 2-D only: the columns are 2-D, and an elevation would be silently dropped or refused by PostGIS.
       coords.length === 2 &&
       coords.every((n) => typeof n === 'number' && Number.isFinite(n)) &&
       Math.abs(coords[0] as number) <= 180 &&
       Math.abs(coords[1] as number) <= 90
-    )
+    return ok ? 1 : null
   }
-  return coords.every((c) => positionsOk(c, depth - 1))
+  let n = 0
+  for (const c of coords) {
+    const k = countCheckedPositions(c, depth - 1, limit - n)
+    if (k === null) return null
+    n += k
+    if (n > limit) return n
+  }
+  return n
+}
+
+/** True when two consecutive positions of a line or ring (depth 1) are 180° of longitude apart or more. */
+function hasAntimeridianEdge(coords: unknown, depth: number): boolean {
+  if (depth > 1) return (coords as unknown[]).some((c) => hasAntimeridianEdge(c, depth - 1))
+  const line = coords as number[][]
+  for (let i = 1; i < line.length; i++) if (Math.abs(line[i][0] - line[i - 1][0]) >= 180) return true
+  return false
 }
 
 /**
- * Checks an RFC 7946 geometry of one of the allowed types: coordinate ranges, closed rings of 4+
- * positions, no self-intersection, inside the extent. Throws ValidationError(INVALID_GEOMETRY, field).
+ * Checks the shape of an RFC 7946 geometry of one of the allowed types in linear time: coordinate
+ * ranges, at most `maxVertices` positions, closed rings of 4+ positions, no edge spanning 180° of
+ * longitude (ambiguous on the sphere; PostGIS's geography refuses it), inside the extent.
+ * Topology (self-intersection, a hole outside its shell) is left to PostGIS's ST_IsValid, which
+ * runs in O(n log n), so caller input never costs quadratic time on the event loop.
+ * Throws ValidationError(INVALID_GEOMETRY, field).
  */
 export function validateGeometry(
   value: unknown,
   allowed: readonly string[],
   field: string,
   extent?: [number, number, number, number],
+  maxVertices: number = DEFAULT_MAX_GEOMETRY_VERTICES,
 ): void {
   const fail = (message: string): never => {
     throw new ValidationError('INVALID_GEOMETRY', field, message)
@@ -109,11 +131,12 @@ export function validateGeometry(
     g.type as string
   ]
   if (depth === undefined) fail(`unsupported geometry type ${String(g.type)}`)
-  if (!positionsOk(g.coordinates, depth))
+  const positions = countCheckedPositions(g.coordinates, depth, maxVertices)
+  if (positions === null)
     fail(
       'coordinates must be 2-D [longitude, latitude] positions of finite numbers, longitude in [-180, 180] and latitude in [-90, 90]',
     )
-  if (countPositions(g.coordinates) > MAX_VERTICES) fail(`geometry has more than ${MAX_VERTICES} vertices`)
+  if ((positions as number) > maxVertices) fail(`geometry has more than ${maxVertices} vertices (the service's limit)`)
   const polygons =
     g.type === 'Polygon'
       ? [g.coordinates as number[][][]]
@@ -128,8 +151,9 @@ export function validateGeometry(
       const [a, b] = [ring[0], ring[ring.length - 1]]
       if (a[0] !== b[0] || a[1] !== b[1]) fail('polygon ring is not closed (first and last positions differ)')
     }
-    if (turf.kinks(turf.polygon(rings)).features.length > 0) fail('polygon ring intersects itself')
   }
+  if (g.type !== 'Point' && g.type !== 'MultiPoint' && hasAntimeridianEdge(g.coordinates, depth))
+    fail('an edge spans 180° of longitude or more; add intermediate vertices')
   if (extent) {
     const [minX, minY, maxX, maxY] = turf.bbox(g as never)
     if (minX < extent[0] || minY < extent[1] || maxX > extent[2] || maxY > extent[3])
@@ -206,7 +230,7 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
         invalid('INVALID_VALUE', `${field} must be a known department code`)
       return raw
     case 'geometry':
-      validateGeometry(raw, kind.geometryTypes, field, opts.extent)
+      validateGeometry(raw, kind.geometryTypes, field, opts.extent, opts.maxVertices)
       return raw
     case 'reference': {
       if (attribute.endsWith('Id')) {
