@@ -43,6 +43,12 @@ export interface Config {
   observedAtMaxSkewMs: number
   /** Change notifications (CONTRACT §9): URL prefixes subscriptions may use, and the delivery worker. */
   webhooks: WebhookConfig
+  /** Streaming replicas for queries (DATABASE_READ_URL, comma-separated); empty → all reads on the primary. */
+  readUrls: string[]
+  /** A replica further behind than this is not read from (REPLICA_MAX_LAG_MS). */
+  replicaMaxLagMs: number
+  /** How long a caller's read waits for a replica to replay its own last write (REPLICA_WAIT_MS), else the primary. */
+  replicaWaitMs: number
   /** Signed checkpoints of the access-log chain outside the database (src/access/audit-anchor.ts). */
   auditAnchor?: AuditAnchorConfig
 }
@@ -131,8 +137,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const matchLow = num(env, 'MATCH_LOW', 0.7)
   if (!(matchLow > 0 && matchLow < matchHigh && matchHigh <= 1))
     throw new ConfigError('MATCH_LOW and MATCH_HIGH must satisfy 0 < MATCH_LOW < MATCH_HIGH <= 1')
+  const readUrls = (env.DATABASE_READ_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  const badRead = readUrls.find((u) => !/^postgres(ql)?:\/\//.test(u))
+  if (badRead) throw new ConfigError(`DATABASE_READ_URL must list postgres:// URLs (got "${badRead.slice(0, 20)}…")`)
+  if (readUrls.length && !databaseUrl) throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL (the primary)')
   return {
     databaseUrl,
+    readUrls,
+    replicaMaxLagMs: num(env, 'REPLICA_MAX_LAG_MS', 5000),
+    replicaWaitMs: num(env, 'REPLICA_WAIT_MS', 1000),
     dbPoolMax: num(env, 'DB_POOL_MAX', 10),
     dataDir: env.DATA_DIR || './.data/pglite',
     port: num(env, 'PORT', 4000),

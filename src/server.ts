@@ -1,3 +1,4 @@
+import { getOperationAST, parse } from 'graphql'
 import 'reflect-metadata'
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
@@ -17,6 +18,7 @@ import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
+import { ReadReplicas } from './db/replicas.js'
 import { createLoaders, type Context } from './graphql/context.js'
 import { consoleRouter } from './console/console.router.js'
 import { formatErrorWith } from './graphql/errors.js'
@@ -86,6 +88,19 @@ export interface ServerOptions {
  * DATABASE_URL), migrations, reference data, GraphQL, GraphiQL, health routes.
  * Throws when the database cannot be reached or migrated.
  */
+/** True when the request's operation is a query (not a mutation, and parseable): it may read a replica. */
+function isQueryOnly(req: express.Request): boolean {
+  const body = req.method === 'GET' ? req.query : req.body
+  const query = body?.query
+  if (typeof query !== 'string') return false
+  try {
+    const op = getOperationAST(parse(query), typeof body.operationName === 'string' ? body.operationName : undefined)
+    return op?.operation === 'query'
+  } catch {
+    return false
+  }
+}
+
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({ level: config.logLevel })
   await assertPortFree(config.port, config.host)
@@ -128,6 +143,16 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await embedded?.stop()
     throw e
   }
+  const replicas = config.readUrls.length
+    ? new ReadReplicas(
+        knex,
+        config.readUrls.map((u) => ({
+          url: u,
+          knex: createKnex({ url: u, poolMax: config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs }),
+        })),
+        { maxLagMs: config.replicaMaxLagMs, readYourWritesWaitMs: config.replicaWaitMs },
+      )
+    : undefined
   const metrics = createMetrics(knex)
   const webhookWorker = createWebhookWorker(
     knex,
@@ -147,6 +172,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ApolloServerPluginLandingPageDisabled(),
       metrics.plugin,
       accessPlugin({ log, limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost } }),
+      // After a mutation the caller's next queries wait for a replica to replay it (read-your-writes).
+      {
+        async requestDidStart() {
+          return {
+            async willSendResponse(rc) {
+              if (replicas && rc.operation?.operation === 'mutation')
+                await replicas.noteWrite(rc.contextValue.principal.id).catch(() => undefined)
+            },
+          }
+        },
+      },
     ],
   })
   await apollo.start()
@@ -156,9 +192,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   })
   app.get('/readyz', async (_req, res) => {
     const ready = await Promise.race([isReady(knex), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))])
+    // Replicas are reported, not required: a lost one only sends its reads to the primary.
+    const replicaStatus = replicas && ready ? await replicas.status() : undefined
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
       database: ready ? 'reachable and migrated' : 'unreachable or not migrated',
+      ...(replicaStatus ? { replicas: replicaStatus } : {}),
     })
   })
   app.get('/metrics', async (req, res) => {
@@ -180,13 +219,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     gate,
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => ({
-        knex,
-        config,
-        principal: requestPrincipal(res),
-        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
-        loaders: createLoaders(knex),
-      }),
+      context: async ({ req, res }) => {
+        const principal = requestPrincipal(res)
+        // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
+        const reads = replicas && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
+        return {
+          knex: reads,
+          primary: knex,
+          config,
+          principal,
+          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
+          loaders: createLoaders(reads),
+        }
+      },
     }),
   )
   app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
@@ -216,6 +261,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       await crossChecks.stop()
       await webhookWorker.stop()
       await apollo.stop()
+      await replicas?.destroy()
       try {
         await closeAccessLog(knex)
       } finally {

@@ -47,7 +47,10 @@ export interface Loaders {
 }
 
 export interface Context {
+  /** Where this request reads: a streaming replica for a query when one is fit, else the primary. */
   knex: Knex
+  /** The primary, for writes made while serving a query (the access log). */
+  primary?: Knex
   config: Config
   principal: Principal
   /** Free-text purpose from the X-Purpose header, for the access log. */
