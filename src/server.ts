@@ -22,6 +22,7 @@ import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
+import { tilesRouter } from './tiles/tiles.router.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
@@ -149,6 +150,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   )
   app.use('/ogc', gate, ogcRouter(knex, log))
   app.use('/stats', gate, statsRouter(knex))
+  app.use('/tiles', gate, tilesRouter(knex, { log }))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
