@@ -3,7 +3,8 @@ import type { Knex } from 'knex'
 import { UUID } from '../shared/ids.js'
 import { OGC_COLLECTIONS, visibleProperties, type OgcCollection } from './ogc.collections.js'
 import { openApiDocument } from './ogc.openapi.js'
-import { collectionExtent, featureById, featurePage, type Bbox, type FeatureRow } from './ogc.store.js'
+import { CRS84, crsByName, type OgcCrs, STORAGE_CRS, SUPPORTED_CRS } from './ogc.crs.js'
+import { collectionExtent, type CrsBbox, featureById, featurePage, type FeatureRow } from './ogc.store.js'
 
 // OGC API – Features, Part 1: Core (http://www.opengis.net/doc/IS/ogcapi-features-1/1.0), read by
 // QGIS and GDAL's OAPIF driver. Every request is anonymous for now; the caller's visible
@@ -13,9 +14,10 @@ export const CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
+  'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
 ]
-const CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
-export const DEFAULT_LIMIT = 10
+/** A GIS-sized page: ogr2ogr of a whole collection takes few round trips (CONTRACT.md §6 allows 10,000). */
+export const DEFAULT_LIMIT = 1_000
 export const MAX_LIMIT = 10_000
 const GEOJSON = 'application/geo+json'
 const OPENAPI = 'application/openapi+json;version=3.0'
@@ -42,17 +44,35 @@ function single(value: unknown, name: string): string | undefined {
   return value
 }
 
-/** bbox=minLon,minLat,maxLon,maxLat (or the 6-number 3D form), WGS 84; 400 when malformed. */
-export function parseBbox(raw: string | undefined): Bbox | null {
+/** The CRS named by a `crs` / `bbox-crs` parameter; CRS84 when absent; 400 naming an unsupported one. */
+export function parseCrs(raw: string | undefined, name: string): OgcCrs {
+  if (raw === undefined) return STORAGE_CRS
+  const crs = crsByName(raw)
+  if (!crs)
+    throw badParameter(`${name} "${raw}" is not supported; supported: ${SUPPORTED_CRS.map((c) => c.uri).join(', ')}`)
+  return crs
+}
+
+/**
+ * bbox=a,b,c,d (or the 6-number 3D form) in the axis order of `crs` (CRS84: minLon,minLat,maxLon,
+ * maxLat; EPSG:4490: minLat,minLon,maxLat,maxLon; EPSG:3857: metres), returned in x/y order with
+ * the CRS's SRID; 400 when malformed or outside the CRS's range.
+ */
+export function parseBbox(raw: string | undefined, crs: OgcCrs = STORAGE_CRS): CrsBbox | null {
   if (raw === undefined) return null
   const v = raw.split(',').map((s) => (s.trim() === '' ? NaN : Number(s)))
   if ((v.length !== 4 && v.length !== 6) || v.some((n) => !Number.isFinite(n)))
-    throw badParameter('bbox must be 4 (or 6) comma-separated numbers: minLon,minLat,maxLon,maxLat')
-  const [x0, y0, x1, y1] = v.length === 4 ? v : [v[0], v[1], v[3], v[4]]
-  if (x0 < -180 || x1 > 180 || y0 < -90 || y1 > 90)
-    throw badParameter('bbox longitudes must be in [-180, 180] and latitudes in [-90, 90]')
-  if (x0 > x1 || y0 > y1) throw badParameter('bbox minimum must not exceed its maximum')
-  return [x0, y0, x1, y1]
+    throw badParameter('bbox must be 4 (or 6) comma-separated numbers: lower corner, then upper corner')
+  const [a0, b0, a1, b1] = v.length === 4 ? v : [v[0], v[1], v[3], v[4]]
+  const [[amin, amax], [bmin, bmax]] = crs.range
+  if (a0 < amin || a1 > amax || b0 < bmin || b1 > bmax)
+    throw badParameter(
+      crs === STORAGE_CRS
+        ? 'bbox longitudes must be in [-180, 180] and latitudes in [-90, 90]'
+        : `bbox values must be in [${amin}, ${amax}] and [${bmin}, ${bmax}] for ${crs.uri}`,
+    )
+  if (a0 > a1 || b0 > b1) throw badParameter('bbox minimum must not exceed its maximum')
+  return { box: crs.latLon ? [b0, a0, b1, a1] : [a0, b0, a1, b1], srid: crs.srid }
 }
 
 function parseCount(raw: string | undefined, name: string, fallback: number, min: number): number {
@@ -109,7 +129,8 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
       title: c.title,
       description: c.description,
       itemType: 'feature',
-      crs: [CRS84],
+      crs: SUPPORTED_CRS.map((x) => x.uri),
+      storageCrs: STORAGE_CRS.uri,
       extent: { spatial: { bbox: [bbox ?? [-180, -90, 180, 90]], crs: CRS84 } },
       links: [
         { href: `${base}/collections/${c.id}`, rel: 'self', type: 'application/json', title: c.title },
@@ -170,15 +191,20 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
   route('/collections/:id/items', async (req, res) => {
     const c = collectionOf(String(req.params.id))
     const bboxRaw = single(req.query.bbox, 'bbox')
-    const bbox = parseBbox(bboxRaw)
+    const crsRaw = single(req.query.crs, 'crs')
+    const bboxCrsRaw = single(req.query['bbox-crs'], 'bbox-crs')
+    const crs = parseCrs(crsRaw, 'crs')
+    const bbox = parseBbox(bboxRaw, parseCrs(bboxCrsRaw, 'bbox-crs'))
     const limit = Math.min(parseCount(single(req.query.limit, 'limit'), 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT)
     const offset = parseCount(single(req.query.offset, 'offset'), 'offset', 0, 0)
     const properties = visibleProperties(null, c)
-    const { rows, matched } = await featurePage(knex, c, properties, bbox, limit, offset)
+    const { rows, matched } = await featurePage(knex, c, properties, { bbox, crs }, limit, offset)
     const base = `${baseUrl(req)}/collections/${c.id}/items`
     const query = (o: number) => {
       const p = new URLSearchParams({ limit: String(limit), offset: String(o) })
       if (bboxRaw !== undefined) p.set('bbox', bboxRaw)
+      if (bboxCrsRaw !== undefined) p.set('bbox-crs', bboxCrsRaw)
+      if (crsRaw !== undefined) p.set('crs', crsRaw)
       return `${base}?${p}`
     }
     const links = [
@@ -199,6 +225,7 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
         type: GEOJSON,
         title: 'Previous page',
       })
+    res.set('Content-Crs', `<${crs.uri}>`)
     send(res, GEOJSON, {
       type: 'FeatureCollection',
       features: rows.map((r) => toFeature(r, properties)),
@@ -212,10 +239,12 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
   route('/collections/:id/items/:fid', async (req, res) => {
     const c = collectionOf(String(req.params.id))
     const fid = String(req.params.fid)
+    const crs = parseCrs(single(req.query.crs, 'crs'), 'crs')
     const properties = visibleProperties(null, c)
-    const row = UUID.test(fid) ? await featureById(knex, c, properties, fid) : null
+    const row = await featureById(knex, c, properties, UUID.test(fid) ? { id: fid } : { natural: fid }, crs)
     if (!row) throw notFound(`no feature "${fid}" in ${c.id}`)
     const base = baseUrl(req)
+    res.set('Content-Crs', `<${crs.uri}>`)
     send(res, GEOJSON, {
       ...toFeature(row, properties),
       links: [

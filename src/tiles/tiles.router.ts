@@ -3,7 +3,7 @@ import express, { type Request, type Response } from 'express'
 import type { Knex } from 'knex'
 import { TileCache } from './tiles.cache.js'
 import { MAX_TILE_ZOOM, TILE_LAYERS, type TileLayer, tileLayer, tileProperties } from './tiles.layers.js'
-import { dataVersion, layerBounds, renderTile } from './tiles.store.js'
+import { dataVersion, layerBounds, renderTile, supportsAsMvt } from './tiles.store.js'
 
 // Mapbox Vector Tiles made by PostGIS (ST_AsMVT) for the public spatial layers, and a TileJSON
 // 3.0 document per layer, for MapLibre, QGIS ("Vector Tiles" connection) and GDAL's MVT driver.
@@ -69,6 +69,7 @@ const etagOf = (mvt: Buffer) => `"${createHash('sha1').update(mvt).digest('base6
 export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): express.Router {
   const router = express.Router()
   const cache = new TileCache(options.cacheTiles ?? 2_000, options.cacheMaxZoom ?? 12)
+  let asMvt: Promise<boolean> | null = null
 
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {
     // Public data: any web map may draw it.
@@ -97,7 +98,11 @@ export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): expre
       const hit = cache.get(key)
       if (hit) return hit
     }
-    const { mvt } = await renderTile(knex, layer, tileProperties(layer), z, x, y)
+    asMvt ??= supportsAsMvt(knex).catch((e) => {
+      asMvt = null
+      throw e
+    })
+    const { mvt } = await renderTile(knex, layer, tileProperties(layer), z, x, y, await asMvt)
     const rendered = { mvt, etag: mvt.length ? etagOf(mvt) : '"empty"' }
     if (version !== null) cache.set(key, version, rendered)
     return rendered

@@ -3,7 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { TILE_LAYERS, tileProperties } from '../../src/tiles/tiles.layers.js'
+import { renderTile } from '../../src/tiles/tiles.store.js'
 import { startTestServer, type TestServer } from '../helpers.js'
 import { createSpatialFixture, type Position, type SpatialFixture, square, submit } from './spatial-fixtures.js'
 
@@ -207,4 +209,29 @@ describe('vector tiles', () => {
     const count = await server.knex.raw('SELECT count(*)::int AS n FROM addresses')
     expect(count.rows[0].n).toBeGreaterThanOrEqual(fx.addresses.length)
   })
+
+  it.skipIf(inject('embedded'))(
+    'the JavaScript encoder (used where PostGIS has no ST_AsMVT, e.g. embedded) draws the same tiles as ST_AsMVT (real PostgreSQL only)',
+    async () => {
+      const summary = (out: string) => ({
+        extent: out.match(/^Extent: .+$/m)?.[0],
+        count: out.match(/^Feature Count: \d+$/m)?.[0],
+        values: [...out.matchAll(/^ {2}(\w+) \((String|Integer|Real|Integer64)\) = (.+)$/gm)]
+          .map((m) => `${m[1]}=${m[3]}`)
+          .sort(),
+      })
+      for (const z of [12, 15, 16]) {
+        const [x, y] = tileXY(fx.addresses[0].location, z).map(Math.floor)
+        for (const layer of TILE_LAYERS) {
+          const native = await renderTile(server.knex, layer, tileProperties(layer), z, x, y, true)
+          const js = await renderTile(server.knex, layer, tileProperties(layer), z, x, y, false)
+          expect(js.features, `${layer.id} ${z}`).toBe(native.features)
+          if (!native.features) continue
+          const a = await ogrinfo(native.mvt, z, x, y, `n-${layer.id}`)
+          const b = await ogrinfo(js.mvt, z, x, y, `j-${layer.id}`)
+          expect(summary(b), `${layer.id} ${z}`).toEqual(summary(a))
+        }
+      }
+    },
+  )
 })
