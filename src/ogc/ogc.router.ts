@@ -3,8 +3,17 @@ import type { Knex } from 'knex'
 import { UUID } from '../shared/ids.js'
 import { OGC_COLLECTIONS, visibleProperties, type OgcCollection } from './ogc.collections.js'
 import { openApiDocument } from './ogc.openapi.js'
+import { CqlError, parseCql2Json, parseCql2Text } from './cql2.js'
+import { CQL2_CONFORMANCE, compileFilter, GEOMETRY_QUERYABLE } from './cql2.sql.js'
 import { CRS84, crsByName, type OgcCrs, STORAGE_CRS, SUPPORTED_CRS } from './ogc.crs.js'
-import { collectionExtent, type CrsBbox, featureById, featurePage, type FeatureRow } from './ogc.store.js'
+import {
+  collectionExtent,
+  type CrsBbox,
+  featureById,
+  featurePage,
+  type FeatureRow,
+  geometryProblem,
+} from './ogc.store.js'
 
 // OGC API – Features, Part 1: Core (http://www.opengis.net/doc/IS/ogcapi-features-1/1.0), read by
 // QGIS and GDAL's OAPIF driver. Every request is anonymous for now; the caller's visible
@@ -15,6 +24,7 @@ export const CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson',
   'http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30',
   'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
+  ...CQL2_CONFORMANCE,
 ]
 /** A GIS-sized page: ogr2ogr of a whole collection takes few round trips (CONTRACT.md §6 allows 10,000). */
 export const DEFAULT_LIMIT = 1_000
@@ -98,6 +108,22 @@ function toFeature(row: FeatureRow, properties: string[]) {
   }
 }
 
+/** The collection's queryables as JSON Schema (OGC API – Features Part 3): its visible properties and `geometry`. */
+function queryables(id: string, c: OgcCollection) {
+  const format = { Point: 'geometry-point', Polygon: 'geometry-polygon', MultiPolygon: 'geometry-multipolygon' }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: id,
+    type: 'object',
+    title: c.title,
+    properties: {
+      [GEOMETRY_QUERYABLE]: { format: format[c.geometryType], 'x-ogc-role': 'primary-geometry' },
+      ...Object.fromEntries(visibleProperties(null, c).map((p) => [p, { type: c.properties[p].type, title: p }])),
+    },
+    additionalProperties: false,
+  }
+}
+
 /** The OGC API – Features routes; mount with app.use('/ogc', ogcRouter(knex, log)). Unexpected errors are logged and answered 500 with no detail. */
 export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): void }): express.Router {
   const router = express.Router()
@@ -122,6 +148,31 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
     })
   }
 
+  /** The filter as one SQL condition; 400 naming the position for malformed text, unknown properties or invalid geometries. */
+  const filterCondition = async (
+    c: OgcCollection,
+    properties: string[],
+    raw: string,
+    lang: string | undefined,
+    crsRaw: string | undefined,
+  ) => {
+    if (lang !== undefined && lang !== 'cql2-text' && lang !== 'cql2-json')
+      throw badParameter(`filter-lang "${lang}" is not supported; use cql2-text or cql2-json`)
+    const crs = parseCrs(crsRaw, 'filter-crs')
+    try {
+      const ast = lang === 'cql2-json' ? parseCql2Json(raw) : parseCql2Text(raw)
+      const compiled = compileFilter(knex, ast, c, properties, crs)
+      for (const g of compiled.geometries) {
+        const problem = await geometryProblem(knex, g.geojson, g.srid)
+        if (problem) throw new CqlError(`the geometry is not valid: ${problem}`, g.at)
+      }
+      return compiled.where
+    } catch (e) {
+      if (e instanceof CqlError) throw badParameter(`filter: ${e.message}`)
+      throw e
+    }
+  }
+
   const describe = async (base: string, c: OgcCollection) => {
     const bbox = await collectionExtent(knex, c)
     return {
@@ -134,6 +185,12 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
       extent: { spatial: { bbox: [bbox ?? [-180, -90, 180, 90]], crs: CRS84 } },
       links: [
         { href: `${base}/collections/${c.id}`, rel: 'self', type: 'application/json', title: c.title },
+        {
+          href: `${base}/collections/${c.id}/queryables`,
+          rel: 'http://www.opengis.net/def/rel/ogc/1.0/queryables',
+          type: 'application/schema+json',
+          title: 'Queryables (JSON Schema)',
+        },
         {
           href: `${base}/collections/${c.id}/items`,
           rel: 'items',
@@ -198,13 +255,21 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
     const limit = Math.min(parseCount(single(req.query.limit, 'limit'), 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT)
     const offset = parseCount(single(req.query.offset, 'offset'), 'offset', 0, 0)
     const properties = visibleProperties(null, c)
-    const { rows, matched } = await featurePage(knex, c, properties, { bbox, crs }, limit, offset)
+    const filterRaw = single(req.query.filter, 'filter')
+    const filterLang = single(req.query['filter-lang'], 'filter-lang')
+    const filterCrsRaw = single(req.query['filter-crs'], 'filter-crs')
+    const where =
+      filterRaw === undefined ? [] : [await filterCondition(c, properties, filterRaw, filterLang, filterCrsRaw)]
+    const { rows, matched } = await featurePage(knex, c, properties, { bbox, crs, where }, limit, offset)
     const base = `${baseUrl(req)}/collections/${c.id}/items`
     const query = (o: number) => {
       const p = new URLSearchParams({ limit: String(limit), offset: String(o) })
       if (bboxRaw !== undefined) p.set('bbox', bboxRaw)
       if (bboxCrsRaw !== undefined) p.set('bbox-crs', bboxCrsRaw)
       if (crsRaw !== undefined) p.set('crs', crsRaw)
+      if (filterRaw !== undefined) p.set('filter', filterRaw)
+      if (filterLang !== undefined) p.set('filter-lang', filterLang)
+      if (filterCrsRaw !== undefined) p.set('filter-crs', filterCrsRaw)
       return `${base}?${p}`
     }
     const links = [
@@ -234,6 +299,11 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
       timeStamp: new Date().toISOString(),
       links,
     })
+  })
+
+  route('/collections/:id/queryables', async (req, res) => {
+    const c = collectionOf(String(req.params.id))
+    send(res, 'application/schema+json', queryables(`${baseUrl(req)}/collections/${c.id}/queryables`, c))
   })
 
   route('/collections/:id/items/:fid', async (req, res) => {

@@ -92,3 +92,19 @@ export async function featureById(
   const row = await q.first()
   return (row as FeatureRow | undefined) ?? null
 }
+
+/**
+ * Why a filter geometry literal (GeoJSON text in its SRID) is unusable: 'malformed' when PostGIS
+ * cannot read it, ST_IsValidReason when it is invalid (self-intersection…); null when valid.
+ */
+export async function geometryProblem(knex: Knex, geojson: string, srid: number): Promise<string | null> {
+  try {
+    const { rows } = await knex.raw(
+      'SELECT ST_IsValid(g) AS ok, ST_IsValidReason(g) AS reason FROM (SELECT ST_SetSRID(ST_GeomFromGeoJSON(?::text), ?::int) AS g) s',
+      [geojson, srid],
+    )
+    return rows[0].ok ? null : String(rows[0].reason)
+  } catch {
+    return 'malformed (PostGIS cannot read it: unclosed ring or too few points?)'
+  }
+}
