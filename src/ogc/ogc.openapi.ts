@@ -51,6 +51,9 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           { $ref: '#/components/parameters/offset' },
           { $ref: '#/components/parameters/crs' },
           { $ref: '#/components/parameters/bbox-crs' },
+          { $ref: '#/components/parameters/filter' },
+          { $ref: '#/components/parameters/filter-lang' },
+          { $ref: '#/components/parameters/filter-crs' },
         ],
         responses: {
           200: {
@@ -133,6 +136,27 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           in: 'query',
           required: false,
           description: 'CRS of bbox (axis order of that CRS: EPSG:4490 is latitude first)',
+          schema: { type: 'string', format: 'uri', enum: SUPPORTED_CRS.map((c) => c.uri), default: CRS84 },
+        },
+        filter: {
+          name: 'filter',
+          in: 'query',
+          required: false,
+          description: 'CQL2 filter on the queryables (/collections/{id}/queryables)',
+          schema: { type: 'string' },
+        },
+        'filter-lang': {
+          name: 'filter-lang',
+          in: 'query',
+          required: false,
+          description: 'cql2-text (default) or cql2-json; cql-text is the draft name of cql2-text',
+          schema: { type: 'string', enum: ['cql2-text', 'cql2-json', 'cql-text'], default: 'cql2-text' },
+        },
+        'filter-crs': {
+          name: 'filter-crs',
+          in: 'query',
+          required: false,
+          description: 'CRS of the geometries in the filter',
           schema: { type: 'string', format: 'uri', enum: SUPPORTED_CRS.map((c) => c.uri), default: CRS84 },
         },
         offset: {

@@ -26,6 +26,7 @@ export const CONFORMANCE = [
   'http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs',
   ...CQL2_CONFORMANCE,
 ]
+export const FILTER_LANGS = ['cql2-text', 'cql2-json', 'cql-text']
 /** A GIS-sized page: ogr2ogr of a whole collection takes few round trips (CONTRACT.md §6 allows 10,000). */
 export const DEFAULT_LIMIT = 1_000
 export const MAX_LIMIT = 10_000
@@ -121,6 +122,8 @@ function queryables(id: string, c: OgcCollection) {
       ...Object.fromEntries(visibleProperties(null, c).map((p) => [p, { type: c.properties[p].type, title: p }])),
     },
     additionalProperties: false,
+    // The draft's list form, read by GDAL before 3.7 to decide which filters to send to the server.
+    queryables: visibleProperties(null, c).map((p) => ({ id: p, type: c.properties[p].type })),
   }
 }
 
@@ -156,7 +159,8 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
     lang: string | undefined,
     crsRaw: string | undefined,
   ) => {
-    if (lang !== undefined && lang !== 'cql2-text' && lang !== 'cql2-json')
+    // `cql-text` is the draft's name, still sent by GDAL before 3.7 (its filters are CQL2 text too).
+    if (lang !== undefined && !FILTER_LANGS.includes(lang))
       throw badParameter(`filter-lang "${lang}" is not supported; use cql2-text or cql2-json`)
     const crs = parseCrs(crsRaw, 'filter-crs')
     try {
@@ -166,7 +170,7 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
         const problem = await geometryProblem(knex, g.geojson, g.srid)
         if (problem) throw new CqlError(`the geometry is not valid: ${problem}`, g.at)
       }
-      return compiled.where
+      return { where: compiled.where }
     } catch (e) {
       if (e instanceof CqlError) throw badParameter(`filter: ${e.message}`)
       throw e
@@ -190,6 +194,13 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
           rel: 'http://www.opengis.net/def/rel/ogc/1.0/queryables',
           type: 'application/schema+json',
           title: 'Queryables (JSON Schema)',
+        },
+        // The draft's relation name, which GDAL before 3.7 looks for.
+        {
+          href: `${base}/collections/${c.id}/queryables`,
+          rel: 'queryables',
+          type: 'application/json',
+          title: 'Queryables',
         },
         {
           href: `${base}/collections/${c.id}/items`,
@@ -258,8 +269,9 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
     const filterRaw = single(req.query.filter, 'filter')
     const filterLang = single(req.query['filter-lang'], 'filter-lang')
     const filterCrsRaw = single(req.query['filter-crs'], 'filter-crs')
+    // A Knex.Raw is thenable: it travels in an object so that no await runs it on its own.
     const where =
-      filterRaw === undefined ? [] : [await filterCondition(c, properties, filterRaw, filterLang, filterCrsRaw)]
+      filterRaw === undefined ? [] : [(await filterCondition(c, properties, filterRaw, filterLang, filterCrsRaw)).where]
     const { rows, matched } = await featurePage(knex, c, properties, { bbox, crs, where }, limit, offset)
     const base = `${baseUrl(req)}/collections/${c.id}/items`
     const query = (o: number) => {
@@ -303,7 +315,9 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
 
   route('/collections/:id/queryables', async (req, res) => {
     const c = collectionOf(String(req.params.id))
-    send(res, 'application/schema+json', queryables(`${baseUrl(req)}/collections/${c.id}/queryables`, c))
+    // GDAL asks for application/json only (and refuses anything else); JSON Schema's own type otherwise.
+    const type = req.accepts(['application/schema+json', 'application/json']) || 'application/schema+json'
+    send(res, type, queryables(`${baseUrl(req)}/collections/${c.id}/queryables`, c))
   })
 
   route('/collections/:id/items/:fid', async (req, res) => {

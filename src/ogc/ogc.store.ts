@@ -30,7 +30,7 @@ function base(knex: Knex, c: OgcCollection, bbox: CrsBbox | null, where: Knex.Ra
       ...bbox.box,
       bbox.srid,
     ])
-  for (const w of where) q.whereRaw(w)
+  for (const w of where) q.where(w)
   return q
 }
 
