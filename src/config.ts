@@ -27,6 +27,8 @@ export interface Config {
   /** Query limits: nesting depth and estimated cost (see src/access/query-limits.ts). */
   maxQueryDepth: number
   maxQueryCost: number
+  /** Vector tiles kept in memory for zooms ≤ 12 (0 turns the cache off). */
+  tileCacheTiles: number
   logLevel: string
 }
 
@@ -77,6 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: num(env, 'RATE_LIMIT_PER_SECOND', 50),
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
+    tileCacheTiles: Math.max(0, Math.floor(num(env, 'TILE_CACHE_TILES', 2000))),
     logLevel: env.LOG_LEVEL || 'info',
   }
 }

@@ -150,7 +150,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   )
   app.use('/ogc', gate, ogcRouter(knex, log))
   app.use('/stats', gate, statsRouter(knex))
-  app.use('/tiles', gate, tilesRouter(knex, { log }))
+  app.use('/tiles', gate, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
