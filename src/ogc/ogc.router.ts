@@ -5,6 +5,7 @@ import { OGC_COLLECTIONS, visibleProperties, type OgcCollection } from './ogc.co
 import { openApiDocument } from './ogc.openapi.js'
 import { CqlError, parseCql2Json, parseCql2Text } from './cql2.js'
 import { CQL2_CONFORMANCE, compileFilter, GEOMETRY_QUERYABLE } from './cql2.sql.js'
+import { collectionHtml, collectionsHtml, itemHtml, itemsHtml, landingHtml, wantsHtml } from './ogc.html.js'
 import { CRS84, crsByName, type OgcCrs, STORAGE_CRS, SUPPORTED_CRS } from './ogc.crs.js'
 import {
   collectionExtent,
@@ -44,6 +45,13 @@ class OgcError extends Error {
 }
 const badParameter = (description: string) => new OgcError(400, 'InvalidParameterValue', description)
 const notFound = (description: string) => new OgcError(404, 'NotFound', description)
+
+/** Whether the caller gets HTML (f=html or a browser); 400 for an unknown f. */
+function html(req: Request): boolean {
+  const h = wantsHtml(req)
+  if (h === 'bad') throw badParameter('f must be html or json')
+  return h
+}
 
 function baseUrl(req: Request): string {
   return `${req.protocol}://${req.get('host')}${req.baseUrl}`
@@ -214,7 +222,7 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
 
   route('/', async (req, res) => {
     const base = baseUrl(req)
-    send(res, 'application/json', {
+    const doc = {
       title: 'City foundational data',
       description: 'Administrative divisions, addresses, buildings and parcels (OGC API – Features).',
       links: [
@@ -233,7 +241,9 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
         },
         { href: `${base}/collections`, rel: 'data', type: 'application/json', title: 'Feature collections' },
       ],
-    })
+    }
+    if (html(req)) res.type('html').send(landingHtml(doc, `${req.protocol}://${req.get('host')}`))
+    else send(res, 'application/json', doc)
   })
 
   route('/conformance', async (_req, res) => {
@@ -246,18 +256,24 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
 
   route('/collections', async (req, res) => {
     const base = baseUrl(req)
-    send(res, 'application/json', {
-      links: [{ href: `${base}/collections`, rel: 'self', type: 'application/json', title: 'Feature collections' }],
-      collections: await Promise.all(OGC_COLLECTIONS.map((c) => describe(base, c))),
-    })
+    const wantHtml = html(req)
+    const links = [{ href: `${base}/collections`, rel: 'self', type: 'application/json', title: 'Feature collections' }]
+    const collections = await Promise.all(OGC_COLLECTIONS.map((c) => describe(base, c)))
+    if (wantHtml) res.type('html').send(collectionsHtml(collections, links))
+    else send(res, 'application/json', { links, collections })
   })
 
   route('/collections/:id', async (req, res) => {
-    send(res, 'application/json', await describe(baseUrl(req), collectionOf(String(req.params.id))))
+    const wantHtml = html(req)
+    const doc = await describe(baseUrl(req), collectionOf(String(req.params.id)))
+    if (wantHtml) res.type('html').send(collectionHtml(doc))
+    else send(res, 'application/json', doc)
   })
 
   route('/collections/:id/items', async (req, res) => {
     const c = collectionOf(String(req.params.id))
+    const wantHtml = html(req)
+    const fRaw = single(req.query.f, 'f')
     const bboxRaw = single(req.query.bbox, 'bbox')
     const crsRaw = single(req.query.crs, 'crs')
     const bboxCrsRaw = single(req.query['bbox-crs'], 'bbox-crs')
@@ -282,6 +298,7 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
       if (filterRaw !== undefined) p.set('filter', filterRaw)
       if (filterLang !== undefined) p.set('filter-lang', filterLang)
       if (filterCrsRaw !== undefined) p.set('filter-crs', filterCrsRaw)
+      if (fRaw !== undefined) p.set('f', fRaw)
       return `${base}?${p}`
     }
     const links = [
@@ -303,14 +320,22 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
         title: 'Previous page',
       })
     res.set('Content-Crs', `<${crs.uri}>`)
-    send(res, GEOJSON, {
+    const body = {
       type: 'FeatureCollection',
       features: rows.map((r) => toFeature(r, properties)),
       numberMatched: matched,
       numberReturned: rows.length,
       timeStamp: new Date().toISOString(),
       links,
-    })
+    }
+    if (wantHtml)
+      res.type('html').send(
+        itemsHtml(c.title, body as never, properties, (id) => `${base}/${id}?f=html`, {
+          latLon: crs.latLon,
+          geographic: crs.srid !== 3857,
+        }),
+      )
+    else send(res, GEOJSON, body)
   })
 
   route('/collections/:id/queryables', async (req, res) => {
@@ -323,13 +348,14 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
   route('/collections/:id/items/:fid', async (req, res) => {
     const c = collectionOf(String(req.params.id))
     const fid = String(req.params.fid)
+    const wantHtml = html(req)
     const crs = parseCrs(single(req.query.crs, 'crs'), 'crs')
     const properties = visibleProperties(null, c)
     const row = await featureById(knex, c, properties, UUID.test(fid) ? { id: fid } : { natural: fid }, crs)
     if (!row) throw notFound(`no feature "${fid}" in ${c.id}`)
     const base = baseUrl(req)
     res.set('Content-Crs', `<${crs.uri}>`)
-    send(res, GEOJSON, {
+    const feature = {
       ...toFeature(row, properties),
       links: [
         {
@@ -340,7 +366,12 @@ export function ogcRouter(knex: Knex, log?: { error(obj: object, msg: string): v
         },
         { href: `${base}/collections/${c.id}`, rel: 'collection', type: 'application/json', title: c.title },
       ],
-    })
+    }
+    if (wantHtml)
+      res
+        .type('html')
+        .send(itemHtml(`${c.title}: ${fid}`, feature as never, { latLon: crs.latLon, geographic: crs.srid !== 3857 }))
+    else send(res, GEOJSON, feature)
   })
 
   return router

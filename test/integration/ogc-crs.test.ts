@@ -186,4 +186,37 @@ describe('GIS-friendly defaults', () => {
       expect(res.body.code).toBe('NotFound')
     }
   })
+
+  it('a browser gets HTML pages (landing with QGIS/MapLibre how-to, collections, items with an SVG map, one item); f=json and GDAL get JSON', async () => {
+    const browser = { Accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' }
+    const page = async (path: string, headers: Record<string, string> = browser) => {
+      const res = await fetch(`${ogc}${path}`, { headers })
+      return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() }
+    }
+    const landing = await page('/')
+    expect(landing.type).toMatch(/^text\/html/)
+    expect(landing.text).toContain('/tiles/addresses.json')
+    expect(landing.text).toContain('QGIS')
+    expect(landing.text).toContain('MapLibre')
+    expect(landing.text).not.toMatch(/<script/i)
+    expect((await page('/collections')).text).toContain('/collections/parcels/items')
+    expect((await page('/collections/addresses')).text).toContain(URI.cgcs2000)
+    const { x0, y0, x1, y1 } = district()
+    const items = await page(`/collections/addresses/items?bbox=${[x0, y0, x1, y1].join(',')}&limit=7`)
+    expect(items.type).toMatch(/^text\/html/)
+    expect(items.text).toContain('<svg')
+    expect(items.text.match(/<circle /g)).toHaveLength(7)
+    expect(items.text).toMatch(/<a href="[^"]*offset=7[^"]*">Next page/)
+    const one = await page(`/collections/admin-divisions/items/${fx.district}`)
+    expect(one.text).toContain('<path')
+    expect(one.text).toContain(fx.district)
+    const asJson = await page(`/collections/addresses/items?bbox=${[x0, y0, x1, y1].join(',')}&f=json`)
+    expect(asJson.type).toMatch(/^application\/geo\+json/)
+    expect(JSON.parse(asJson.text).numberReturned).toBe(fx.addresses.length)
+    expect((await page('/?f=html', { Accept: 'application/json' })).type).toMatch(/^text\/html/)
+    expect((await page('/', { Accept: 'application/json' })).type).toMatch(/^application\/json/)
+    const bad = await page('/collections?f=xml')
+    expect(bad.status).toBe(400)
+    expect(JSON.parse(bad.text).code).toBe('InvalidParameterValue')
+  })
 })
