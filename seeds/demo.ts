@@ -383,10 +383,18 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
   for (let i = 0; i < sample.length; i++) {
     const c: [number, number] = [Number(sample[i].x), Number(sample[i].y)]
     const parcelCode = `330100-${String(i + 1).padStart(6, '0')}`
+    // Three parcels in four have a land user among the demo's legal entities (its own stream, so
+    // the rest of the demo stays as it was).
+    const lrng = createRng(`land-user:${parcelCode}`)
+    const landUserCreditCode = creditCodes.length && lrng.chance(0.75) ? lrng.pick(creditCodes) : undefined
     await s.add('NRP', 'PARCEL', {
       sourceKey: `parcel-${parcelCode}`,
       observedAt,
-      attributes: { parcelCode, landUse: erng.pick(['RESIDENTIAL', 'COMMERCIAL', 'INDUSTRIAL']) },
+      attributes: {
+        parcelCode,
+        landUse: erng.pick(['RESIDENTIAL', 'COMMERCIAL', 'INDUSTRIAL']),
+        ...(landUserCreditCode ? { landUserCreditCode } : {}),
+      },
       geometry: square(c, 60),
     })
     await s.add('NRP', 'BUILDING', {
@@ -424,4 +432,19 @@ export async function seedDemoIfEmpty(knex: Knex, log: Pick<Logger, 'info'>, con
     log,
   })
   log.info(`demo seeded in ${Math.round((Date.now() - started) / 1000)} s`)
+  await compactAfterSeed(knex, log)
+}
+
+/**
+ * After the bulk load: fresh planner statistics, and a checkpoint so the write-ahead log the seed
+ * produced can be recycled (the embedded data directory otherwise keeps hundreds of MB of WAL).
+ * CHECKPOINT needs superuser or pg_checkpoint on a real server; without it the step is skipped.
+ */
+async function compactAfterSeed(knex: Knex, log: Pick<Logger, 'info'>): Promise<void> {
+  await knex.raw('ANALYZE')
+  try {
+    await knex.raw('CHECKPOINT')
+  } catch (e) {
+    log.info(`checkpoint after the demo seed skipped (${(e as Error).message.split('\n')[0]})`)
+  }
 }

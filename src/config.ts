@@ -1,3 +1,6 @@
+import { MIN_ANCHOR_KEY_LENGTH, type AuditAnchorConfig } from './access/audit-anchor.js'
+import { DEFAULT_MAX_GEOMETRY_VERTICES } from './reconciliation/rules/validate.js'
+
 /** Environment → typed configuration. Fails fast with a message that names the variable. */
 export interface Config {
   /** postgres://… of a real PostgreSQL + PostGIS; undefined → embedded PGlite. */
@@ -29,7 +32,17 @@ export interface Config {
   maxQueryCost: number
   /** Vector tiles kept in memory for zooms ≤ 12 (0 turns the cache off). */
   tileCacheTiles: number
+  /** Most positions one geometry (query argument or submitted value) may have. */
+  maxGeometryVertices: number
+  /** Counts below this in public aggregates are suppressed (docs/security.md, "Disclosure rules"). */
+  disclosureMinCount: number
+  /** When set, GET /metrics needs `Authorization: Bearer <this token>`. */
+  metricsToken?: string
   logLevel: string
+  /** How far after the service's clock a submitted observedAt may lie (OBSERVED_AT_MAX_SKEW_SECONDS). */
+  observedAtMaxSkewMs: number
+  /** Signed checkpoints of the access-log chain outside the database (src/access/audit-anchor.ts). */
+  auditAnchor?: AuditAnchorConfig
 }
 
 export class ConfigError extends Error {}
@@ -39,6 +52,26 @@ function num(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback
   const n = Number(raw)
   if (!Number.isFinite(n)) throw new ConfigError(`${name} must be a number, got "${raw}"`)
+  return n
+}
+
+/** AUDIT_ANCHOR_FILE + AUDIT_ANCHOR_KEY (both or neither), AUDIT_ANCHOR_INTERVAL_MS. */
+function auditAnchor(env: NodeJS.ProcessEnv): AuditAnchorConfig | undefined {
+  const file = env.AUDIT_ANCHOR_FILE || undefined
+  const key = env.AUDIT_ANCHOR_KEY || undefined
+  if (!file && !key) return undefined
+  if (!file || !key) throw new ConfigError('AUDIT_ANCHOR_FILE and AUDIT_ANCHOR_KEY must be set together')
+  if (key.length < MIN_ANCHOR_KEY_LENGTH)
+    throw new ConfigError(`AUDIT_ANCHOR_KEY must be at least ${MIN_ANCHOR_KEY_LENGTH} characters`)
+  const intervalMs = num(env, 'AUDIT_ANCHOR_INTERVAL_MS', 0)
+  if (intervalMs < 0) throw new ConfigError('AUDIT_ANCHOR_INTERVAL_MS must be 0 or more')
+  return { file, key, intervalMs }
+}
+
+function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const n = num(env, name, fallback)
+  if (!Number.isInteger(n) || n < 1)
+    throw new ConfigError(`${name} must be a whole number of at least 1, got "${env[name]}"`)
   return n
 }
 
@@ -80,6 +113,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
     tileCacheTiles: Math.max(0, Math.floor(num(env, 'TILE_CACHE_TILES', 2000))),
+    maxGeometryVertices: positiveInt(env, 'MAX_GEOMETRY_VERTICES', DEFAULT_MAX_GEOMETRY_VERTICES),
+    disclosureMinCount: positiveInt(env, 'DISCLOSURE_MIN_COUNT', 10),
+    metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    observedAtMaxSkewMs: num(env, 'OBSERVED_AT_MAX_SKEW_SECONDS', 300) * 1000,
+    auditAnchor: auditAnchor(env),
   }
 }

@@ -1,5 +1,7 @@
 import { ConfigError, loadConfig } from './config.js'
+import { DataDirectoryInUseError } from './db/embedded.js'
 import { createServer } from './server.js'
+import { PortUnavailableError } from './shared/listen.js'
 import { activeDemoKeys } from './access/demo.js'
 import { seedDemoIfEmpty } from '../seeds/demo.js'
 
@@ -39,6 +41,14 @@ async function main(): Promise<void> {
       beforeListen: config.seedDemo ? (knex, log) => seedDemoIfEmpty(knex, log, config) : undefined,
     })
   } catch (e) {
+    if (e instanceof DataDirectoryInUseError) {
+      console.error(`cannot start: ${e.message}`)
+      process.exit(e.exitCode)
+    }
+    if (e instanceof PortUnavailableError) {
+      console.error(`cannot start: ${e.message}; stop that process or set PORT (and HOST) to another one`)
+      process.exit(1)
+    }
     const reason = (e as Error).message?.split('\n')[0]
     console.error(
       config.databaseUrl
@@ -50,7 +60,9 @@ async function main(): Promise<void> {
   if (stopRequested) return stop(stopRequested)
   const demo = await activeDemoKeys(server.knex)
   if (demo.length) server.log.info(`demo API keys (send "Authorization: Bearer <key>"): ${demo.join(', ')}`)
-  server.log.info(`GraphQL at http://localhost:${config.port}/graphql (GraphiQL in a browser), OGC API at /ogc`)
+  server.log.info(
+    `GraphQL at http://localhost:${new URL(server.url).port}/graphql (GraphiQL in a browser), OGC API at /ogc`,
+  )
 }
 
 void main()

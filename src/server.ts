@@ -1,6 +1,6 @@
 import 'reflect-metadata'
-import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
+import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled'
@@ -10,6 +10,7 @@ import express from 'express'
 import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
+import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
@@ -20,14 +21,22 @@ import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
+import { rejectUnsafeParameters } from './access/input-safety.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
 import { tilesRouter } from './tiles/tiles.router.js'
+import { assertPortFree, listenOn } from './shared/listen.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
 /** Largest GraphQL document, in lexical tokens. */
 const MAX_QUERY_TOKENS = 15_000
+
+/** Constant-time comparison of two secrets of any length (compares their SHA-256 digests). */
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(given), digest(expected))
+}
 
 /** A coded GraphQL-style error for a request express refused before GraphQL saw it; never a stack. */
 function httpError(err: { status?: number; type?: string }, log: Logger) {
@@ -74,6 +83,7 @@ export interface ServerOptions {
  */
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({ level: config.logLevel })
+  await assertPortFree(config.port, config.host)
   let embedded: EmbeddedDatabase | undefined
   let url = config.databaseUrl
   if (!url) {
@@ -91,6 +101,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     if (applied.length) log.info({ applied }, 'migrations applied')
     await seedReference(knex)
     await options.beforeListen?.(knex, log)
+    await openAccessLog(knex, config.auditAnchor)
   } catch (e) {
     await knex.destroy()
     await embedded?.stop()
@@ -99,9 +110,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const app = express()
   app.disable('x-powered-by')
-  const httpServer: Server = await new Promise((resolve) => {
-    const s = app.listen(config.port, config.host, () => resolve(s))
-  })
+  const httpServer: Server = createHttpServer(app)
+  try {
+    await listenOn(httpServer, config.port, config.host)
+  } catch (e) {
+    await knex.destroy()
+    await embedded?.stop()
+    throw e
+  }
   const metrics = createMetrics(knex)
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
@@ -128,7 +144,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       database: ready ? 'reachable and migrated' : 'unreachable or not migrated',
     })
   })
-  app.get('/metrics', async (_req, res) => {
+  app.get('/metrics', async (req, res) => {
+    if (config.metricsToken && !sameSecret(req.headers.authorization ?? '', `Bearer ${config.metricsToken}`)) {
+      res
+        .status(401)
+        .setHeader('www-authenticate', 'Bearer')
+        .json({ error: { code: 'UNAUTHENTICATED', message: '/metrics needs Authorization: Bearer <METRICS_TOKEN>' } })
+      return
+    }
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
@@ -148,9 +171,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       }),
     }),
   )
-  app.use('/ogc', gate, ogcRouter(knex, log))
-  app.use('/stats', gate, statsRouter(knex))
-  app.use('/tiles', gate, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))
+  app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
+  app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
+  app.use('/tiles', gate, rejectUnsafeParameters, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
@@ -173,8 +196,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     log,
     async close() {
       await apollo.stop()
-      await knex.destroy()
-      await embedded?.stop()
+      try {
+        await closeAccessLog(knex)
+      } finally {
+        await knex.destroy()
+        await embedded?.stop()
+      }
     },
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ApolloServerPlugin } from '@apollo/server'
-import { Kind, type FragmentDefinitionNode } from 'graphql'
+import { GraphQLError, Kind, type FragmentDefinitionNode } from 'graphql'
 import type { Logger } from 'pino'
 import type { Context } from '../graphql/context.js'
 import { appendAccessLog } from './access-log.store.js'
@@ -19,6 +19,16 @@ export function accessPlugin({ log, limits }: { log: Logger; limits: QueryLimits
       return {
         async didResolveOperation({ schema, document, operation, request }) {
           if (!operation) return
+          // The schema has no Subscription type; graphql-js would only notice while executing.
+          if (operation.operation === 'subscription')
+            throw new GraphQLError('Subscriptions are not supported; use the change feed changes(after:) instead', {
+              extensions: {
+                code: 'BAD_USER_INPUT',
+                reason: 'UNSUPPORTED_OPERATION',
+                field: 'subscription',
+                http: { status: 400 },
+              },
+            })
           const fragments: Record<string, FragmentDefinitionNode> = {}
           for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments[d.name.value] = d
           checkQueryLimits(schema, operation, fragments, request.variables ?? {}, limits)
@@ -36,7 +46,7 @@ export function accessPlugin({ log, limits }: { log: Logger; limits: QueryLimits
                 extensions: { code: 'FORBIDDEN_FIELD' },
               })),
             ]
-          if (!state.personIds.size) return
+          if (!state.personIds.size && !state.personLookup) return
           try {
             await appendAccessLog(ctx.knex, {
               at: new Date(),

@@ -121,12 +121,31 @@ function entityKind(entityType: EntityTypeName, root: Record<string, unknown>): 
   return entityType === 'LEGAL_ENTITY' ? ((root.kind as string | null) ?? null) : null
 }
 
+// Lookups by a natural key answer whether the key exists. A caller who may not see that key
+// field could otherwise rebuild a masked ID number (330111********3944: a few thousand
+// candidate birth dates × sequence numbers pass the check character) by asking which candidate
+// is FOUND. So looking up by a key needs the right to see the key (docs/security.md).
+const KEY_LOOKUPS: Record<string, { entityType: EntityTypeName; field: string; argument: string }> = {
+  personsByIdNumbers: { entityType: 'PERSON', field: 'idNumber', argument: 'idNumbers' },
+  person: { entityType: 'PERSON', field: 'idNumber', argument: 'idNumber' },
+  legalEntitiesByCreditCodes: { entityType: 'LEGAL_ENTITY', field: 'creditCode', argument: 'creditCodes' },
+  legalEntity: { entityType: 'LEGAL_ENTITY', field: 'creditCode', argument: 'creditCode' },
+}
+
 async function checkRootField(ctx: Context, info: GraphQLResolveInfo, args: Record<string, unknown>): Promise<void> {
   if (info.parentType.name === 'Mutation') {
     if (isAnonymous(ctx.principal)) throw unauthenticated()
     return
   }
   if (isAnonymous(ctx.principal) && PRIVATE_ROOT_FIELDS.has(info.fieldName)) throw unauthenticated()
+  const lookup = KEY_LOOKUPS[info.fieldName]
+  if (
+    lookup &&
+    args[lookup.argument] !== undefined &&
+    args[lookup.argument] !== null &&
+    !(await canSee(ctx, lookup.entityType, lookup.field))
+  )
+    throw forbiddenField(lookup.entityType, lookup.field, { argument: lookup.argument })
   const filterSpec = FILTER_TARGETS[info.fieldName]
   const filter = args.filter as Record<string, unknown> | null | undefined
   if (!filterSpec || !filter) return

@@ -109,7 +109,11 @@ export function clearKeyCache(): void {
   keyCache.clear()
 }
 
-/** The principal holding this key, from the cache when fresh; null for an unknown, wrong or revoked key. */
+// A key whose prefix matches no row is still checked against a hash, so an unknown prefix costs
+// the same scrypt as a known one and answer times do not tell which prefixes exist.
+let decoyHash: Promise<string> | undefined
+
+/** The principal holding this key, from the cache when fresh; null for an unknown, wrong or revoked key (same work either way). */
 export async function principalForKey(knex: Knex, key: string, now = Date.now()): Promise<Principal | null> {
   const cacheKey = createHash('sha256').update(key).digest('base64url')
   const hit = keyCache.get(cacheKey)
@@ -118,7 +122,8 @@ export async function principalForKey(knex: Knex, key: string, now = Date.now())
     .where('key_prefix', keyPrefix(key))
     .whereNull('revoked_at')
     .first()
-  if (!row || !(await verifyKeyHash(key, row.key_hash))) return null
+  const matches = await verifyKeyHash(key, row?.key_hash ?? (await (decoyHash ??= hashKey(generateKey()))))
+  if (!row || !matches) return null
   const principal: Principal = {
     id: row.id,
     name: row.name,

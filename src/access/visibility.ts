@@ -1,4 +1,5 @@
 import type { AuthorityRule } from '../reconciliation/authority.store.js'
+import type { EntityObject } from '../reconciliation/entity.store.js'
 import type { Context } from '../graphql/context.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { isAnonymous } from './guards.js'
@@ -42,6 +43,8 @@ export interface AccessState {
   /** Person ids and the Person fields read, for the access log. */
   personIds: Set<string>
   personFields: Set<string>
+  /** A lookup of person keys ran: logged even when it found nobody or selected only `status`. */
+  personLookup: boolean
   /** FORBIDDEN_FIELD entries of non-null fields (answered empty), appended to the response. */
   extraErrors: { message: string; path: (string | number)[] }[]
   /** Decisions made in this request, by `ENTITY_TYPE|field|kind` (a page of 500 persons asks the same few). */
@@ -54,7 +57,16 @@ const states = new WeakMap<object, AccessState>()
 export function accessState(ctx: object): AccessState {
   let s = states.get(ctx)
   if (!s)
-    states.set(ctx, (s = { personIds: new Set(), personFields: new Set(), extraErrors: [], decisions: new Map() }))
+    states.set(
+      ctx,
+      (s = {
+        personIds: new Set(),
+        personFields: new Set(),
+        personLookup: false,
+        extraErrors: [],
+        decisions: new Map(),
+      }),
+    )
   return s
 }
 
@@ -80,4 +92,15 @@ export async function canSee(
   const decision = maySee(ctx.principal, entityType, field, rules.ruleFor(entityType, field, kind), grants)
   decisions.set(key, decision)
   return decision
+}
+
+/**
+ * Lists leave the deceased out unless the caller may see deathDate (filter includeDeceased), so
+ * reaching a person by id (person, personsByIdNumbers, entity, legalRepresentative) does the same:
+ * true when the entity is a deceased person this caller may not know is deceased, who is then
+ * answered as not found — "found by id but missing from lists" would tell the death.
+ */
+export async function hiddenAsDeceased(ctx: Context, entity: EntityObject | null | undefined): Promise<boolean> {
+  if (!entity?.deathDate) return false
+  return !(await canSee(ctx, 'PERSON', 'deathDate'))
 }

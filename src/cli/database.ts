@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { seedReference } from '../../seeds/reference.js'
 import { ConfigError, loadConfig, type Config } from '../config.js'
-import { startEmbeddedDatabase } from '../db/embedded.js'
+import { DataDirectoryInUseError, type EmbeddedDatabase, startEmbeddedDatabase } from '../db/embedded.js'
 import { createKnex, migrateLatest } from '../db/knex.js'
 
 export interface CliDatabase {
@@ -17,7 +17,7 @@ export interface CliDatabase {
  * GraphQL request is allowed to).
  */
 export async function openCliDatabase(config: Config): Promise<CliDatabase> {
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir)
+  const embedded = config.databaseUrl ? undefined : await startCliEmbeddedDatabase(config.dataDir)
   const url = config.databaseUrl ?? embedded!.url
   const knex = createKnex({ url, poolMax: 1 })
   try {
@@ -38,8 +38,23 @@ export async function openCliDatabase(config: Config): Promise<CliDatabase> {
   }
 }
 
+/**
+ * The embedded database for a batch command. When another process (npm start, another command)
+ * has the directory open, prints one line naming it and exits with EXIT.DATA_DIR_IN_USE at once:
+ * every command behaves alike, whatever its own error handling.
+ */
+export async function startCliEmbeddedDatabase(dataDir: string): Promise<EmbeddedDatabase> {
+  try {
+    return await startEmbeddedDatabase(dataDir)
+  } catch (e) {
+    if (!(e instanceof DataDirectoryInUseError)) throw e
+    console.error(`error: ${e.message}`)
+    process.exit(e.exitCode)
+  }
+}
+
 /** Exit codes shared by the batch commands. */
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BAD_FILE: 3 } as const
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, BAD_FILE: 3, DATA_DIR_IN_USE: 75 } as const
 
 /** An error whose message is meant for the user as is, with the exit code to leave with. */
 export class CliError extends Error {

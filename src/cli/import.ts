@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import {
   formatFromFileName,
@@ -18,7 +19,8 @@ Submits every record of FILE for the department through the reconciliation engin
            GeoJSON text column "geometry" or as "lon" + "lat" columns (points)
   ndjson   one {"sourceKey", "observedAt"?, "attributes", "geometry"?} object per line (.ndjson, .jsonl)
   geojson  a FeatureCollection; properties = attributes + sourceKey (+ observedAt) (.geojson, .json)
-Rejected records are listed in FILE.rejected.ndjson. After a crash, run the same command again: it
+Rejected records (and, marked "warning": true, accepted records whose reference matches nothing,
+code UNRESOLVED_REFERENCE) are listed in FILE.rejected.ndjson. After a crash, run the same command again: it
 resumes after the last committed chunk. Uses DATABASE_URL, or the embedded database (DATA_DIR).
 Exit codes: 0 done (even with rejected records), 1 failure, 2 bad command line, 3 malformed file.`
 
@@ -99,15 +101,20 @@ function progressReporter() {
   }
 }
 
-async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2))
+/** Extension points of one run (the crash-and-resume test kills the process after a chunk). */
+export interface ImportCliHooks {
+  /** Called after each committed chunk with the number of chunks committed so far. */
+  afterChunk?: (chunks: number) => void
+}
+
+/** The import command on argv (without node and script); throws CliError with an exit code. */
+export async function runImportCli(argv: string[], hooks: ImportCliHooks = {}): Promise<void> {
+  const args = parse(argv)
   if (!args) {
     console.log(USAGE)
     return
   }
   const config = loadCliConfig()
-  // Test hook: a hard kill after N committed chunks, to prove that a re-run resumes correctly.
-  const killAfter = Number(process.env.IMPORT_TEST_KILL_AFTER_CHUNKS ?? 0)
   const db = await openCliDatabase(config)
   const progress = progressReporter()
   const started = Date.now()
@@ -117,12 +124,7 @@ async function main(): Promise<void> {
       {
         ...args,
         onProgress: (p) => progress.update(p),
-        afterChunk:
-          killAfter > 0
-            ? (n) => {
-                if (n >= killAfter) process.kill(process.pid, 'SIGKILL')
-              }
-            : undefined,
+        afterChunk: hooks.afterChunk,
       },
       config,
     )
@@ -143,9 +145,9 @@ async function main(): Promise<void> {
         `${r.records} records in ${args.file}${r.resumedFrom ? ` (resumed after ${r.resumedFrom} committed by an earlier run)` : ''}`,
       )
       console.log(
-        `accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}`,
+        `accepted ${r.accepted}  created ${r.created}  updated ${r.updated}  unchanged ${r.unchanged}  conflictsOpened ${r.conflictsOpened}  possibleDuplicates ${r.possibleDuplicates}  rejected ${r.rejected}  unresolved references ${r.unresolved}`,
       )
-      if (r.rejectionReport) console.log(`rejected records: ${r.rejectionReport}`)
+      if (r.rejectionReport) console.log(`rejected records and unresolved references: ${r.rejectionReport}`)
       console.log(`${applied} records applied in ${seconds.toFixed(1)} s (${Math.round(applied / seconds)} records/s)`)
     }
   } catch (e) {
@@ -158,11 +160,16 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  if (e instanceof CliError) {
-    console.error(`import: ${e.message}`)
-    process.exit(e.exitCode)
-  }
-  console.error(`import failed: ${(e as Error).message}`)
-  process.exit(EXIT.FAILED)
-})
+/** Runs the command and turns its outcome into a message and an exit code. */
+export function runImportMain(argv: string[], hooks: ImportCliHooks = {}): void {
+  runImportCli(argv, hooks).catch((e) => {
+    if (e instanceof CliError) {
+      console.error(`import: ${e.message}`)
+      process.exit(e.exitCode)
+    }
+    console.error(`import failed: ${(e as Error).message}`)
+    process.exit(EXIT.FAILED)
+  })
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) runImportMain(process.argv.slice(2))

@@ -1,14 +1,14 @@
 import { seedReference } from '../../seeds/reference.js'
 import { ConfigError, loadConfig } from '../config.js'
-import { startEmbeddedDatabase } from '../db/embedded.js'
 import { createKnex, migrateLatest } from '../db/knex.js'
+import { startCliEmbeddedDatabase } from './database.js'
 
 // `npm run migrate`: applies pending migrations and the reference data (departments, authority
 // rules) to DATABASE_URL, or to the embedded database when it is not set. `-- --down` rolls back
 // the last batch.
 async function main(): Promise<void> {
   const config = loadConfig()
-  const embedded = config.databaseUrl ? undefined : await startEmbeddedDatabase(config.dataDir)
+  const embedded = config.databaseUrl ? undefined : await startCliEmbeddedDatabase(config.dataDir)
   const knex = createKnex({ url: config.databaseUrl ?? embedded!.url, poolMax: 1 })
   try {
     if (process.argv.includes('--down')) {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { GraphQLFormattedError } from 'graphql'
 import type { Logger } from 'pino'
+import { asRetryable } from '../db/transaction.js'
 import { ERROR_CODES } from '../shared/errors.js'
 
 // Codes the client caused or may see; anything else is an internal fault and is hidden.
@@ -36,11 +37,28 @@ function withReasonAndField(formatted: GraphQLFormattedError): GraphQLFormattedE
 }
 
 /**
+ * A query geometry PostGIS found invalid (SQLSTATE CFDG1 raised by checked_query_geometry, reason
+ * in DETAIL, argument in HINT) is the caller's error: BAD_USER_INPUT, INVALID_GEOMETRY. Null otherwise.
+ */
+function invalidQueryGeometry(error: unknown, formatted: GraphQLFormattedError): GraphQLFormattedError | null {
+  const db = (error as { originalError?: { code?: string; detail?: string; hint?: string } })?.originalError
+  if (db?.code !== 'CFDG1') return null
+  return {
+    message: `${db.hint}: geometry is not valid: ${db.detail}`,
+    path: formatted.path,
+    locations: formatted.locations,
+    extensions: { code: 'BAD_USER_INPUT', reason: 'INVALID_GEOMETRY', field: db.hint },
+  }
+}
+
+/**
  * Apollo formatError: client errors pass with their code; internal ones become
  * INTERNAL_SERVER_ERROR with an error id that the server log also holds (no stack, no SQL).
  */
 export function formatErrorWith(log: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const geometryError = invalidQueryGeometry(error, formatted)
+    if (geometryError) return geometryError
     let code = formatted.extensions?.code as string | undefined
     // A validation rule's own code (e.g. QUERY_TOO_COMPLEX) survives Apollo's GRAPHQL_VALIDATION_FAILED wrapper.
     const inner = (error as { originalError?: { extensions?: Record<string, unknown> } })?.originalError?.extensions
@@ -63,8 +81,19 @@ export function formatErrorWith(log: Logger) {
       const { stacktrace: _s, ...extensions } = formatted.extensions ?? {}
       return { ...formatted, extensions }
     }
-    const errorId = randomUUID()
     const original = (error as { originalError?: unknown })?.originalError ?? error
+    // A lost database connection (restart, failover) is a passing fault the caller can retry.
+    const retry = asRetryable(original)
+    if (retry) {
+      log.warn({ err: original, path: formatted.path }, 'request refused for a passing database fault')
+      return {
+        message: retry.message,
+        path: formatted.path,
+        locations: formatted.locations,
+        extensions: (retry as { extensions?: Record<string, unknown> }).extensions,
+      }
+    }
+    const errorId = randomUUID()
     log.error({ errorId, err: original, path: formatted.path }, 'internal error in a GraphQL request')
     return {
       message: `Internal error; quote error id ${errorId} to the service desk`,

@@ -2,6 +2,28 @@ import type { ApolloServerPlugin } from '@apollo/server'
 import type { Knex } from 'knex'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+// Label values come from callers (the operation name is theirs to choose), and every new value is
+// a new time series kept for the life of the process: 50 requests with long random names grew
+// /metrics to 37 MB. So the first MAX_OPERATION_LABELS distinct well-formed names are kept and
+// everything after them, or longer than MAX_LABEL_LENGTH, is counted as "other".
+export const MAX_OPERATION_LABELS = 100
+export const MAX_LABEL_LENGTH = 64
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]*$/
+const ERROR_CODE = /^[A-Z][A-Z_]{0,39}$/
+
+/** A bounded labeller: the name itself while fewer than `capacity` names are known, else "other". */
+export function operationLabeller(capacity = MAX_OPERATION_LABELS): (name: string | null | undefined) => string {
+  const known = new Set<string>()
+  return (name) => {
+    if (!name) return 'anonymous'
+    if (name.length > MAX_LABEL_LENGTH || !GRAPHQL_NAME.test(name)) return 'other'
+    if (known.has(name)) return name
+    if (known.size >= capacity) return 'other'
+    known.add(name)
+    return name
+  }
+}
+
 /** Prometheus metrics of one server instance (its own registry, so tests can start several). */
 export function createMetrics(knex: Knex) {
   const registry = new Registry()
@@ -39,15 +61,20 @@ export function createMetrics(knex: Knex) {
     },
   })
 
+  const label = operationLabeller()
   const plugin: ApolloServerPlugin = {
     async requestDidStart() {
       const end = duration.startTimer()
       return {
-        async willSendResponse({ operationName, errors: errs }) {
-          const operation = operationName ?? 'anonymous'
+        async willSendResponse({ operation: op, errors: errs }) {
+          // The name of the operation actually run (a parsed GraphQL name), not the request's claim.
+          const operation = label(op?.name?.value)
           end({ operation })
           requests.inc({ operation, outcome: errs?.length ? 'error' : 'ok' })
-          for (const e of errs ?? []) errors.inc({ code: String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR') })
+          for (const e of errs ?? []) {
+            const code = String(e.extensions?.code ?? 'INTERNAL_SERVER_ERROR')
+            errors.inc({ code: ERROR_CODE.test(code) ? code : 'OTHER' })
+          }
         },
       }
     },

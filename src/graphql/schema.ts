@@ -3,6 +3,7 @@ import type { GraphQLSchema } from 'graphql'
 import { buildSchema, type NonEmptyArray } from 'type-graphql'
 import { ACCESS_RESOLVERS } from '../access/access.resolver.js'
 import { fieldAccess } from '../access/field-access.middleware.js'
+import { inputSafety } from '../access/input-safety.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
@@ -66,7 +67,8 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     orphanedTypes: [],
     // Field-level sharing (CONTRACT §4) is enforced here, once, for every field of every type.
-    globalMiddlewares: [fieldAccess],
+    // Unstorable argument values are refused first (coded 400s, never an SQL error).
+    globalMiddlewares: [inputSafety, fieldAccess],
     validate: false,
   })
   return built

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import { hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
@@ -45,7 +46,7 @@ export class LegalEntityResolver {
   ) {
     const size = pageSize(first)
     const { rows, hasNextPage } = await keysetPage(
-      legalEntityQuery(ctx.knex, filter).select(legalEntityColumns(ctx.knex)),
+      legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(legalEntityColumns(ctx.knex)),
       size,
       after,
       'le.id',
@@ -60,7 +61,11 @@ export class LegalEntityResolver {
         items,
         hasNextPage,
         (e) => encodeCursor([e.id]),
-        async () => Number((await legalEntityQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+        async () =>
+          Number(
+            (await legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).count({ n: '*' }).first())?.n ??
+              0,
+          ),
       ),
     )
   }
@@ -83,8 +88,10 @@ export class LegalEntityResolver {
   }
 
   @FieldResolver(() => Person, { nullable: true })
-  legalRepresentative(@Root() e: LegalEntity, @Ctx() ctx: Context) {
-    return e.legalRepresentativeId ? ctx.loaders.entity.PERSON.load(e.legalRepresentativeId) : null
+  async legalRepresentative(@Root() e: LegalEntity, @Ctx() ctx: Context) {
+    if (!e.legalRepresentativeId) return null
+    const person = await ctx.loaders.entity.PERSON.load(e.legalRepresentativeId)
+    return (await hiddenAsDeceased(ctx, person)) ? null : person
   }
 
   @FieldResolver(() => Address, { nullable: true })

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
 import { selectColumns } from '../reconciliation/entity.store.js'
 import { badInput } from '../shared/errors.js'
 import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
@@ -6,7 +7,11 @@ import type { LegalEntityFilter } from './legal-entity.input.js'
 
 import { UUID } from '../shared/ids.js'
 /** Legal entities matching the filter, as a query on `legal_entities le`; BAD_USER_INPUT for malformed values. */
-export function legalEntityQuery(knex: Knex, filter: LegalEntityFilter | null | undefined): Knex.QueryBuilder {
+export function legalEntityQuery(
+  knex: Knex,
+  filter: LegalEntityFilter | null | undefined,
+  maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+): Knex.QueryBuilder {
   const q = knex('legal_entities as le')
   const f = filter ?? {}
   if (f.nameContains) q.where('le.name', 'like', `%${f.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`)
@@ -31,7 +36,7 @@ export function legalEntityQuery(knex: Knex, filter: LegalEntityFilter | null | 
   if (f.divisionCode || f.within || f.near) q.join('addresses as la', 'la.id', 'le.registered_address_id')
   if (f.divisionCode)
     q.where('la.division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
-  if (f.within) whereWithin(q, 'la.location', polygonParam(f.within, 'filter.within'))
+  if (f.within) whereWithin(q, 'la.location', polygonParam(f.within, 'filter.within', maxVertices))
   if (f.near) {
     checkNear(f.near, 'filter.near')
     whereNear(q, 'la.location', f.near)

@@ -74,6 +74,7 @@ export const OGC_COLLECTIONS: OgcCollection[] = [
     properties: {
       parcelCode: { column: 'parcel_code', type: 'string' },
       landUse: { column: 'land_use', type: 'string' },
+      landUserCreditCode: { column: 'land_user_credit_code', type: 'string' },
       areaSqM: { column: 'area_sq_m', type: 'number' },
     },
   },

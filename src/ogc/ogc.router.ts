@@ -99,6 +99,8 @@ function parseCount(raw: string | undefined, name: string, fallback: number, min
   if (!/^\d+$/.test(raw.trim())) throw badParameter(`${name} must be a whole number`)
   const n = Number(raw)
   if (n < min) throw badParameter(`${name} must be at least ${min}`)
+  // Beyond 2^53 the number is no longer exact (and 2^63 overflows the database's bigint).
+  if (n > Number.MAX_SAFE_INTEGER) throw badParameter(`${name} must be at most ${Number.MAX_SAFE_INTEGER}`)
   return n
 }
 

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
+import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
@@ -24,7 +25,7 @@ export async function personPage(
 ) {
   const size = pageSize(first)
   const { rows, hasNextPage } = await keysetPage(
-    personQuery(ctx.knex, filter).select(personColumns(ctx.knex)),
+    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(personColumns(ctx.knex)),
     size,
     after,
     'p.id',
@@ -39,7 +40,8 @@ export async function personPage(
       items,
       hasNextPage,
       (p) => encodeCursor([p.id]),
-      async () => Number((await personQuery(ctx.knex, filter).count({ n: '*' }).first())?.n ?? 0),
+      async () =>
+        Number((await personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).count({ n: '*' }).first())?.n ?? 0),
     ),
   )
 }
@@ -63,8 +65,10 @@ export class PersonResolver {
         idNumber!.trim().toUpperCase(),
       )
     if (!personId) return null
-    if (asOf) return asPerson(await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf))
-    return asPerson(await ctx.loaders.entity.PERSON.load(personId))
+    const person = asOf
+      ? await loadEntityAsOf(ctx.knex, 'PERSON', personId, asOf)
+      : await ctx.loaders.entity.PERSON.load(personId)
+    return (await hiddenAsDeceased(ctx, person)) ? null : asPerson(person)
   }
 
   @Query(() => PersonConnection)
@@ -91,7 +95,18 @@ export class PersonResolver {
       idsByKey: (keys) => personIdsByIdNumber(ctx.knex, keys),
       loader: ctx.loaders.entity.PERSON,
     })
-    return answers.map((a) => ({ idNumber: a.key, status: a.status, person: asPerson(a.entity) }))
+    const state = accessState(ctx)
+    state.personLookup = true
+    state.personFields.add('personsByIdNumbers')
+    const shown = await Promise.all(
+      answers.map(async (a) => {
+        if (!a.entity || (await hiddenAsDeceased(ctx, a.entity)))
+          return { idNumber: a.key, status: a.status === 'FOUND' ? 'NOT_FOUND' : a.status, person: null }
+        state.personIds.add(a.entity.id)
+        return { idNumber: a.key, status: a.status, person: asPerson(a.entity) }
+      }),
+    )
+    return shown as PersonLookup[]
   }
 
   @FieldResolver(() => Address, { nullable: true })

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { selectColumns } from '../reconciliation/entity.store.js'
+import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
 import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
 import { badInput } from '../shared/errors.js'
 import type { PersonFilter } from './person.input.js'
@@ -13,7 +14,11 @@ function isoDate(v: Date | string): string {
  * Persons matching the filter, as a query on `persons p` (no order, no limit). Deceased persons
  * are left out unless includeDeceased. Throws BAD_USER_INPUT for malformed filter values.
  */
-export function personQuery(knex: Knex, filter: PersonFilter | null | undefined): Knex.QueryBuilder {
+export function personQuery(
+  knex: Knex,
+  filter: PersonFilter | null | undefined,
+  maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+): Knex.QueryBuilder {
   const q = knex('persons as p')
   const f = filter ?? {}
   if (!f.includeDeceased) q.whereNull('p.death_date')
@@ -39,7 +44,8 @@ export function personQuery(knex: Knex, filter: PersonFilter | null | undefined)
       'like',
       `${divisionCodePrefix(f.residenceDivisionCode, 'filter.residenceDivisionCode')}%`,
     )
-  if (f.residenceWithin) whereWithin(q, 'ra.location', polygonParam(f.residenceWithin, 'filter.residenceWithin'))
+  if (f.residenceWithin)
+    whereWithin(q, 'ra.location', polygonParam(f.residenceWithin, 'filter.residenceWithin', maxVertices))
   if (f.residenceNear) {
     checkNear(f.residenceNear, 'filter.residenceNear')
     whereNear(q, 'ra.location', f.residenceNear)

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { ConflictType } from '../graphql/common.types.js'
-import { withTransaction, type TxContext } from '../db/transaction.js'
+import { lockEntities, type TxContext, withTransaction } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { badInput, notFound } from '../shared/errors.js'
 import { loadAuthorityRules } from './authority.store.js'
@@ -19,6 +19,8 @@ export interface StewardActor {
 
 export interface ValueCheckOptions {
   extent: [number, number, number, number]
+  /** Most positions a geometry value may have (default DEFAULT_MAX_GEOMETRY_VERTICES). */
+  maxGeometryVertices?: number
 }
 
 /** Which decisions settle which kind of conflict. */
@@ -44,6 +46,7 @@ export async function checkFieldValue(
   try {
     value = validateFieldValue(entityType, field, raw, {
       extent: opts.extent,
+      maxVertices: opts.maxGeometryVertices,
       departments: new Set((await trx('departments').pluck('code')) as string[]),
     })
   } catch (e) {
@@ -172,6 +175,9 @@ export async function resolveConflict(
     },
     async (tx) => {
       const { trx, txid, at } = tx
+      // Its entities first, then the conflict row: the same order as a submission about them.
+      const about = await trx('conflicts').select('entity_id', 'other_entity_id').where('id', input.id).first()
+      if (about) await lockEntities(tx, [about.entity_id, about.other_entity_id].filter(Boolean))
       const conflict = await trx('conflicts').where('id', input.id).forUpdate().first()
       if (!conflict) throw notFound(`No conflict ${input.id}`)
       if (conflict.status !== 'OPEN') throw badInput(`conflict ${input.id} is already resolved`, 'id')

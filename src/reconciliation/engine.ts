@@ -1,10 +1,19 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import { insertUnnest, type BulkColumn } from '../db/bulk.js'
-import type { TxContext } from '../db/transaction.js'
+import { lockEntities, type TxContext } from '../db/transaction.js'
 import { LEGAL_ENTITY_KINDS, type EntityTypeName } from '../shared/entity-types.js'
 import { AuthorityRules } from './authority.store.js'
-import { ENTITY_SPECS, missingForNewEntity, normalizeAddressText } from './fields.js'
+import { creationRefusal } from './creation-guard.js'
+import { ENTITY_SPECS, missingForNewEntity } from './fields.js'
+import {
+  holdersOf,
+  linkByNaturalKey,
+  naturalKeyOf,
+  registerNaturalKeys,
+  reserveNaturalKeys,
+  survivors,
+} from './identity.js'
 import { projectEntities } from './projection.js'
 import {
   canonicalJson,
@@ -53,30 +62,6 @@ interface Plan extends PreparedRecord {
   duplicateOf?: { id: string; score: number }
 }
 
-/** Natural key of a record as stored in the projection table: [column, value], or null when absent. */
-function naturalKeyOf(entityType: EntityTypeName, values: Record<string, unknown>): [string, string] | null {
-  switch (entityType) {
-    case 'PERSON':
-      return typeof values.idNumber === 'string' ? ['id_number', values.idNumber] : null
-    case 'LEGAL_ENTITY':
-      return typeof values.creditCode === 'string' ? ['credit_code', values.creditCode] : null
-    case 'ADMIN_DIVISION':
-      return ['code', values.code as string]
-    case 'PARCEL':
-      return ['parcel_code', values.parcelCode as string]
-    case 'INDICATOR':
-      return ['code', values.code as string]
-    case 'ADDRESS':
-      return typeof values.fullText === 'string' ? ['normalized_text', normalizeAddressText(values.fullText)] : null
-    case 'OBSERVATION':
-      return ['natural_key', `${values.indicator}|${values.region}|${values.period}`]
-    case 'BUILDING':
-      return null
-  }
-}
-
-const OBSERVATION_KEY_SQL = `indicator_key || '|' || region_key || '|' || period`
-
 /** Splits records so that no source key or natural key repeats inside one part (later ones see earlier ones applied). */
 export function splitOnRepeats(entityType: EntityTypeName, records: PreparedRecord[]): PreparedRecord[][] {
   const parts: PreparedRecord[][] = []
@@ -95,39 +80,6 @@ export function splitOnRepeats(entityType: EntityTypeName, records: PreparedReco
   }
   if (current.length) parts.push(current)
   return parts
-}
-
-/** The entity an id now stands for, following merges (merged_into chains end at a survivor). */
-async function survivors(trx: Knex.Transaction, ids: string[]): Promise<Map<string, string>> {
-  const map = new Map<string, string>()
-  if (!ids.length) return map
-  const { rows } = await trx.raw(
-    `WITH RECURSIVE chain(start, id, merged_into) AS (
-        SELECT e.id, e.id, e.merged_into FROM entities e WHERE e.id = ANY(?::uuid[])
-        UNION ALL SELECT c.start, e.id, e.merged_into FROM chain c JOIN entities e ON e.id = c.merged_into)
-      SELECT start, id FROM chain WHERE merged_into IS NULL`,
-    [ids],
-  )
-  for (const r of rows) map.set(r.start, r.id)
-  return map
-}
-
-async function resolveByNaturalKey(trx: Knex.Transaction, entityType: EntityTypeName, plans: Plan[]): Promise<void> {
-  const wanted = plans.filter((p) => !p.entityId)
-  if (!wanted.length) return
-  const table = ENTITY_SPECS[entityType].table
-  const keyed = wanted.map((p) => [p, naturalKeyOf(entityType, p.record.values)] as const).filter(([, k]) => k)
-  if (!keyed.length) return
-  const column = keyed[0][1]![0]
-  const keySql = column === 'natural_key' ? OBSERVATION_KEY_SQL : column
-  const { rows } = await trx.raw(`SELECT id, ${keySql} AS k FROM ${table} WHERE ${keySql} = ANY(?)`, [
-    keyed.map(([, k]) => k![1]),
-  ])
-  const byKey = new Map<string, string>(rows.map((r: { id: string; k: string }) => [r.k, r.id]))
-  for (const [p, k] of keyed) {
-    const id = byKey.get(k![1])
-    if (id) p.entityId = id
-  }
 }
 
 /** Entities a steward declared NOT_DUPLICATE of the given one. */
@@ -262,13 +214,12 @@ async function openNaturalKeyCollisions(tx: TxContext, entityType: EntityTypeNam
     .map((p) => [p, naturalKeyOf(entityType, p.record.values)] as const)
     .filter(([, k]) => k)
   if (!keyed.length) return 0
-  const column = keyed[0][1]![0]
-  const rows: { id: string; k: string }[] = await trx(ENTITY_SPECS[entityType].table)
-    .select('id', `${column} as k`)
-    .whereIn(
-      column,
-      keyed.map(([, k]) => k![1]),
-    )
+  const held = await holdersOf(
+    trx,
+    entityType,
+    keyed.map(([, k]) => k![1]),
+  )
+  const rows = [...held].map(([k, id]) => ({ id, k }))
   let opened = 0
   const seen = new Set<string>()
   for (const [p, k] of keyed) {
@@ -365,6 +316,8 @@ export async function recomputeEntities(
   const result: RecomputeResult = { conflictsOpened: 0, changedFields: 0 }
   if (!entityIds.length) return result
   const stored = created ? entityIds.filter((id) => !created.has(id)) : entityIds
+  // Golden values of an entity are decided by one writer at a time (no-op for locks already held).
+  await lockEntities(tx, stored)
   const claimRows: ClaimRow[] = stored.length
     ? await trx('claims')
         .select(
@@ -720,8 +673,13 @@ export async function applyRecords(
     live.map((p) => p.existing?.entity_id).filter((x): x is string => !!x),
   )
   for (const p of live) if (p.existing?.entity_id) p.entityId = linked.get(p.existing.entity_id)
-  await resolveByNaturalKey(trx, entityType, live)
+  await linkByNaturalKey(trx, entityType, live)
   await resolveByMatch(trx, entityType, live, opts)
+  // Writers about the same entity apply one after the other from here (claims are read after this).
+  await lockEntities(
+    tx,
+    live.map((p) => p.entityId).filter((x): x is string => !!x),
+  )
 
   // A record that would found a new entity without the fields to identify it is refused (and only it).
   const spec = ENTITY_SPECS[entityType]
@@ -733,23 +691,35 @@ export async function applyRecords(
         index: p.index,
         error: new ValidationError('MISSING_FIELD', missing, `${missing} is required to create a new ${spec.typeName}`),
       })
+    else {
+      const refusal = creationRefusal(entityType, department, p.record.values, opts.rules)
+      if (refusal) rejected.push({ index: p.index, error: refusal })
+    }
   }
   if (rejected.length) {
     const refused = new Set(rejected.map((r) => r.index))
     live = live.filter((p) => !refused.has(p.index))
   }
-  const toCreate = live.filter((p) => !p.entityId)
+  // New entities get their ids with their natural keys reserved; a key taken meanwhile by another
+  // writer links the record to that writer's entity instead (identity.ts).
+  await reserveNaturalKeys(
+    trx,
+    entityType,
+    live.filter((p) => !p.entityId),
+  )
+  // A record linked to another writer's new entity (it lost the key race) locks that entity too.
+  await lockEntities(
+    tx,
+    live.filter((p) => p.entityId && !p.created).map((p) => p.entityId!),
+  )
+  const toCreate = live.filter((p) => p.created)
   if (toCreate.length) {
-    // One statement, four parameters (the rows are all alike; each gets its own id).
-    const { rows } = await trx.raw(
-      `INSERT INTO entities (entity_type, created_txid, created_at) SELECT ?, ?, ? FROM generate_series(1, ?) RETURNING id`,
-      [entityType, txid, at, toCreate.length],
+    await trx.raw(
+      `INSERT INTO entities (id, entity_type, created_txid, created_at) SELECT id, ?, ?, ? FROM unnest(?::uuid[]) AS u(id)`,
+      [entityType, txid, at, toCreate.map((p) => p.entityId!)],
     )
-    toCreate.forEach((p, j) => {
-      p.entityId = rows[j].id
-      p.created = true
-    })
   }
+  await registerNaturalKeys(trx, entityType, live)
 
   // Records seen before this call; the others' source records are inserted below and have no claims yet.
   const hadRecord = new Set(live.filter((p) => p.existing).map((p) => p.record.sourceKey))

@@ -291,6 +291,12 @@ export const ENTITY_SPECS: Record<EntityTypeName, EntitySpec> = {
       }),
       s('landUse', 'land_use', 'Land use', { kind: { type: 'string', maxLength: 50 } }),
       {
+        name: 'landUserCreditCode',
+        column: 'land_user_credit_code',
+        kind: { type: 'creditCode' },
+        label: 'Land user: credit code (GB 32100) of the holder of the land-use right',
+      },
+      {
         name: 'geometry',
         column: 'geom',
         kind: { type: 'geometry', geometryTypes: ['Polygon'] },

@@ -29,19 +29,51 @@ export async function fieldHistory(
   return (await q).map(toChange)
 }
 
+/** A position in the change feed: the commit's feed position, then the change's id within it. */
+export interface FeedPosition {
+  position: number
+  id: number
+}
+
 /**
- * The change feed: golden-value changes after the cursor (a sequence number), in commit order.
- * Writers hold one lock while writing history, so no lower number can appear later.
+ * The change feed: golden-value changes after the given position, in commit order (a
+ * transaction's feed position is taken at commit, so no change can later appear before one
+ * already read). Changes of transactions still in flight are not visible and come later.
  */
 export async function changesAfter(
   knex: Knex,
-  after: number,
+  after: FeedPosition,
   entityTypes: string[] | null,
   first: number,
-): Promise<FieldChange[]> {
-  const q = knex('field_history').where('id', '>', after).orderBy('id').limit(first)
-  if (entityTypes?.length) q.whereIn('entity_type', entityTypes)
-  return (await q).map(toChange)
+): Promise<(FieldChange & FeedPosition)[]> {
+  const q = knex('field_history as h')
+    .join('transactions as t', 't.txid', 'h.txid')
+    .select('h.*', 't.feed_position')
+    .whereNotNull('t.feed_position')
+    .whereRaw('(t.feed_position, h.id) > (?, ?)', [after.position, after.id])
+    .orderBy([{ column: 't.feed_position' }, { column: 'h.id' }])
+    .limit(first)
+  if (entityTypes?.length) q.whereIn('h.entity_type', entityTypes)
+  return (await q).map((r: Record<string, any>) => ({
+    ...toChange(r),
+    position: Number(r.feed_position),
+    id: Number(r.id),
+  }))
+}
+
+/**
+ * The feed position of a cursor from before positions existed (a bare change id): the position
+ * of that change, or of the last change before it; the start of the feed when there is none.
+ */
+export async function positionOfChange(knex: Knex, id: number): Promise<FeedPosition> {
+  const row = await knex('field_history as h')
+    .join('transactions as t', 't.txid', 'h.txid')
+    .select('t.feed_position', 'h.id')
+    .where('h.id', '<=', id)
+    .whereNotNull('t.feed_position')
+    .orderBy('h.id', 'desc')
+    .first()
+  return row ? { position: Number(row.feed_position), id: Number(row.id) } : { position: 0, id: 0 }
 }
 
 /** Latest history row per field at or before asOf (what provenance looked like then). */

@@ -38,7 +38,11 @@ export interface ImportProgress {
   skipped: number
 }
 
-export type ImportTotals = Omit<SubmissionResult, 'batchKey' | 'rejected'> & { rejected: number }
+export type ImportTotals = Omit<SubmissionResult, 'batchKey' | 'rejected' | 'warnings'> & {
+  rejected: number
+  /** Accepted records with a reference that matches nothing (UNRESOLVED_REFERENCE lines of the report). */
+  unresolved: number
+}
 
 export interface ImportResult extends ImportTotals {
   runId: number
@@ -60,6 +64,8 @@ export interface RejectionLine {
   code: string
   field: string | null
   message: string
+  /** true: an UNRESOLVED_REFERENCE warning about an accepted record (it was applied). */
+  warning?: boolean
 }
 
 export { ImportFileError }
@@ -75,6 +81,7 @@ const ZERO: ImportTotals = {
   conflictsOpened: 0,
   possibleDuplicates: 0,
   rejected: 0,
+  unresolved: 0,
 }
 
 /** sha256 of the file's bytes, streamed. */
@@ -163,15 +170,21 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
           conflictsOpened: totals.conflictsOpened + r.conflictsOpened,
           possibleDuplicates: totals.possibleDuplicates + r.possibleDuplicates,
           rejected: totals.rejected + r.rejected.length,
+          unresolved: (totals.unresolved ?? 0) + r.warnings.length,
         }
         await tx
           .trx('import_runs')
           .where({ id: runId })
           .update({ records_committed: committed, totals: JSON.stringify(next), updated_at: tx.at })
-        if (r.rejected.length) {
+        // Rejections and unresolved references share the report, in file order (warnings say so).
+        const lines = [
+          ...r.rejected.map((x) => ({ ...x, warning: false })),
+          ...r.warnings.map((x) => ({ ...x, warning: true })),
+        ].sort((a, b) => a.index - b.index)
+        if (lines.length) {
           appendFileSync(
             report,
-            r.rejected
+            lines
               .map(
                 (x) =>
                   `${JSON.stringify({
@@ -181,6 +194,7 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
                     code: x.code,
                     field: x.field,
                     message: x.message,
+                    ...(x.warning ? { warning: true } : {}),
                   } satisfies RejectionLine)}\n`,
               )
               .join(''),
@@ -208,5 +222,11 @@ export async function importFile(knex: Knex, req: ImportRequest, opts: Submissio
   await knex('import_runs')
     .where({ id: runId })
     .update({ finished_at: knex.fn.now(), updated_at: knex.fn.now(), totals: JSON.stringify(totals) })
-  return { runId, records: index, resumedFrom, ...totals, rejectionReport: totals.rejected ? report : null }
+  return {
+    runId,
+    records: index,
+    resumedFrom,
+    ...totals,
+    rejectionReport: totals.rejected || totals.unresolved ? report : null,
+  }
 }

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import type { TxContext } from '../db/transaction.js'
+import { lockEntities, type TxContext } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { badInput, notFound } from '../shared/errors.js'
 import type { AuthorityRules } from './authority.store.js'
@@ -88,6 +88,7 @@ export async function mergeEntitiesTx(
 ): Promise<EntityRow> {
   const { trx, txid } = tx
   if (survivorId === mergedId) throw badInput('survivorId and mergedId are the same entity', 'mergedId')
+  await lockEntities(tx, [survivorId, mergedId])
   const survivor = await loadEntity(trx, survivorId, 'survivorId')
   const merged = await loadEntity(trx, mergedId, 'mergedId')
   if (survivor.entity_type !== merged.entity_type)
@@ -159,6 +160,7 @@ export async function unmergeEntityTx(
   sourceRecordIds: string[],
 ): Promise<[string, string]> {
   const { trx, txid, at } = tx
+  await lockEntities(tx, [entityId])
   const entity = await loadEntity(trx, entityId, 'entityId')
   if (entity.merged_into)
     throw badInput('entityId was merged away; unmerge from the entity it was merged into', 'entityId')

@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql'
 import { hasRole } from '../access/principal.js'
+import { hiddenAsDeceased } from '../access/visibility.js'
 import {
   Claim,
   ConflictType,
@@ -12,13 +13,13 @@ import {
 } from '../graphql/common.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
-import { decodeSequenceCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
+import { decodeCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
 import { JSONScalar } from '../graphql/scalars.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
-import { changesAfter } from './history.store.js'
+import { changesAfter, type FeedPosition, positionOfChange } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
 import {
@@ -30,6 +31,20 @@ import {
   SubmissionResultType,
   SubmitRecordsInput,
 } from './reconciliation.types.js'
+
+/**
+ * The feed position of an `after` cursor: [position, id], or a bare change id from before
+ * positions existed; the start for none. Anything else is BAD_USER_INPUT.
+ */
+async function feedCursor(knex: Context['knex'], after: string | null | undefined): Promise<FeedPosition> {
+  const key = decodeCursor(after)
+  if (!key) return { position: 0, id: 0 }
+  if (key.every((k) => typeof k === 'number' && Number.isSafeInteger(k) && k >= 0)) {
+    if (key.length === 2) return { position: key[0] as number, id: key[1] as number }
+    if (key.length === 1) return positionOfChange(knex, key[0] as number)
+  }
+  throw badInput('after is not a cursor this service issued', 'after')
+}
 
 @Resolver()
 export class ReconciliationResolver {
@@ -57,7 +72,10 @@ export class ReconciliationResolver {
     for (let hops = 0; hops < 20; hops++) {
       const row = await ctx.knex('entities').select('entity_type', 'merged_into').where('id', current).first()
       if (!row) return null
-      if (!row.merged_into) return ctx.loaders.entity[row.entity_type as EntityTypeName].load(current)
+      if (!row.merged_into) {
+        const entity = await ctx.loaders.entity[row.entity_type as EntityTypeName].load(current)
+        return (await hiddenAsDeceased(ctx, entity)) ? null : entity
+      }
       current = row.merged_into
     }
     return null
@@ -135,9 +153,8 @@ export class ReconciliationResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
   ): Promise<ChangeConnection> {
     const size = pageSize(first)
-    const from = decodeSequenceCursor(after) ?? 0
-    const rows = await changesAfter(ctx.knex, from, entityTypes ?? null, size + 1)
-    const nodes = rows.slice(0, size).map((c) => ({ ...c, cursor: encodeCursor([c.seq]) }))
+    const rows = await changesAfter(ctx.knex, await feedCursor(ctx.knex, after), entityTypes ?? null, size + 1)
+    const nodes = rows.slice(0, size).map(({ position, id, ...c }) => ({ ...c, cursor: encodeCursor([position, id]) }))
     const last = nodes[nodes.length - 1]
     return {
       nodes,
@@ -176,7 +193,13 @@ export class ReconciliationResolver {
         records,
         principalId: p.id,
       },
-      { matchHigh: ctx.config.matchHigh, matchLow: ctx.config.matchLow, extent: ctx.config.extent },
+      {
+        matchHigh: ctx.config.matchHigh,
+        matchLow: ctx.config.matchLow,
+        extent: ctx.config.extent,
+        maxGeometryVertices: ctx.config.maxGeometryVertices,
+        observedAtMaxSkewMs: ctx.config.observedAtMaxSkewMs,
+      },
     )
     if (!mayActFor) {
       // Rule: a department app submits only as its own department. Every record is refused, coded.

@@ -41,6 +41,15 @@ export class RejectedRecord {
   @Field(() => String) message!: string
 }
 
+@ObjectType({ description: 'A warning about one accepted record (it was applied).' })
+export class RecordWarning {
+  @Field(() => Int) index!: number
+  @Field(() => String, { nullable: true }) sourceKey!: string | null
+  @Field(() => String, { description: 'UNRESOLVED_REFERENCE' }) code!: string
+  @Field(() => String) field!: string
+  @Field(() => String) message!: string
+}
+
 @ObjectType('SubmissionResult')
 export class SubmissionResultType {
   @Field(() => String, { nullable: true }) batchKey!: string | null
@@ -51,6 +60,11 @@ export class SubmissionResultType {
   @Field(() => Int) conflictsOpened!: number
   @Field(() => Int) possibleDuplicates!: number
   @Field(() => [RejectedRecord]) rejected!: RejectedRecord[]
+  @Field(() => [RecordWarning], {
+    description:
+      'Accepted records the sender should look at: code UNRESOLVED_REFERENCE for a reference (address text, credit code, division code, id) that matches no entity yet. Applied, not quarantined.',
+  })
+  warnings!: RecordWarning[]
 }
 
 @ObjectType('AuthorityRule')

@@ -45,7 +45,7 @@ export class StewardResolver {
       ctx.knex,
       actorOf(ctx),
       { id: conflictId, decision, value, reason: why },
-      { extent: ctx.config.extent },
+      { extent: ctx.config.extent, maxGeometryVertices: ctx.config.maxGeometryVertices },
     )
     return resolved
   }
@@ -72,7 +72,7 @@ export class StewardResolver {
       ctx.knex,
       actorOf(ctx),
       { entityId: id, field, suggestedValue, note: why },
-      { extent: ctx.config.extent },
+      { extent: ctx.config.extent, maxGeometryVertices: ctx.config.maxGeometryVertices },
     )
   }
 

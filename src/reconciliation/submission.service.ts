@@ -4,7 +4,10 @@ import type { EntityTypeName } from '../shared/entity-types.js'
 import { loadAuthorityRules } from './authority.store.js'
 import { applyRecords, splitOnRepeats, type EngineOptions, type PreparedRecord } from './engine.js'
 import { ENTITY_SPECS } from './fields.js'
+import { findUnresolvedReferences } from './references.js'
+import { printable, storableJson, textProblem } from './rules/storable.js'
 import { ValidationError, validateRecord, type RecordInput, type ValidationCode } from './rules/validate.js'
+import { badInput } from '../shared/errors.js'
 
 export interface RejectedRecord {
   index: number
@@ -23,12 +26,35 @@ export interface SubmissionResult {
   conflictsOpened: number
   possibleDuplicates: number
   rejected: RejectedRecord[]
+  /** Accepted records with a reference that matches no entity (code UNRESOLVED_REFERENCE); applied, not quarantined. */
+  warnings: RecordWarning[]
+}
+
+/** Something about an accepted record the sender should know. */
+export interface RecordWarning {
+  index: number
+  sourceKey: string | null
+  code: 'UNRESOLVED_REFERENCE'
+  field: string
+  message: string
 }
 
 export interface SubmissionOptions {
   matchHigh: number
   matchLow: number
   extent: [number, number, number, number]
+  /** Most positions a submitted geometry may have (default DEFAULT_MAX_GEOMETRY_VERTICES). */
+  maxGeometryVertices?: number
+  /** How far after now an observedAt may lie (default 5 minutes). */
+  observedAtMaxSkewMs?: number
+}
+
+/** Throws BAD_USER_INPUT (field batchKey) for a batch key that cannot be stored; the batch is not applied. */
+export function checkBatchKey(batchKey: string | null | undefined): void {
+  if (batchKey === null || batchKey === undefined) return
+  const problem = textProblem(batchKey)
+  if (problem) throw badInput(`batchKey ${problem}`, 'batchKey')
+  if (batchKey.length > 200) throw badInput('batchKey is longer than 200 characters', 'batchKey')
 }
 
 export interface Submission {
@@ -49,6 +75,7 @@ function emptyResult(batchKey: string | null): SubmissionResult {
     conflictsOpened: 0,
     possibleDuplicates: 0,
     rejected: [],
+    warnings: [],
   }
 }
 
@@ -62,6 +89,7 @@ export async function applySubmission(
   opts: SubmissionOptions,
 ): Promise<SubmissionResult> {
   const { trx } = tx
+  checkBatchKey(sub.batchKey)
   const batchKey = sub.batchKey ?? null
   const result = emptyResult(batchKey)
   const departments = new Set<string>((await trx('departments').pluck('code')) as string[])
@@ -70,16 +98,23 @@ export async function applySubmission(
   const reject = (index: number, record: RecordInput, e: ValidationError) =>
     result.rejected.push({
       index,
-      sourceKey: typeof record.sourceKey === 'string' ? record.sourceKey : null,
+      // Rejections are stored and echoed: what made the record bad must not make its report unstorable.
+      sourceKey: typeof record.sourceKey === 'string' ? printable(record.sourceKey) : null,
       code: e.code,
-      field: e.field,
-      message: e.message,
+      field: e.field === null ? null : printable(e.field, 100),
+      message: printable(e.message, 2000),
     })
 
   const prepared: PreparedRecord[] = []
   sub.records.forEach((record, index) => {
     try {
-      const validated = validateRecord(sub.entityType, record, { extent: opts.extent, departments })
+      const validated = validateRecord(sub.entityType, record, {
+        extent: opts.extent,
+        departments,
+        maxVertices: opts.maxGeometryVertices,
+        observedAtMaxSkewMs: opts.observedAtMaxSkewMs,
+        now: tx.at,
+      })
       prepared.push({
         index,
         record: validated,
@@ -92,7 +127,8 @@ export async function applySubmission(
     }
   })
 
-  // PostGIS has the final word on validity (turf's checks come first and name the problem).
+  // PostGIS decides topology (self-intersection, holes outside their shell), in O(n log n): the
+  // shape checks before it are linear, so no caller input costs quadratic time on the event loop.
   const geometryField = ENTITY_SPECS[sub.entityType].geometryField
   const withGeometry = geometryField ? prepared.filter((p) => p.record.values[geometryField] !== undefined) : []
   const invalid = new Set<number>()
@@ -113,14 +149,31 @@ export async function applySubmission(
   }
 
   const accepted = prepared.filter((p) => !invalid.has(p.index))
+  const applied = new Set<number>()
   for (const part of splitOnRepeats(sub.entityType, accepted)) {
     const r = await applyRecords(tx, sub.department, sub.entityType, part, engine)
-    for (const o of r.outcomes) result[o.result]++
+    for (const o of r.outcomes) {
+      result[o.result]++
+      applied.add(o.index)
+    }
     result.conflictsOpened += r.conflictsOpened
     result.possibleDuplicates += r.possibleDuplicates
     for (const { index, error } of r.rejected) reject(index, sub.records[index], error)
   }
   result.accepted = result.created + result.updated + result.unchanged
+  // A reference that names nothing is never silent: the record is applied and the sender told.
+  for (const u of await findUnresolvedReferences(
+    trx,
+    sub.entityType,
+    accepted.filter((p) => applied.has(p.index)),
+  ))
+    result.warnings.push({
+      index: u.index,
+      sourceKey: printable(accepted.find((p) => p.index === u.index)!.record.sourceKey),
+      code: 'UNRESOLVED_REFERENCE',
+      field: u.field,
+      message: printable(u.message, 2000),
+    })
   result.rejected.sort((a, b) => a.index - b.index)
 
   if (result.rejected.length) {
@@ -130,7 +183,7 @@ export async function applySubmission(
       batch_key: batchKey,
       record_index: r.index,
       source_key: r.sourceKey,
-      payload: JSON.stringify(sub.records[r.index] ?? null),
+      payload: JSON.stringify(storableJson(sub.records[r.index] ?? null)),
       code: r.code,
       field: r.field,
       message: r.message,
@@ -150,6 +203,7 @@ export async function submitRecords(knex: Knex, sub: Submission, opts: Submissio
     knex,
     { operation: 'submitRecords', departmentCode: sub.department, principalId: sub.principalId },
     async (tx) => {
+      checkBatchKey(sub.batchKey)
       if (sub.batchKey) {
         const seen = await tx
           .trx('submission_batches')
@@ -165,6 +219,7 @@ export async function submitRecords(knex: Knex, sub: Submission, opts: Submissio
             unchanged: first.accepted,
             conflictsOpened: 0,
             possibleDuplicates: 0,
+            warnings: first.warnings ?? [],
           }
         }
       }

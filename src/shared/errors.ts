@@ -29,3 +29,14 @@ export function notFound(message: string): GraphQLError {
 export function unauthenticated(message: string = ERROR_CODES.UNAUTHENTICATED): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED' } })
 }
+
+/**
+ * RATE_LIMITED for a request that was refused for a passing reason and applied nothing (another
+ * writer holds what it needs, the database is failing over): `extensions.reason` says which,
+ * `retryable: true` and `retryAfter` (seconds) say when to send it again.
+ */
+export function retryableError(reason: string, message: string, retryAfter: number): GraphQLError {
+  return new GraphQLError(`${message} (after ${retryAfter} s)`, {
+    extensions: { code: 'RATE_LIMITED', reason, retryable: true, retryAfter },
+  })
+}

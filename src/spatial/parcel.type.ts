@@ -10,6 +10,11 @@ export class Parcel extends MasterEntity {
   @Field(() => EntityType) declare entityType: string
   @Field(() => String) parcelCode!: string
   @Field(() => String, { nullable: true }) landUse!: string | null
+  @Field(() => String, {
+    nullable: true,
+    description: 'Credit code (GB 32100) of the land user, the holder of the land-use right (NRP).',
+  })
+  landUserCreditCode!: string | null
   @Field(() => Float, { nullable: true, description: 'Area on the WGS 84 spheroid, m².' }) areaSqM!: number | null
   @Field(() => GeoJSONScalar, { nullable: true, description: 'Parcel boundary, WGS 84.' }) geometry!: unknown
 }

@@ -19,19 +19,39 @@ export function divisionCodePrefix(code: string, field: string): string {
   return code.slice(0, PREFIX_LENGTH[level])
 }
 
-/** Checks a query polygon and returns it as GeoJSON text for ST_GeomFromGeoJSON; BAD_USER_INPUT (INVALID_GEOMETRY) otherwise. */
+/** A caller's geometry whose shape has been checked; its topology is checked where SQL uses it (queryGeometrySql). */
+export interface QueryGeometry {
+  geojson: string
+  /** The argument it came from, named in errors. */
+  field: string
+}
+
+/**
+ * Checks a query geometry's shape in linear time (types, ranges, at most maxVertices positions)
+ * and returns it for queryGeometrySql; BAD_USER_INPUT (INVALID_GEOMETRY) otherwise.
+ */
 export function polygonParam(
   geometry: unknown,
   field: string,
+  maxVertices: number,
   types: readonly string[] = ['Polygon', 'MultiPolygon'],
-): string {
+): QueryGeometry {
   try {
-    validateGeometry(geometry, types, field)
+    validateGeometry(geometry, types, field, undefined, maxVertices)
   } catch (e) {
     if (e instanceof ValidationError) throw badInput(e.message, field, 'INVALID_GEOMETRY')
     throw e
   }
-  return JSON.stringify(geometry)
+  return { geojson: JSON.stringify(geometry), field }
+}
+
+/**
+ * SQL for a query geometry as geometry(4326), with its bindings: PostGIS checks its validity in
+ * the statement itself (migration 20261202110000) and an invalid one fails the statement with
+ * SQLSTATE CFDG1, reported as BAD_USER_INPUT (INVALID_GEOMETRY) naming the argument.
+ */
+export function queryGeometrySql(g: QueryGeometry): [string, string[]] {
+  return ['checked_query_geometry(?, ?)', [g.geojson, g.field]]
 }
 
 /** Checks a point; BAD_USER_INPUT (INVALID_GEOMETRY) when longitude/latitude are out of range. */
@@ -61,13 +81,15 @@ export function checkBbox(bbox: number[], field: string): [number, number, numbe
 }
 
 /** WHERE fragment: `column` (a geometry(…,4326)) inside the polygon. */
-export function whereWithin(q: Knex.QueryBuilder, column: string, geojson: string): void {
-  q.whereRaw(`ST_Within(??, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))`, [column, geojson])
+export function whereWithin(q: Knex.QueryBuilder, column: string, g: QueryGeometry): void {
+  const [sql, bindings] = queryGeometrySql(g)
+  q.whereRaw(`ST_Within(??, ${sql})`, [column, ...bindings])
 }
 
 /** WHERE fragment: `column` intersects the geometry. */
-export function whereIntersects(q: Knex.QueryBuilder, column: string, geojson: string): void {
-  q.whereRaw(`ST_Intersects(??, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))`, [column, geojson])
+export function whereIntersects(q: Knex.QueryBuilder, column: string, g: QueryGeometry): void {
+  const [sql, bindings] = queryGeometrySql(g)
+  q.whereRaw(`ST_Intersects(??, ${sql})`, [column, ...bindings])
 }
 
 /** WHERE fragment: `column` within `meters` of the point, on the spheroid (geography), index-assisted. */

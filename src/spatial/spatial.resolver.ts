@@ -3,6 +3,8 @@ import type { Context } from '../graphql/context.js'
 import { Page, pageSize } from '../graphql/pagination.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
+import { canSee } from '../access/visibility.js'
+import { disclosedCount } from '../statistics/disclosure.js'
 import { AddressConnection, type Address } from './address.type.js'
 import { AdminDivision } from './admin-division.type.js'
 import { BuildingConnection } from './building.type.js'
@@ -24,7 +26,7 @@ async function page(
   first: number | undefined,
   after: string | undefined,
 ) {
-  const p = await spatialPage(ctx.knex, kind, filter, pageSize(first), after)
+  const p = await spatialPage(ctx.knex, kind, filter, pageSize(first), after, ctx.config.maxGeometryVertices)
   for (const item of p.items) ctx.loaders.entity[kind as EntityTypeName].prime(item.id, item)
   return new Page(p.items, p.hasNextPage, p.cursorOf, p.count)
 }
@@ -122,8 +124,15 @@ export class SpatialResolver {
   @Query(() => AreaSummary, {
     description: 'Area (km², spheroid) and what lies inside a Polygon or MultiPolygon.',
   })
-  areaSummary(@Ctx() ctx: Context, @Arg('geometry', () => GeoJSONScalar) geometry: unknown): Promise<AreaSummary> {
-    return areaSummary(ctx.knex, geometry)
+  async areaSummary(
+    @Ctx() ctx: Context,
+    @Arg('geometry', () => GeoJSONScalar) geometry: unknown,
+  ): Promise<AreaSummary> {
+    const s = await areaSummary(ctx.knex, geometry, ctx.config.maxGeometryVertices)
+    // Exact only for callers who could count the residents themselves (docs/security.md, "Disclosure rules").
+    if (await canSee(ctx, 'PERSON', 'residenceAddress')) return { ...s, residentCountRoundedTo: null }
+    const min = ctx.config.disclosureMinCount
+    return { ...s, residentCount: disclosedCount(s.residentCount, min), residentCountRoundedTo: min }
   }
 }
 

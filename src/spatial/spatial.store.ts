@@ -3,6 +3,7 @@ import { decodeCursor, encodeCursor } from '../graphql/pagination.js'
 import { rowToObject, selectColumns, type EntityObject } from '../reconciliation/entity.store.js'
 import { badInput } from '../shared/errors.js'
 import { UUID } from '../shared/ids.js'
+import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
 import { ADDRESS_SEARCH_THRESHOLD, normalizeAddressQuery } from './address-search.js'
 import {
   checkBbox,
@@ -64,14 +65,20 @@ interface BuiltQuery {
 }
 
 /** Checks the filter and builds the query; throws BAD_USER_INPUT (with reason and field) for any malformed value. */
-export function spatialQuery(knex: Knex, kind: SpatialKind, filter: SpatialFilter | null | undefined): BuiltQuery {
+export function spatialQuery(
+  knex: Knex,
+  kind: SpatialKind,
+  filter: SpatialFilter | null | undefined,
+  maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+): BuiltQuery {
   const t = TABLES[kind]
   const f = filter ?? {}
   // Validate everything once, up front, so a bad value fails before any SQL runs.
-  const within = f.within !== undefined && f.within !== null ? polygonParam(f.within, 'filter.within') : null
+  const within =
+    f.within !== undefined && f.within !== null ? polygonParam(f.within, 'filter.within', maxVertices) : null
   const intersects =
     f.intersects !== undefined && f.intersects !== null
-      ? polygonParam(f.intersects, 'filter.intersects', ANY_GEOMETRY)
+      ? polygonParam(f.intersects, 'filter.intersects', maxVertices, ANY_GEOMETRY)
       : null
   if (f.near) checkNear(f.near, 'filter.near')
   const bbox = f.bbox ? checkBbox(f.bbox, 'filter.bbox') : null
@@ -147,9 +154,10 @@ export async function spatialPage(
   filter: SpatialFilter | null | undefined,
   first: number,
   after: string | null | undefined,
+  maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
 ): Promise<SpatialPage> {
   const t = TABLES[kind]
-  const { base, search } = spatialQuery(knex, kind, filter)
+  const { base, search } = spatialQuery(knex, kind, filter, maxVertices)
   const key = decodeCursor(after)
   const badCursor = () => badInput('after is not a cursor this service issued', 'after')
   const columns = selectColumns(knex, kind, t.alias)
@@ -299,7 +307,7 @@ export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise
 // Points inside (ST_Within: interior) for residents, legal entities and addresses; buildings count
 // when their footprint touches the area at all. Area on the spheroid.
 export const AREA_SUMMARY_SQL = `
-WITH g AS MATERIALIZED (SELECT ST_SetSRID(ST_GeomFromGeoJSON(?), 4326) AS g)
+WITH g AS MATERIALIZED (SELECT checked_query_geometry(?, ?) AS g)
 SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km,
   (SELECT count(*) FROM persons p JOIN addresses a ON a.id = p.residence_address_id
     WHERE p.death_date IS NULL AND ST_Within(a.location, (SELECT g FROM g))) AS resident_count,
@@ -317,9 +325,13 @@ export interface AreaSummaryRow {
 }
 
 /** Area and counts inside a Polygon/MultiPolygon; BAD_USER_INPUT (INVALID_GEOMETRY, field 'geometry') for anything else. */
-export async function areaSummary(knex: Knex, geometry: unknown): Promise<AreaSummaryRow> {
-  const g = polygonParam(geometry, 'geometry')
-  const { rows } = await knex.raw(AREA_SUMMARY_SQL, [g])
+export async function areaSummary(
+  knex: Knex,
+  geometry: unknown,
+  maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+): Promise<AreaSummaryRow> {
+  const g = polygonParam(geometry, 'geometry', maxVertices)
+  const { rows } = await knex.raw(AREA_SUMMARY_SQL, [g.geojson, g.field])
   const r = rows[0]
   return {
     areaSqKm: Number(r.area_sq_km),

@@ -45,8 +45,18 @@ export class ReverseGeocodeResult {
 @ObjectType()
 export class AreaSummary {
   @Field(() => Float, { description: 'Area on the WGS 84 spheroid in km².' }) areaSqKm!: number
-  @Field(() => Int, { description: 'Living persons whose residence address point lies inside.' })
+  @Field(() => Int, {
+    description:
+      'Living persons whose residence address point lies inside. For callers who may not see where persons live ' +
+      'it is rounded (see residentCountRoundedTo): 0 below the threshold, else the nearest multiple of it.',
+  })
   residentCount!: number
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'null when residentCount is exact; otherwise the base it was rounded to (DISCLOSURE_MIN_COUNT, docs/security.md).',
+  })
+  residentCountRoundedTo!: number | null
   @Field(() => Int, { description: 'Legal entities whose registered address point lies inside.' })
   legalEntityCount!: number
   @Field(() => Int) addressCount!: number

@@ -1,5 +1,7 @@
 import { Arg, Ctx, FieldResolver, Float, Query, Resolver, Root } from 'type-graphql'
 import { Department } from '../graphql/common.types.js'
+import { ObservationStatus } from '../graphql/enums.js'
+import { DateTimeScalar } from '../graphql/scalars.js'
 import type { Context } from '../graphql/context.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 import { isDerivable } from './derivations.js'
@@ -109,12 +111,34 @@ export class ObservationResolver {
     return ctx.loaders.entity.ADMIN_DIVISION.load(o.regionId)
   }
 
+  @FieldResolver(() => ObservationStatus, { description: 'FINAL when the source gave no status.' })
+  status(@Root() o: Observation): string {
+    return o.status ?? 'FINAL'
+  }
+
+  @FieldResolver(() => DateTimeScalar, { description: 'When the service recorded the value shown.' })
+  async recordedAt(@Root() o: Observation, @Ctx() ctx: Context): Promise<Date> {
+    return o.recordedAt ?? (await shownGolden(o, ctx)).recorded_at
+  }
+
   @FieldResolver(() => Department, {
     description: 'Department whose figure is the one shown (the golden value).',
   })
   async source(@Root() o: Observation, @Ctx() ctx: Context) {
-    return (await ctx.loaders.department.load(o.sourceCode)) ?? { code: o.sourceCode, name: o.sourceCode }
+    const code = o.sourceCode ?? (await shownGolden(o, ctx)).source_department ?? ''
+    return (await ctx.loaders.department.load(code)) ?? { code, name: code }
   }
+}
+
+/**
+ * The golden value that stands for an observation reached as a plain entity (e.g. a conflict's
+ * entity): its value, else its status, as the observation queries choose.
+ */
+async function shownGolden(o: Observation, ctx: Context) {
+  const rows = await ctx.loaders.golden.load(o.id)
+  const shown = rows.find((r) => r.field === 'value') ?? rows.find((r) => r.field === 'status')
+  if (!shown) throw new Error(`observation ${o.id} has no golden value`)
+  return shown
 }
 
 @Resolver(() => StatisticsDiscrepancy)

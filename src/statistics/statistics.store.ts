@@ -288,6 +288,7 @@ export async function observationRows(
   const rows = await q
   return rows.map((r: Record<string, any>) => ({
     id: r.id,
+    entityType: 'OBSERVATION',
     period: r.period,
     value: r.value === null ? null : Number(r.value),
     status: r.status ?? 'FINAL',

@@ -1,7 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql'
 import { CountByKey, MasterEntity } from '../graphql/common.types.js'
-import { EntityType, ObservationStatus } from '../graphql/enums.js'
-import { DateTimeScalar } from '../graphql/scalars.js'
+import { EntityType } from '../graphql/enums.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 
 @ObjectType({ implements: MasterEntity, description: 'A statistical indicator of the catalogue (统计指标).' })
@@ -19,19 +18,22 @@ export class Indicator extends MasterEntity {
 }
 
 @ObjectType({
+  implements: MasterEntity,
   description: 'One published figure of an indicator for a region and period (golden values of an OBSERVATION entity).',
 })
-export class Observation {
-  @Field(() => ID) id!: string
+export class Observation extends MasterEntity {
+  @Field(() => ID) declare id: string
+  @Field(() => EntityType) declare entityType: string
   @Field(() => String, { description: "Year '2024', quarter '2024Q2' or month '2024-05'." }) period!: string
   @Field(() => Float, { nullable: true }) value!: number | null
-  @Field(() => ObservationStatus, { description: 'FINAL when the source gave no status.' }) status!: string
-  @Field(() => DateTimeScalar, { description: 'When the service recorded the value shown.' })
-  recordedAt!: Date
+  /** Null when the source gave none (the resolver answers FINAL). */
+  status!: string | null
+  /** When the service recorded the value shown; absent when loaded as a plain entity (the resolver reads it). */
+  recordedAt?: Date
   indicatorId!: string
   regionId!: string
-  /** Department whose claim is the golden value. */
-  sourceCode!: string
+  /** Department whose claim is the golden value; absent when loaded as a plain entity. */
+  sourceCode?: string
 }
 
 @ObjectType({

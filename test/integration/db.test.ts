@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { migrations } from '../../migrations/index.js'
 import { DEPARTMENTS } from '../../seeds/reference.js'
 import { withTransaction } from '../../src/db/transaction.js'
@@ -30,6 +30,16 @@ describe('database', () => {
     expect(distance[0].metres).toBeGreaterThan(110_700)
     expect(distance[0].metres).toBeLessThan(111_000)
   })
+
+  it.runIf(inject('embedded'))(
+    'embedded: keeps a small write-ahead log (checkpoints recycle at most 128 MB)',
+    async () => {
+      const { rows } = await knex.raw(
+        `SELECT current_setting('max_wal_size') AS max, current_setting('min_wal_size') AS min`,
+      )
+      expect(rows[0]).toEqual({ max: '128MB', min: '32MB' })
+    },
+  )
 
   it('has every migration applied and none pending', async () => {
     const [completed, pending] = (await knex.migrate.list()) as [{ name: string }[], unknown[]]

@@ -100,4 +100,34 @@ describe('start-up and shutdown', () => {
       ),
     ).toBe('down')
   }, 60_000)
+
+  it('names a port that is already taken, before touching the database, and exits 1', async () => {
+    const taken = createServer()
+    const port = await new Promise<number>((resolve) =>
+      taken.listen(0, '127.0.0.1', () => resolve((taken.address() as { port: number }).port)),
+    )
+    try {
+      // An embedded data directory that cannot exist: reaching the database would fail differently.
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+        env: {
+          ...process.env,
+          DATABASE_URL: '',
+          DATA_DIR: '/nonexistent/never-created',
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          LOG_LEVEL: 'warn',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      let stderr = ''
+      child.stderr.on('data', (d) => (stderr += d))
+      const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)))
+      expect(code).toBe(1)
+      expect(stderr).toContain(`port ${port} on 127.0.0.1 is already in use`)
+      expect(stderr).toContain('set PORT')
+      expect(stderr).not.toMatch(/embedded database|DATABASE_URL is not reachable/)
+    } finally {
+      await new Promise((r) => taken.close(r))
+    }
+  }, 60_000)
 })

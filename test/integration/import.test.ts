@@ -30,10 +30,14 @@ interface CliRun {
   stderr: string
 }
 
-function runImport(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+/** Runs the import command; with killAfterChunks, it is killed hard after that many committed chunks. */
+function runImport(args: string[], killAfterChunks?: number): Promise<CliRun> {
+  const script = killAfterChunks
+    ? ['test/support/import-killed-after-chunks.ts', String(killAfterChunks)]
+    : ['src/cli/import.ts']
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/import.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: inject('databaseUrl'), ...env },
+    const child = spawn(process.execPath, ['--import', 'tsx', ...script, ...args], {
+      env: { ...process.env, DATABASE_URL: inject('databaseUrl') },
     })
     let stdout = ''
     let stderr = ''
@@ -60,8 +64,8 @@ interface Summary {
   rejectionReport: string | null
 }
 
-async function importJson(args: string[], env: Record<string, string> = {}): Promise<Summary> {
-  const r = await runImport(['--json', ...args], env)
+async function importJson(args: string[]): Promise<Summary> {
+  const r = await runImport(['--json', ...args])
   expect(r.stderr.match(/import(?: failed)?: .*/)?.[0] ?? null).toBe(null)
   expect(r.code).toBe(0)
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Summary
@@ -356,7 +360,7 @@ describe('npm run import', { timeout: 180_000 }, () => {
     const args = ['--department', 'PSB', '--entity-type', 'PERSON', '--chunk-size', '2', path]
 
     // Killed hard (SIGKILL, no clean-up) right after its second chunk committed.
-    const killed = await runImport(args, { IMPORT_TEST_KILL_AFTER_CHUNKS: '2' })
+    const killed = await runImport(args, 2)
     expect(killed.signal).toBe('SIGKILL')
     const run = await withDb((knex) =>
       knex('import_runs')

@@ -2,11 +2,12 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type TestServer } from '../helpers.js'
+import { describeWithGdal } from '../support/gdal.js'
 import { createSpatialFixture, type SpatialFixture } from './spatial-fixtures.js'
 
 // OGC API – Features at /ogc, checked over HTTP and by a real client: GDAL's OAPIF driver
-// (ogrinfo), as a GIS user would open it. ogrinfo must be installed (CI installs gdal-bin); when
-// it is missing the GDAL tests FAIL with a message saying so, they are not skipped.
+// (ogrinfo), as a GIS user would open it. Without GDAL those tests are skipped with the reason in
+// their title; CI (which installs gdal-bin) requires them: see test/support/gdal.ts.
 
 const run = promisify(execFile)
 let server: TestServer
@@ -139,19 +140,10 @@ describe('OGC API – Features over HTTP', () => {
   })
 })
 
-describe('read by GDAL (ogrinfo, OAPIF driver)', () => {
+describeWithGdal('read by GDAL (ogrinfo, OAPIF driver)', () => {
   async function ogrinfo(...args: string[]): Promise<string> {
-    try {
-      const { stdout } = await run('ogrinfo', args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })
-      return stdout
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(
-          'ogrinfo not found: install GDAL (apt-get install -y gdal-bin) to run the OGC API – Features client test',
-        )
-      }
-      throw e
-    }
+    const { stdout } = await run('ogrinfo', args, { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })
+    return stdout
   }
 
   it('lists the four collections as layers', async () => {

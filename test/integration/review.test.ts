@@ -93,28 +93,31 @@ const cursor = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('ba
 const badInputOf = (r: { errors?: readonly { extensions?: Record<string, unknown> }[] }) => r.errors?.[0]?.extensions
 
 describe('cursors of the change feed and the access log', () => {
-  it.each([[[1.5]], [[1e20]], [[-1]], [[2, 3]]])('reject the forged cursor %j as BAD_USER_INPUT', async (key) => {
-    const changes = await server.gql(
-      'query($a: String) { changes(after: $a) { nodes { cursor } } }',
-      { a: cursor(key) },
-      STEWARD,
-    )
-    expect(badInputOf(changes)).toMatchObject({
-      code: 'BAD_USER_INPUT',
-      reason: 'INVALID_VALUE',
-      field: 'after',
-    })
-    const log = await server.gql(
-      'query($a: String) { accessLog(personId: "00000000-0000-4000-8000-000000000000", after: $a) { totalCount } }',
-      { a: cursor(key) },
-      STEWARD,
-    )
-    expect(badInputOf(log)).toMatchObject({
-      code: 'BAD_USER_INPUT',
-      reason: 'INVALID_VALUE',
-      field: 'after',
-    })
-  })
+  it.each([[[1.5]], [[1e20]], [[-1]], [[2, 3, 4]], [[2, -3]], [['2', 3]]])(
+    'reject the forged cursor %j as BAD_USER_INPUT',
+    async (key) => {
+      const changes = await server.gql(
+        'query($a: String) { changes(after: $a) { nodes { cursor } } }',
+        { a: cursor(key) },
+        STEWARD,
+      )
+      expect(badInputOf(changes)).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        reason: 'INVALID_VALUE',
+        field: 'after',
+      })
+      const log = await server.gql(
+        'query($a: String) { accessLog(personId: "00000000-0000-4000-8000-000000000000", after: $a) { totalCount } }',
+        { a: cursor(key) },
+        STEWARD,
+      )
+      expect(badInputOf(log)).toMatchObject({
+        code: 'BAD_USER_INPUT',
+        reason: 'INVALID_VALUE',
+        field: 'after',
+      })
+    },
+  )
 
   it('still accept their own cursors', async () => {
     const first = await server.gql(

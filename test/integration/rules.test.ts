@@ -457,7 +457,8 @@ describe('time travel and the change feed', () => {
 
     const page = `query($after: String) { changes(after: $after, first: 3, entityTypes: [PERSON]) { nodes { cursor entityId field newValue status } pageInfo { hasNextPage endCursor } } }`
     const replica = new Map<string, unknown>()
-    const seqs: number[] = []
+    // A cursor is [feed position of the commit, change id]; pages follow it in order.
+    const seqs: [number, number][] = []
     let after: string | null = start
     for (let guard = 0; guard < 50; guard++) {
       const r: any = await server.gql(page, { after }, STEWARD)
@@ -465,15 +466,15 @@ describe('time travel and the change feed', () => {
       // The same cursor answers the same page.
       expect((await server.gql(page, { after }, STEWARD)).data).toEqual(r.data)
       for (const n of r.data.changes.nodes) {
-        seqs.push(decodeCursor(n.cursor)![0] as number)
+        seqs.push(decodeCursor(n.cursor) as [number, number])
         if (n.newValue === null) replica.delete(`${n.entityId}|${n.field}`)
         else replica.set(`${n.entityId}|${n.field}`, n.newValue)
       }
       after = r.data.changes.pageInfo.endCursor
       if (!r.data.changes.pageInfo.hasNextPage) break
     }
-    expect(seqs).toEqual([...seqs].sort((a, b) => a - b))
-    expect(new Set(seqs).size).toBe(seqs.length)
+    expect(seqs).toEqual([...seqs].sort((a, b) => a[0] - b[0] || a[1] - b[1]))
+    expect(new Set(seqs.map((s) => s[1])).size).toBe(seqs.length)
     const entityIds = [...new Set([...replica.keys()].map((k) => k.split('|')[0]))]
     expect(entityIds).toHaveLength(2)
     const golden = await server

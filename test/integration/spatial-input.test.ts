@@ -127,7 +127,7 @@ describe('bad spatial input → BAD_USER_INPUT, reason INVALID_GEOMETRY, the fie
       'filter.within',
     ],
     [
-      'polygon with more than 100k vertices',
+      'polygon with more than the vertex cap',
       'query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm } }',
       { g: huge },
       'geometry',
@@ -282,7 +282,7 @@ describe('submitted geometry is rejected per record with INVALID_GEOMETRY', () =
     )
     expect(r.rejected.find((x: { sourceKey: string }) => x.sourceKey.endsWith('outside')).message).toMatch(/extent/)
     expect(r.rejected.find((x: { sourceKey: string }) => x.sourceKey.endsWith('huge')).message).toMatch(
-      /100000 vertices/,
+      /more than 20000 vertices/,
     )
     const quarantined = await server
       .knex('quarantined_records')

@@ -333,6 +333,8 @@ describe('areaSummary', () => {
     const res = await server.gql(
       `query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm residentCount legalEntityCount addressCount buildingCount } }`,
       { g: polygon(ring) },
+      // Exact resident counts need a caller who may see where persons live (docs/security.md).
+      { 'X-Roles': 'STEWARD' },
     )
     expect(res.errors).toBeUndefined()
     const s = res.data.areaSummary

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEMO_MISMATCHES, INDICATOR_CATALOGUE } from '../../seeds/demo-statistics.js'
 import { seedDemo } from '../../seeds/demo.js'
+import { createTestKey } from '../access-helpers.js'
 import { startTestServer, type TestServer } from '../helpers.js'
 
 // The demo seed, small: its statistics part must publish figures that agree with the registers
@@ -89,5 +90,26 @@ describe('demo statistics', () => {
       [year.id],
     )
     expect(rows).toEqual([{ field: 'value', status: 'OPEN' }])
+  })
+  it("shows that conflict in the stewards' inbox with the observation as its entity", async () => {
+    const steward = await createTestKey(server.knex, { roles: ['STEWARD'] })
+    const r = await server.gql(
+      `{ conflicts(first: 50, filter: { status: OPEN, entityType: OBSERVATION }) {
+          nodes { field entity { id entityType ... on Observation { period value status recordedAt
+            source { code } indicator { code } region { code } } } } } }`,
+      undefined,
+      steward,
+    )
+    expect(r.errors).toBeUndefined()
+    const unemployment = r.data.conflicts.nodes.find(
+      (c: { entity: { indicator: { code: string }; region: { code: string }; period: string } }) =>
+        c.entity.indicator.code === 'UNEMP_RATE' && c.entity.region.code === '330100' && c.entity.period === '2024',
+    )
+    expect(unemployment).toMatchObject({
+      field: 'value',
+      entity: { entityType: 'OBSERVATION', status: 'FINAL', source: { code: 'STATS' } },
+    })
+    expect(typeof unemployment.entity.value).toBe('number')
+    expect(Date.parse(unemployment.entity.recordedAt)).toBeGreaterThan(0)
   })
 })

@@ -14,6 +14,18 @@ describe('configuration from the environment', () => {
     })
   })
 
+  it('limits geometry to 20,000 vertices, rounds public counts to 10, leaves /metrics open by default', () => {
+    expect(loadConfig({})).toMatchObject({
+      maxGeometryVertices: 20_000,
+      disclosureMinCount: 10,
+      metricsToken: undefined,
+    })
+    expect(loadConfig({ METRICS_TOKEN: 's3cret', DISCLOSURE_MIN_COUNT: '1' })).toMatchObject({
+      metricsToken: 's3cret',
+      disclosureMinCount: 1,
+    })
+  })
+
   it('does not seed the demo into a real database unless asked', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).seedDemo).toBe(false)
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', SEED_DEMO: 'true' }).seedDemo).toBe(true)
@@ -26,6 +38,10 @@ describe('configuration from the environment', () => {
     [{ SERVICE_EXTENT: '121,30,120,31' }, 'SERVICE_EXTENT'],
     [{ MATCH_LOW: '0.95', MATCH_HIGH: '0.9' }, 'MATCH_LOW'],
     [{ DB_POOL_MAX: 'many' }, 'DB_POOL_MAX'],
+    [{ MAX_GEOMETRY_VERTICES: '0' }, 'MAX_GEOMETRY_VERTICES'],
+    [{ MAX_GEOMETRY_VERTICES: '1.5' }, 'MAX_GEOMETRY_VERTICES'],
+    [{ DISCLOSURE_MIN_COUNT: 'ten' }, 'DISCLOSURE_MIN_COUNT'],
+    [{ DISCLOSURE_MIN_COUNT: '-1' }, 'DISCLOSURE_MIN_COUNT'],
   ])('refuses %j with a message naming %s', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(name)

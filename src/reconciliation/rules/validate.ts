@@ -5,6 +5,7 @@ import { validateCreditCode } from './credit-code.js'
 import { divisionLevelOf, isValidDivisionCode, parentCodeOf } from './division-code.js'
 import { validateIdNumber } from './id-number.js'
 import { parsePeriod } from './period.js'
+import { DECIMAL, printable, textProblem, valueProblem, yearInRange } from './storable.js'
 
 /** Per-record rejection codes (CONTRACT.md §3). */
 export type ValidationCode =
@@ -47,47 +48,77 @@ export interface ValidationOptions {
   extent: [number, number, number, number]
   /** Known department codes (for INDICATOR.owner). */
   departments: Set<string>
+  /** Most positions a geometry may have; DEFAULT_MAX_GEOMETRY_VERTICES when absent. */
+  maxVertices?: number
+  /** How far after the service's clock an observedAt may lie (clock skew between systems); default 5 minutes. */
+  observedAtMaxSkewMs?: number
+  /** The service's clock (tests pass a fixed one). */
+  now?: Date
 }
 
-const MAX_VERTICES = 100_000
+/** Default tolerance for observedAt after the service's clock. */
+export const DEFAULT_OBSERVED_AT_SKEW_MS = 5 * 60_000
+
+/** Most positions a geometry may have unless configured otherwise (MAX_GEOMETRY_VERTICES). */
+export const DEFAULT_MAX_GEOMETRY_VERTICES = 20_000
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 /** Checks a 'YYYY-MM-DD' string is a real calendar date; returns false for anything else. */
 export function isRealDate(value: unknown): value is string {
-  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false
+  // Year 0000 is no calendar year (and PostgreSQL refuses it).
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value) || value.startsWith('0000')) return false
   const d = new Date(`${value}T00:00:00Z`)
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value
 }
 
-function countPositions(coords: unknown): number {
-  if (!Array.isArray(coords)) return 0
-  if (typeof coords[0] === 'number') return 1
-  return coords.reduce((n: number, c) => n + countPositions(c), 0)
-}
-
-function positionsOk(coords: unknown, depth: number): boolean {
-  if (!Array.isArray(coords)) return false
+/**
+ * Walks a coordinates array nested `depth` levels above its positions once (linear time, no
+ * recursion beyond the type's depth) and returns its number of positions, stopping early once it
+ * exceeds `limit`; null when a position is not [longitude, latitude] in range or the nesting is wrong.
+ */
+function countCheckedPositions(coords: unknown, depth: number, limit: number): number | null {
+  if (!Array.isArray(coords)) return null
   if (depth === 0) {
-    return (
-      coords.length >= 2 &&
-      coords.length <= 3 &&
+    const ok =
+      // 2-D only: the columns are 2-D, and an elevation would be silently dropped or refused by PostGIS.
+      coords.length === 2 &&
       coords.every((n) => typeof n === 'number' && Number.isFinite(n)) &&
       Math.abs(coords[0] as number) <= 180 &&
       Math.abs(coords[1] as number) <= 90
-    )
+    return ok ? 1 : null
   }
-  return coords.every((c) => positionsOk(c, depth - 1))
+  let n = 0
+  for (const c of coords) {
+    const k = countCheckedPositions(c, depth - 1, limit - n)
+    if (k === null) return null
+    n += k
+    if (n > limit) return n
+  }
+  return n
+}
+
+/** True when two consecutive positions of a line or ring (depth 1) are 180° of longitude apart or more. */
+function hasAntimeridianEdge(coords: unknown, depth: number): boolean {
+  if (depth > 1) return (coords as unknown[]).some((c) => hasAntimeridianEdge(c, depth - 1))
+  const line = coords as number[][]
+  for (let i = 1; i < line.length; i++) if (Math.abs(line[i][0] - line[i - 1][0]) >= 180) return true
+  return false
 }
 
 /**
- * Checks an RFC 7946 geometry of one of the allowed types: coordinate ranges, closed rings of 4+
- * positions, no self-intersection, inside the extent. Throws ValidationError(INVALID_GEOMETRY, field).
+ * Checks the shape of an RFC 7946 geometry of one of the allowed types in linear time: coordinate
+ * ranges, at most `maxVertices` positions, closed rings of 4+ positions, no edge spanning 180° of
+ * longitude (ambiguous on the sphere; PostGIS's geography refuses it), inside the extent.
+ * Topology (self-intersection, a hole outside its shell) is left to PostGIS's ST_IsValid, which
+ * runs in O(n log n), so caller input never costs quadratic time on the event loop.
+ * Throws ValidationError(INVALID_GEOMETRY, field).
  */
 export function validateGeometry(
   value: unknown,
   allowed: readonly string[],
   field: string,
   extent?: [number, number, number, number],
+  maxVertices: number = DEFAULT_MAX_GEOMETRY_VERTICES,
 ): void {
   const fail = (message: string): never => {
     throw new ValidationError('INVALID_GEOMETRY', field, message)
@@ -100,9 +131,12 @@ export function validateGeometry(
     g.type as string
   ]
   if (depth === undefined) fail(`unsupported geometry type ${String(g.type)}`)
-  if (!positionsOk(g.coordinates, depth))
-    fail('coordinates must be [longitude, latitude] with longitude in [-180, 180] and latitude in [-90, 90]')
-  if (countPositions(g.coordinates) > MAX_VERTICES) fail(`geometry has more than ${MAX_VERTICES} vertices`)
+  const positions = countCheckedPositions(g.coordinates, depth, maxVertices)
+  if (positions === null)
+    fail(
+      'coordinates must be 2-D [longitude, latitude] positions of finite numbers, longitude in [-180, 180] and latitude in [-90, 90]',
+    )
+  if ((positions as number) > maxVertices) fail(`geometry has more than ${maxVertices} vertices (the service's limit)`)
   const polygons =
     g.type === 'Polygon'
       ? [g.coordinates as number[][][]]
@@ -117,8 +151,9 @@ export function validateGeometry(
       const [a, b] = [ring[0], ring[ring.length - 1]]
       if (a[0] !== b[0] || a[1] !== b[1]) fail('polygon ring is not closed (first and last positions differ)')
     }
-    if (turf.kinks(turf.polygon(rings)).features.length > 0) fail('polygon ring intersects itself')
   }
+  if (g.type !== 'Point' && g.type !== 'MultiPoint' && hasAntimeridianEdge(g.coordinates, depth))
+    fail('an edge spans 180° of longitude or more; add intermediate vertices')
   if (extent) {
     const [minX, minY, maxX, maxY] = turf.bbox(g as never)
     if (minX < extent[0] || minY < extent[1] || maxX > extent[2] || maxY > extent[3])
@@ -134,8 +169,9 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
   const kind = spec.kind
   switch (kind.type) {
     case 'string': {
-      if (typeof raw !== 'string' && typeof raw !== 'number') invalid('INVALID_VALUE', `${field} must be a string`)
-      const v = String(raw).trim()
+      // A number is not silently turned into a name: the sender quotes it if it means text.
+      if (typeof raw !== 'string') invalid('INVALID_VALUE', `${field} must be a string (got ${typeof raw})`)
+      const v = (raw as string).trim()
       if (!v) invalid('INVALID_VALUE', `${field} must not be empty`)
       if (kind.maxLength && v.length > kind.maxLength)
         invalid('INVALID_VALUE', `${field} is longer than ${kind.maxLength} characters`)
@@ -154,8 +190,11 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       return raw
     case 'number':
     case 'integer': {
-      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw
-      if (typeof n !== 'number' || !Number.isFinite(n)) invalid('INVALID_VALUE', `${field} must be a number`)
+      // Only plain decimals: Number() would also read "0x10" as 16, "0b1" as 1 and "" as 0.
+      if (typeof raw === 'string' && !DECIMAL.test(raw.trim()))
+        invalid('INVALID_VALUE', `${field} must be a decimal number (got "${printable(raw, 40)}")`)
+      const n = typeof raw === 'string' ? Number(raw.trim()) : raw
+      if (typeof n !== 'number' || !Number.isFinite(n)) invalid('INVALID_VALUE', `${field} must be a finite number`)
       const num = n as number
       if (kind.type === 'integer' && !Number.isInteger(num)) invalid('INVALID_VALUE', `${field} must be a whole number`)
       if ((kind.min !== undefined && num < kind.min) || (kind.max !== undefined && num > kind.max))
@@ -177,7 +216,7 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       return (raw as string).trim().toUpperCase()
     }
     case 'divisionCode': {
-      const v = typeof raw === 'number' ? String(raw) : raw
+      const v = typeof raw === 'number' && Number.isSafeInteger(raw) ? String(raw) : raw
       if (typeof v !== 'string' || !isValidDivisionCode(v))
         invalid('INVALID_DIVISION_CODE', `${field} must be a 6, 9 or 12 digit division code`)
       return v
@@ -191,7 +230,7 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
         invalid('INVALID_VALUE', `${field} must be a known department code`)
       return raw
     case 'geometry':
-      validateGeometry(raw, kind.geometryTypes, field, opts.extent)
+      validateGeometry(raw, kind.geometryTypes, field, opts.extent, opts.maxVertices)
       return raw
     case 'reference': {
       if (attribute.endsWith('Id')) {
@@ -207,12 +246,42 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
               ? { type: 'creditCode' }
               : kind.keyKind === 'divisionCode'
                 ? { type: 'divisionCode' }
-                : { type: 'string', maxLength: 300 },
+                : kind.keyKind === 'parcelCode'
+                  ? ENTITY_SPECS.PARCEL.fields.find((f) => f.name === 'parcelCode')!.kind
+                  : kind.keyKind === 'indicatorCode'
+                    ? ENTITY_SPECS.INDICATOR.fields.find((f) => f.name === 'code')!.kind
+                    : { type: 'string', maxLength: 300 },
       }
       const key = checkValue(keySpec, attribute, raw, opts) as string
       return kind.keyKind === 'addressText' ? normalizeAddressText(key) : key
     }
   }
+}
+
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/i
+
+/**
+ * observedAt as an ISO string, or null when absent. It must be an ISO 8601 date-time with zone,
+ * in years 1..9999, and not after the service's clock plus the allowed skew: a claim "from the
+ * future" would otherwise outrank every real correction until that time. Throws INVALID_DATE.
+ */
+export function checkObservedAt(raw: unknown, opts: ValidationOptions): string | null {
+  if (raw === undefined || raw === null) return null
+  const fail = (message: string): never => {
+    throw new ValidationError('INVALID_DATE', 'observedAt', message)
+  }
+  if (typeof raw === 'string' && !ISO_DATE_TIME.test(raw.trim()))
+    fail('observedAt must be an ISO 8601 date-time with a time zone, e.g. 2024-12-01T08:00:00Z')
+  if (typeof raw !== 'string' && !(raw instanceof Date)) fail('observedAt must be an ISO 8601 date-time')
+  const t = raw instanceof Date ? raw : new Date((raw as string).trim())
+  if (Number.isNaN(t.getTime()) || !yearInRange(t)) fail('observedAt must be a real date-time in years 0001..9999')
+  const now = opts.now ?? new Date()
+  const skew = opts.observedAtMaxSkewMs ?? DEFAULT_OBSERVED_AT_SKEW_MS
+  if (t.getTime() > now.getTime() + skew)
+    fail(
+      `observedAt ${t.toISOString()} is in the future: it may be at most ${Math.round(skew / 1000)} s after the service's clock (${now.toISOString()})`,
+    )
+  return t.toISOString()
 }
 
 /**
@@ -229,13 +298,9 @@ export function validateRecord(
     throw new ValidationError('MISSING_FIELD', 'sourceKey', 'sourceKey is required')
   if (record.sourceKey.length > 200)
     throw new ValidationError('INVALID_VALUE', 'sourceKey', 'sourceKey is longer than 200 characters')
-  let observedAt: string | null = null
-  if (record.observedAt !== undefined && record.observedAt !== null) {
-    const t = record.observedAt instanceof Date ? record.observedAt : new Date(String(record.observedAt))
-    if (Number.isNaN(t.getTime()))
-      throw new ValidationError('INVALID_DATE', 'observedAt', 'observedAt must be an ISO 8601 date-time')
-    observedAt = t.toISOString()
-  }
+  const keyProblem = textProblem(record.sourceKey)
+  if (keyProblem) throw new ValidationError('INVALID_VALUE', 'sourceKey', `sourceKey ${keyProblem}`)
+  const observedAt = checkObservedAt(record.observedAt, opts)
   const attributes = record.attributes
   if (!attributes || typeof attributes !== 'object' || Array.isArray(attributes))
     throw new ValidationError('INVALID_VALUE', 'attributes', 'attributes must be an object of field name → value')
@@ -243,9 +308,18 @@ export function validateRecord(
   const values: Record<string, unknown> = {}
   for (const [attribute, raw] of Object.entries(attributes as Record<string, unknown>)) {
     const field = fieldForAttribute(entityType, attribute)
-    if (!field || (field.kind.type === 'geometry' && attribute !== field.name))
-      throw new ValidationError('UNKNOWN_FIELD', attribute, `${spec.typeName} has no field "${attribute}"`)
+    if (!field || (field.kind.type === 'geometry' && attribute !== field.name)) {
+      const name = printable(attribute, 100)
+      throw new ValidationError('UNKNOWN_FIELD', name, `${spec.typeName} has no field "${name}"`)
+    }
     if (raw === null || raw === undefined) continue
+    const problem = valueProblem(raw)
+    if (problem)
+      throw new ValidationError(
+        field.kind.type === 'geometry' ? 'INVALID_GEOMETRY' : 'INVALID_VALUE',
+        attribute,
+        `${[attribute, problem[0]].filter(Boolean).join('.')} ${problem[1]}`,
+      )
     if (field.name in values)
       throw new ValidationError(
         'INVALID_VALUE',
@@ -260,6 +334,13 @@ export function validateRecord(
     const field = spec.fields.find((f) => f.name === spec.geometryField)!
     if (spec.geometryField in values)
       throw new ValidationError('INVALID_VALUE', 'geometry', `${spec.geometryField} is given twice`)
+    const problem = valueProblem(record.geometry)
+    if (problem)
+      throw new ValidationError(
+        'INVALID_GEOMETRY',
+        'geometry',
+        `geometry${problem[0] ? `.${problem[0]}` : ''} ${problem[1]}`,
+      )
     values[field.name] = checkValue(field, 'geometry', record.geometry, opts)
   }
 

@@ -1,0 +1,15 @@
+// Statistical disclosure control for counts of persons (docs/security.md, "Disclosure rules").
+// A count of persons in a small cell identifies them: an anonymous areaSummary of a 2 m square
+// answering residentCount 1 says someone lives exactly there. As statistics offices do for
+// published tables, a public count below the threshold is suppressed (answered 0) and every other
+// public count is rounded to the nearest multiple of the threshold, which also blunts differencing
+// (two overlapping polygons differing by one house give the same rounded counts except at a
+// rounding boundary). Callers who may see the person fields a count is made of could count the
+// records themselves, and get exact counts.
+
+/** The count as published: 0 below minCount, else rounded to the nearest multiple of minCount (never below minCount). */
+export function disclosedCount(n: number, minCount: number): number {
+  if (minCount <= 1) return n
+  if (n < minCount) return 0
+  return Math.max(minCount, Math.round(n / minCount) * minCount)
+}
