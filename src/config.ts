@@ -32,6 +32,8 @@ export interface Config {
   maxQueryCost: number
   /** A RUNNING cross-check whose worker has been silent this long is resumed by another (ms). */
   crossCheckStaleMs: number
+  /** Vector tiles kept in memory for zooms ≤ 12 (0 turns the cache off). */
+  tileCacheTiles: number
   /** Most positions one geometry (query argument or submitted value) may have. */
   maxGeometryVertices: number
   /** Counts below this in public aggregates are suppressed (docs/security.md, "Disclosure rules"). */
@@ -167,6 +169,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
     crossCheckStaleMs: num(env, 'CROSS_CHECK_STALE_MS', 60000),
+    tileCacheTiles: Math.max(0, Math.floor(num(env, 'TILE_CACHE_TILES', 2000))),
     maxGeometryVertices: positiveInt(env, 'MAX_GEOMETRY_VERTICES', DEFAULT_MAX_GEOMETRY_VERTICES),
     disclosureMinCount: positiveInt(env, 'DISCLOSURE_MIN_COUNT', 10),
     metricsToken: env.METRICS_TOKEN || undefined,

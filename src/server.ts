@@ -30,6 +30,7 @@ import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
+import { tilesRouter } from './tiles/tiles.router.js'
 import { assertPortFree, listenOn } from './shared/listen.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
@@ -236,6 +237,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   )
   app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
   app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
+  app.use('/tiles', gate, rejectUnsafeParameters, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
