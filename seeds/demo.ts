@@ -11,6 +11,7 @@ import type { EntityTypeName } from '../src/shared/entity-types.js'
 import { createRng, type Rng } from '../src/shared/random.js'
 import { BoundedSet } from '../src/shared/bounded-set.js'
 import { generateLegalEntities, generatePersons, type DistrictRef } from './demo/generators.js'
+import { seedDemoCrossChecks } from './demo-cross-checks.js'
 import { seedDemoStatistics } from './demo-statistics.js'
 
 interface DivisionsFile {
@@ -411,6 +412,7 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
   })
   const keys = await seedDemoAccess(knex)
   if (keys.length) log?.info(`demo: API keys created: ${keys.join(', ')}`)
+  await seedDemoCrossChecks(knex, s, log)
   log?.info('demo: loaded')
   return s.totals
 }

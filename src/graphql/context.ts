@@ -2,8 +2,13 @@ import DataLoader from 'dataloader'
 import type { Knex } from 'knex'
 import type { Principal } from '../access/principal.js'
 import type { Config } from '../config.js'
-import { loadAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
-import { loadEntities, loadEntityTypes, type EntityObject } from '../reconciliation/entity.store.js'
+import { cachedAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
+import {
+  loadDivisionGeometries,
+  loadEntities,
+  loadEntityTypes,
+  type EntityObject,
+} from '../reconciliation/entity.store.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 
 export interface GoldenRow {
@@ -31,6 +36,8 @@ export interface Loaders {
   representativeOf: DataLoader<string, string[]>
   /** The authority table, read once per request. */
   rules: () => Promise<AuthorityRules>
+  /** Boundaries of divisions, loaded only when selected (LAZY_GEOMETRY). */
+  divisionGeometry: DataLoader<string, unknown>
 }
 
 export interface Context {
@@ -49,9 +56,10 @@ export function createLoaders(knex: Knex): Loaders {
   ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
   return {
-    rules: () => (rules ??= loadAuthorityRules(knex)),
+    rules: () => (rules ??= cachedAuthorityRules(knex)),
     entity,
     entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
+    divisionGeometry: new DataLoader((ids) => loadDivisionGeometries(knex, ids)),
     golden: new DataLoader(async (ids) => {
       const rows: GoldenRow[] = await knex('golden_values')
         .whereIn('entity_id', ids as string[])

@@ -180,7 +180,8 @@ export async function resolveConflict(
       if (about) await lockEntities(tx, [about.entity_id, about.other_entity_id].filter(Boolean))
       const conflict = await trx('conflicts').where('id', input.id).forUpdate().first()
       if (!conflict) throw notFound(`No conflict ${input.id}`)
-      if (conflict.status !== 'OPEN') throw badInput(`conflict ${input.id} is already resolved`, 'id')
+      if (conflict.status !== 'OPEN')
+        throw badInput(`conflict ${input.id} is already resolved`, 'id', 'ALREADY_RESOLVED')
       const allowed = DECISIONS_BY_KIND[conflict.kind] ?? []
       if (!allowed.includes(input.decision))
         throw badInput(
