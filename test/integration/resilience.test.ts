@@ -75,8 +75,8 @@ describe('database faults', () => {
     expect(await ready()).toBe(503)
     const failed = await query()
     const error = failed.errors?.[0]
-    expect(error?.extensions?.code).toBe('INTERNAL_SERVER_ERROR')
-    expect(error?.extensions?.errorId).toMatch(/^[0-9a-f-]{36}$/)
+    // A passing fault the caller can retry: coded, not INTERNAL.
+    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', reason: 'DATABASE_UNAVAILABLE', retryable: true })
     expect(JSON.stringify(failed)).not.toMatch(/ECONNREFUSED|ECONNRESET|stack|SELECT|knex/i)
     expect(error?.extensions).not.toHaveProperty('stacktrace')
 
