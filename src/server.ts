@@ -12,6 +12,7 @@ import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
 import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
+import { CrossCheckRunner, registerRunner } from './cross-check/cross-check.runner.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
@@ -19,8 +20,11 @@ import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
 import { ReadReplicas } from './db/replicas.js'
 import { createLoaders, type Context } from './graphql/context.js'
+import { consoleRouter } from './console/console.router.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
+import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
+import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
@@ -68,6 +72,8 @@ export interface RunningServer {
   url: string
   knex: Knex
   log: Logger
+  /** The change-notification delivery worker of this process (started unless WEBHOOK_WORKER=false). */
+  webhookWorker: WebhookWorker
   close(): Promise<void>
 }
 
@@ -122,6 +128,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
 
+  // Cross-checks run in the background of the server; orphaned ones (a restart) resume here.
+  const crossChecks = new CrossCheckRunner(knex, log, { staleMs: config.crossCheckStaleMs })
+  registerRunner(knex, crossChecks)
+  crossChecks.start()
+
   const app = express()
   app.disable('x-powered-by')
   const httpServer: Server = createHttpServer(app)
@@ -143,6 +154,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       )
     : undefined
   const metrics = createMetrics(knex)
+  const webhookWorker = createWebhookWorker(
+    knex,
+    { ...config.webhooks },
+    log,
+    registerWebhookMetrics(metrics.registry, knex),
+  )
+  if (config.webhooks.worker) webhookWorker.start()
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
@@ -193,6 +211,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
+  app.use('/console', consoleRouter())
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
   app.use(
@@ -237,7 +256,10 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url: `http://127.0.0.1:${port}`,
     knex,
     log,
+    webhookWorker,
     async close() {
+      await crossChecks.stop()
+      await webhookWorker.stop()
       await apollo.stop()
       await replicas?.destroy()
       try {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
+import { READ_CACHE_MAX_AGE_MS, ReadCache } from './read-cache.js'
 
 export interface DbSharingGrantRow {
   id: string
@@ -16,13 +17,32 @@ export interface DbSharingGrantRow {
   created_at: Date
 }
 
-/** `ENTITY_TYPE|field` of every field a department may read by an APPROVED, unexpired grant; empty without one. */
+type GrantRow = Pick<DbSharingGrantRow, 'entity_type' | 'fields' | 'expires_at'>
+const approvedGrants = new ReadCache<string, GrantRow[]>(READ_CACHE_MAX_AGE_MS)
+
+/** Forget the cached grants (after a write to sharing_grants). */
+export function invalidateSharingGrants(trx?: Knex.Transaction): void {
+  approvedGrants.invalidate(trx)
+}
+
+/**
+ * `ENTITY_TYPE|field` of every field a department may read by an APPROVED, unexpired grant; empty
+ * without one. The APPROVED grants are cached (src/access/read-cache.ts); expiry is checked on use.
+ */
 export async function grantedFields(knex: Knex, departmentCode: string): Promise<Set<string>> {
-  const rows: Pick<DbSharingGrantRow, 'entity_type' | 'fields'>[] = await knex('sharing_grants')
-    .select('entity_type', 'fields')
-    .where({ department_code: departmentCode, status: 'APPROVED' })
-    .where((q) => q.whereNull('expires_at').orWhere('expires_at', '>', knex.fn.now()))
-  return new Set(rows.flatMap((r) => r.fields.map((f) => `${r.entity_type}|${f}`)))
+  // async: the cache must hold a promise, not a knex builder (each await of a builder runs it again).
+  const rows = await approvedGrants.get(departmentCode, async () =>
+    knex('sharing_grants').select('entity_type', 'fields', 'expires_at').where({
+      department_code: departmentCode,
+      status: 'APPROVED',
+    }),
+  )
+  const now = Date.now()
+  return new Set(
+    rows
+      .filter((r) => r.expires_at === null || new Date(r.expires_at).getTime() > now)
+      .flatMap((r) => r.fields.map((f) => `${r.entity_type}|${f}`)),
+  )
 }
 
 /** Stores a PENDING request; returns the row. */
@@ -50,6 +70,7 @@ export async function insertSharingRequest(
       requested_by: input.requestedBy,
     })
     .returning('*')
+  invalidateSharingGrants(knex.isTransaction ? (knex as Knex.Transaction) : undefined)
   return row
 }
 
@@ -70,6 +91,7 @@ export async function decideSharingRequestRow(
       decision_reason: reason,
     })
     .returning('*')
+  invalidateSharingGrants(knex.isTransaction ? (knex as Knex.Transaction) : undefined)
   return row
 }
 

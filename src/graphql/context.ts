@@ -2,8 +2,15 @@ import DataLoader from 'dataloader'
 import type { Knex } from 'knex'
 import type { Principal } from '../access/principal.js'
 import type { Config } from '../config.js'
-import { loadAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
-import { loadEntities, loadEntityTypes, type EntityObject } from '../reconciliation/entity.store.js'
+import { cachedAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
+import { countGoldenValues } from '../reconciliation/data-items.store.js'
+import { listDataItems, type DataItemRecord } from '../reconciliation/data-items.service.js'
+import {
+  loadDivisionGeometries,
+  loadEntities,
+  loadEntityTypes,
+  type EntityObject,
+} from '../reconciliation/entity.store.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 
 export interface GoldenRow {
@@ -31,6 +38,12 @@ export interface Loaders {
   representativeOf: DataLoader<string, string[]>
   /** The authority table, read once per request. */
   rules: () => Promise<AuthorityRules>
+  /** The whole data-item catalogue (core and extended), read once per request. */
+  dataItems: () => Promise<DataItemRecord[]>
+  /** Number of entities holding a golden value, by `ENTITY_TYPE|item`. */
+  itemValueCount: DataLoader<string, number>
+  /** Boundaries of divisions, loaded only when selected (LAZY_GEOMETRY). */
+  divisionGeometry: DataLoader<string, unknown>
 }
 
 export interface Context {
@@ -51,10 +64,24 @@ export function createLoaders(knex: Knex): Loaders {
     ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))]),
   ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
+  let dataItems: Promise<DataItemRecord[]> | undefined
+  const loadRules = () => (rules ??= cachedAuthorityRules(knex))
   return {
-    rules: () => (rules ??= loadAuthorityRules(knex)),
+    rules: loadRules,
+    dataItems: () => (dataItems ??= loadRules().then((r) => listDataItems(knex, r))),
+    itemValueCount: new DataLoader(async (keys) => {
+      const counts = await countGoldenValues(
+        knex,
+        keys.map((k) => {
+          const [entityType, field] = k.split('|')
+          return { entityType, field }
+        }),
+      )
+      return keys.map((k) => counts.get(k) ?? 0)
+    }),
     entity,
     entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
+    divisionGeometry: new DataLoader((ids) => loadDivisionGeometries(knex, ids)),
     golden: new DataLoader(async (ids) => {
       const rows: GoldenRow[] = await knex('golden_values')
         .whereIn('entity_id', ids as string[])

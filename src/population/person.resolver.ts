@@ -11,7 +11,7 @@ import { badInput } from '../shared/errors.js'
 import { Address } from '../spatial/address.type.js'
 import { LegalEntity } from '../legal-entity/legal-entity.type.js'
 import { PersonFilter } from './person.input.js'
-import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
+import { personColumns, personIdsByIdNumber, personQuery, personRowByIdNumber } from './person.store.js'
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
@@ -60,6 +60,14 @@ export class PersonResolver {
   ): Promise<Person | null> {
     if (!id && !idNumber) throw badInput('give id or idNumber', 'id')
     let personId = id ? checkId(id) : undefined
+    if (!personId && !asOf) {
+      // Found and loaded in one statement; the loader is primed so nested fields reuse the row.
+      const row = await personRowByIdNumber(ctx.knex, idNumber!.trim().toUpperCase())
+      if (!row) return null
+      const obj = rowToObject('PERSON', row)
+      ctx.loaders.entity.PERSON.prime(obj.id, obj)
+      return (await hiddenAsDeceased(ctx, obj)) ? null : asPerson(obj)
+    }
     if (!personId)
       personId = (await personIdsByIdNumber(ctx.knex, [idNumber!.trim().toUpperCase()])).get(
         idNumber!.trim().toUpperCase(),

@@ -66,6 +66,11 @@ export function personColumns(knex: Knex): (string | Knex.Raw)[] {
 }
 
 /** Ids of persons holding each ID number; an unheld number maps to nothing. */
+/** The person holding an ID number, whole row, in one statement (the lookup and the load at once); undefined when none. */
+export async function personRowByIdNumber(knex: Knex, idNumber: string): Promise<Record<string, unknown> | undefined> {
+  return knex('persons').select(selectColumns(knex, 'PERSON')).where('id_number', idNumber).orderBy('id').first()
+}
+
 export async function personIdsByIdNumber(knex: Knex, idNumbers: string[]): Promise<Map<string, string>> {
   const rows = await knex('persons').select('id', 'id_number').whereIn('id_number', idNumbers)
   return new Map(rows.map((r: { id: string; id_number: string }) => [r.id_number, r.id]))

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { READ_CACHE_MAX_AGE_MS, ReadCache } from '../access/read-cache.js'
 import type { EntityTypeName, SharingClassName } from '../shared/entity-types.js'
 import type { RuleView } from './rules/merge.js'
 
@@ -51,6 +52,21 @@ export class AuthorityRules {
   }
 }
 
+const cache = new ReadCache<Knex, AuthorityRules>(READ_CACHE_MAX_AGE_MS)
+
+/**
+ * The authority table for the read path, cached per database (src/access/read-cache.ts) and
+ * invalidated by upsertAuthorityRule. Write paths read the table in their own transaction instead.
+ */
+export function cachedAuthorityRules(knex: Knex): Promise<AuthorityRules> {
+  return cache.get(knex, () => loadAuthorityRules(knex))
+}
+
+/** Forgets the cached authority table (now and when trx finishes): for writers of rules besides upsertAuthorityRule. */
+export function invalidateAuthorityRules(trx: Knex.Transaction): void {
+  cache.invalidate(trx)
+}
+
 /** Loads the whole authority table (a few hundred rows at most). */
 export async function loadAuthorityRules(db: Knex | Knex.Transaction): Promise<AuthorityRules> {
   const rows = await db<DbAuthorityRuleRow>('authority_rules').select(
@@ -89,5 +105,6 @@ export async function upsertAuthorityRule(
     .onConflict(['entity_type', 'field', 'entity_kind'])
     .merge(['authority', 'fallbacks', 'sharing_class', 'txid'])
     .returning(['entity_type', 'field', 'entity_kind', 'authority', 'fallbacks', 'sharing_class'])
+  cache.invalidate(trx)
   return row
 }

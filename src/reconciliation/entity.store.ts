@@ -56,10 +56,35 @@ export async function loadEntities(
   ids: readonly string[],
 ): Promise<(EntityObject | null)[]> {
   const table = ENTITY_SPECS[entityType].table
+  const lazy = LAZY_GEOMETRY[entityType]
+  const columns = selectColumns(knex, entityType)
   const rows = await knex(table)
-    .select(selectColumns(knex, entityType))
+    .select(lazy ? columns.filter((c) => typeof c === 'string') : columns)
     .whereIn('id', ids as string[])
-  const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, rowToObject(entityType, r)]))
+  const byId = new Map(
+    rows.map((r: Record<string, unknown>) => {
+      const obj = rowToObject(entityType, r)
+      // undefined (not null): "not loaded"; the field's resolver loads it when it is selected.
+      if (lazy) delete obj[lazy]
+      return [r.id as string, obj]
+    }),
+  )
+  return ids.map((id) => byId.get(id) ?? null)
+}
+
+/**
+ * Geometry fields the entity loader leaves out: a district's boundary is thousands of vertices,
+ * turned into GeoJSON for every person whose address names the district, though few queries
+ * select it. Their resolvers load them on demand (divisionGeometry in src/graphql/context.ts).
+ */
+export const LAZY_GEOMETRY: Partial<Record<EntityTypeName, string>> = { ADMIN_DIVISION: 'geometry' }
+
+/** GeoJSON of divisions' boundaries by id, in the order asked (null: none). */
+export async function loadDivisionGeometries(knex: Knex, ids: readonly string[]): Promise<unknown[]> {
+  const rows: { id: string; g: unknown }[] = await knex('admin_divisions')
+    .select('id', knex.raw('ST_AsGeoJSON(geom, 7)::json AS g'))
+    .whereIn('id', ids as string[])
+  const byId = new Map(rows.map((r) => [r.id, r.g]))
   return ids.map((id) => byId.get(id) ?? null)
 }
 

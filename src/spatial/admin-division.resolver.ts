@@ -62,7 +62,8 @@ export class AdminDivisionResolver {
     @Ctx() ctx: Context,
     @Arg('simplifyMeters', () => Float, { nullable: true }) simplifyMeters?: number,
   ) {
-    if (simplifyMeters === undefined || simplifyMeters === null) return d.geometry
+    if (simplifyMeters === undefined || simplifyMeters === null)
+      return d.geometry !== undefined ? d.geometry : ctx.loaders.divisionGeometry.load(d.id)
     if (!(simplifyMeters > 0) || simplifyMeters > MAX_SIMPLIFY_METERS)
       throw badInput(
         `simplifyMeters must be greater than 0 and at most ${MAX_SIMPLIFY_METERS}`,

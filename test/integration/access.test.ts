@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { revokePrincipal } from '../../src/access/keys.js'
 import { appendAccessLog, verifyAccessLog } from '../../src/access/access-log.store.js'
 import { seedDemoAccess } from '../../src/access/demo.js'
+import { invalidateSharingGrants } from '../../src/access/sharing.store.js'
 import { withTransaction } from '../../src/db/transaction.js'
 import { applySubmission } from '../../src/reconciliation/submission.service.js'
 import { creditCodeCheckChar } from '../../src/reconciliation/rules/credit-code.js'
@@ -686,6 +687,8 @@ describe('sharing requests', () => {
       .knex('sharing_grants')
       .where({ id })
       .update({ expires_at: new Date(Date.now() - 1000) })
+    // Changed behind the service: its read cache would see it within READ_CACHE_MAX_AGE_MS; now at once.
+    invalidateSharingGrants()
     expect((await server.gql(q, { id: person.id }, edu)).data!.person.ethnicity).toBeNull()
     const own = await server.gql('{ sharingGrants { id department { code } } }', undefined, edu)
     expect(own.data!.sharingGrants.every((g: { department: { code: string } }) => g.department.code === 'EDU')).toBe(

@@ -1,6 +1,7 @@
 import 'reflect-metadata'
 import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { invalidateSharingGrants } from '../../src/access/sharing.store.js'
 import { idNumberCheckChar, maskIdNumber } from '../../src/reconciliation/rules/id-number.js'
 import { createTestKey, principalIdOf } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
@@ -124,6 +125,8 @@ describe('a deceased person by id', () => {
       status: 'APPROVED',
       expires_at: new Date(Date.now() + 3_600_000),
     })
+    // Written behind the service: its grant cache would see it within READ_CACHE_MAX_AGE_MS; now at once.
+    invalidateSharingGrants()
     try {
       const housing = await createTestKey(server.knex, { department: 'HOUSING' })
       const byId = await server.gql(`query($id: ID!) { person(id: $id) { id } }`, { id: personId }, housing)
@@ -157,6 +160,7 @@ describe('a deceased person by id', () => {
         .knex('sharing_grants')
         .where({ id: grantId })
         .update({ expires_at: new Date(Date.now() - 1000) })
+      invalidateSharingGrants()
     }
   })
 })

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { withTransaction } from '../../src/db/transaction.js'
+import { applySubmission } from '../../src/reconciliation/submission.service.js'
+import type { EntityTypeName } from '../../src/shared/entity-types.js'
+import { createTestKey } from '../access-helpers.js'
+import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
+import { makeCreditCode, makeIdNumber, randomInt } from '../support/ids.js'
+
+// Statements per request on the hot read paths: at most 1 + nesting depth + the access log's one,
+// rules and grants not re-read per request, and a district boundary turned into GeoJSON only when
+// a query selects it.
+let server: TestServer
+let psb: Record<string, string>
+let steward: Record<string, string>
+const sfx = uniqueSuffix()
+const township = `330106${String(800 + randomInt(199)).padStart(3, '0')}`
+const idNumber = makeIdNumber('1985-03-12', randomInt(900), '330106')
+const creditCode = makeCreditCode(randomInt(1e7))
+const opts = { matchHigh: 0.9, matchLow: 0.7, extent: [118.3, 29.1, 120.8, 30.6] as [number, number, number, number] }
+
+async function submit(department: string, entityType: EntityTypeName, records: unknown[]) {
+  const r = await withTransaction(server.knex, { operation: 'test', departmentCode: department }, (tx) =>
+    applySubmission(tx, { department, entityType, records: records as never }, opts),
+  )
+  expect(r.rejected).toEqual([])
+}
+
+beforeAll(async () => {
+  server = await startTestServer()
+  psb = await createTestKey(server.knex, { department: 'PSB' })
+  steward = await createTestKey(server.knex, { roles: ['STEWARD'] })
+  const square = (x: number, y: number, d: number) => ({
+    type: 'Polygon',
+    coordinates: [
+      [
+        [x, y],
+        [x + d, y],
+        [x + d, y + d],
+        [x, y + d],
+        [x, y],
+      ],
+    ],
+  })
+  await submit('CAB', 'ADMIN_DIVISION', [
+    { sourceKey: `div-${sfx}`, attributes: { code: township, name: `读街道${sfx}` } },
+  ])
+  // Boundaries come from their authority, NRP.
+  await submit('NRP', 'ADMIN_DIVISION', [
+    { sourceKey: `div-${sfx}`, attributes: { code: township }, geometry: square(120.1, 30.2, 0.01) },
+  ])
+  await submit('CAB', 'ADDRESS', [
+    { sourceKey: `addr-${sfx}`, attributes: { fullText: `杭州市西湖区读路${sfx}号`, divisionCode: township } },
+  ])
+  await submit('PSB', 'PERSON', [
+    {
+      sourceKey: `p-${sfx}`,
+      attributes: { idNumber, name: `读${sfx}`, residenceAddressText: `杭州市西湖区读路${sfx}号` },
+    },
+  ])
+  await submit('AMR', 'LEGAL_ENTITY', [
+    {
+      sourceKey: `le-${sfx}`,
+      attributes: {
+        creditCode,
+        name: `读公司${sfx}`,
+        legalRepresentativeIdNumber: idNumber,
+        legalRepresentativeName: `读${sfx}`,
+      },
+    },
+  ])
+})
+afterAll(async () => server?.close())
+
+async function counted(query: string, key = psb): Promise<{ data: any; statements: string[] }> {
+  const statements: string[] = []
+  const listener = (q: { sql: string }) => statements.push(q.sql)
+  server.knex.on('query', listener)
+  try {
+    const r = await server.gql(query, undefined, key)
+    expect(r.errors).toBeUndefined()
+    return { data: r.data, statements }
+  } finally {
+    server.knex.off('query', listener)
+  }
+}
+
+describe('statements per request', () => {
+  const personQuery = `{ person(idNumber: "${idNumber}") { name residenceAddress { fullText division { code name } } } }`
+
+  it('person by ID number with address and division: ≤ 1 + depth 3 + the log, no boundary, no rules re-read', async () => {
+    await counted(personQuery) // first request of this key: fills the caches
+    const { data, statements } = await counted(personQuery)
+    expect(data.person).toMatchObject({
+      name: `读${sfx}`,
+      residenceAddress: { fullText: `杭州市西湖区读路${sfx}号`, division: { code: township } },
+    })
+    expect(statements.length).toBeLessThanOrEqual(1 + 3 + 1)
+    expect(statements.filter((s) => /access_log_append/.test(s))).toHaveLength(1)
+    expect(statements.filter((s) => /authority_rules|sharing_grants/.test(s))).toEqual([])
+    expect(statements.filter((s) => /ST_AsGeoJSON\([^)]*geom\b/i.test(s))).toEqual([])
+  })
+
+  it('the boundary is loaded, once, when a query selects it', async () => {
+    const { data, statements } = await counted(
+      `{ person(idNumber: "${idNumber}") { residenceAddress { division { code geometry } } } }`,
+    )
+    expect(statements.filter((s) => /ST_AsGeoJSON\([^)]*geom\b/i.test(s))).toHaveLength(1)
+    expect(data.person.residenceAddress.division.geometry).toMatchObject({ type: 'MultiPolygon' })
+    const direct = await server.knex.raw(
+      'SELECT ST_AsGeoJSON(geom, 7)::json AS g FROM admin_divisions WHERE code = ?',
+      [township],
+    )
+    expect(data.person.residenceAddress.division.geometry).toEqual(direct.rows[0].g)
+  })
+
+  it('legal entity by credit code: with its representative ≤ 1 + 2 + the log; from the entity row, no log at all', async () => {
+    const q = `{ legalEntity(creditCode: "${creditCode}") { name legalRepresentative { name } } }`
+    await counted(q, steward)
+    const withRep = await counted(q, steward)
+    expect(withRep.data.legalEntity).toEqual({ name: `读公司${sfx}`, legalRepresentative: { name: `读${sfx}` } })
+    expect(withRep.statements.length).toBeLessThanOrEqual(1 + 2 + 1)
+    const fromRow = await counted(`{ legalEntity(creditCode: "${creditCode}") { name legalRepresentativeName } }`)
+    expect(fromRow.data.legalEntity).toEqual({ name: `读公司${sfx}`, legalRepresentativeName: `读${sfx}` })
+    expect(fromRow.statements.length).toBeLessThanOrEqual(1 + 1)
+    expect(fromRow.statements.filter((s) => /access_log/.test(s))).toEqual([])
+  })
+
+  it('an unknown ID number costs one statement and logs nothing', async () => {
+    const { data, statements } = await counted(
+      `{ person(idNumber: "${makeIdNumber('1985-03-12', 999, '330106')}") { name } }`,
+    )
+    expect(data.person).toBeNull()
+    expect(statements).toHaveLength(1)
+  })
+})
