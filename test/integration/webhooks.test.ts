@@ -1,7 +1,8 @@
 import 'reflect-metadata'
 import { createHmac } from 'node:crypto'
+import { spawn } from 'node:child_process'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { revokePrincipal } from '../../src/access/keys.js'
 import { createWebhookWorker } from '../../src/notifications/delivery.js'
 import { createTestKey, principalIdOf } from '../access-helpers.js'
@@ -18,13 +19,18 @@ interface Received {
   raw: string
 }
 
-/** Answers by path: /ok → 200; /flaky/N → 500 for the first N requests, then 200; /hold → waits for release(). */
+/** Answers by path: /ok → 200; /flaky/N → 500 for the first N requests, then 200; /hold-once → never answers the first request. */
 class Receiver {
   server!: Server
   url = ''
   received: Received[] = []
   private failures = new Map<string, number>()
   private held: (() => void)[] = []
+  private heldOnce = new Set<string>()
+  /** Requests waiting for an answer that will not come (see /hold-once). */
+  get holding() {
+    return this.held.length
+  }
   private inFlight = new Map<string, number>()
   /** Most requests of one subscription seen at the same time. */
   maxInFlight = new Map<string, number>()
@@ -38,7 +44,11 @@ class Receiver {
       this.inFlight.set(sub, now)
       this.maxInFlight.set(sub, Math.max(this.maxInFlight.get(sub) ?? 0, now))
       try {
-        if (path.startsWith('/hold')) await new Promise<void>((r) => this.held.push(r))
+        // The first request to a /hold-once path is never answered (until close); later ones are.
+        if (path.startsWith('/hold-once') && !this.heldOnce.has(path)) {
+          this.heldOnce.add(path)
+          return await new Promise<void>((r) => this.held.push(r))
+        }
         const flaky = /^\/flaky\/(\d+)/.exec(path)
         if (flaky) {
           const n = (this.failures.get(path) ?? 0) + 1
@@ -432,4 +442,59 @@ describe('the change feed from now on', () => {
     expect(fields).toEqual(expect.arrayContaining(['idNumber', 'name']))
     expect(later.data.changes.nodes.some((n: { newValue: unknown }) => n.newValue === `现在${suffix}`)).toBe(true)
   })
+})
+
+describe('a worker killed mid-delivery', () => {
+  it.skipIf(inject('embedded'))(
+    'another resumes from the cursor once the lease has run out: nothing lost, only the event in flight repeated (needs a second connection: real PostgreSQL)',
+    async () => {
+      await server.webhookWorker.stop()
+      const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/webhook-worker.ts'], {
+        env: { ...process.env, DATABASE_URL: inject('databaseUrl') },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      })
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (d) => String(d).includes('ready') && resolve())
+          child.once('exit', (code) => reject(new Error(`the worker process ended at start (exit ${code})`)))
+        })
+        const path = `/hold-once/${suffix}`
+        const sub = await subscribe(keys.PSB, {
+          url: `${receiver.url}${path}`,
+          entityTypes: ['PERSON'],
+          kinds: ['FIELD_CHANGED'],
+          entityIds: [personId],
+        })
+        for (const i of [1, 2])
+          await submit('PSB', 'PERSON', [
+            {
+              sourceKey: `wh-kill-${suffix}-${i}`,
+              observedAt: `2025-09-0${i}T00:00:00Z`,
+              attributes: { idNumber, name: `杀${suffix}${i}` },
+            },
+          ])
+        // The child has sent the first event and waits for an answer that does not come: kill it.
+        await until(() => receiver.holding > 0, 'the held delivery')
+        child.kill('SIGKILL')
+        await new Promise((r) => child.once('exit', r))
+        const row = await server.knex('webhook_subscriptions').where({ id: sub.subscription.id }).first()
+        expect(row.last_delivery_at).toBeNull()
+
+        server.webhookWorker.start()
+        await until(() => receiver.at(path).length >= 2, 'both events after the restart', 60_000)
+        const got = receiver.at(path).map((r) => r.body)
+        expect(got).toHaveLength(2)
+        expect(got.map((e) => e.entityId)).toEqual([personId, personId])
+        expect(new Set(got.map((e) => e.id)).size).toBe(2)
+        await until(
+          async () => (await subscription(sub.subscription.id, keys.PSB)).deliveredCursor === got[1].cursor,
+          'the cursor after both',
+        )
+      } finally {
+        child.kill('SIGKILL')
+        server.webhookWorker.start()
+      }
+    },
+    90_000,
+  )
 })
