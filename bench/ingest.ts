@@ -14,13 +14,25 @@ import { cpus, totalmem } from 'node:os'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
 import pg from 'pg'
+import { createKnex } from '../src/db/knex.js'
+import { defineDataItems } from '../src/reconciliation/data-items.service.js'
 import { HANGZHOU } from '../seeds/demo.js'
 import { generatePersons } from '../seeds/demo/generators.js'
 import { createRng } from '../src/shared/random.js'
 
 const { values } = parseArgs({
-  options: { persons: { type: 'string' }, 'database-url': { type: 'string' }, keep: { type: 'boolean' } },
+  options: {
+    persons: { type: 'string' },
+    'database-url': { type: 'string' },
+    keep: { type: 'boolean' },
+    items: { type: 'string' },
+  },
 })
+// Item counts of the HRSS extended-item passes (records of N catalogue items each), e.g. "5,50".
+const itemCounts = (values.items ?? '5,50')
+  .split(',')
+  .map(Number)
+  .filter((n) => Number.isInteger(n) && n > 0)
 const persons = Number(values.persons ?? 1_000_000)
 const baseUrl = values['database-url'] ?? process.env.DATABASE_URL
 if (!baseUrl || !Number.isInteger(persons) || persons < 1) {
@@ -108,6 +120,19 @@ interface CliSummary {
   peakRssMb: number
 }
 
+/** The HRSS items of an items pass: n INTEGER items (0–100) named bench<n>x<i>. */
+const itemNames = (n: number) => Array.from({ length: n }, (_, i) => `bench${n}x${i}`)
+
+/** HRSS records of every person carrying n extended items, under their own source keys. */
+function* itemLines(n: number): Generator<string> {
+  yield `sourceKey,observedAt,idNumber,${itemNames(n).join(',')}\n`
+  const rng = createRng(`bench-ingest-items-${n}`)
+  for (const p of generatePersons(createRng('bench-ingest'), persons, { districts: HANGZHOU.districts }))
+    yield `items${n}-${p.sourceKey},${observedAt},${p.attributes.idNumber},${itemNames(n)
+      .map(() => rng.int(0, 100))
+      .join(',')}\n`
+}
+
 function importWithCli(department: string, file: string): CliSummary {
   const r = spawnSync(
     process.execPath,
@@ -149,6 +174,38 @@ async function main(): Promise<void> {
       `HEALTH import: ${health.records} records in ${health.seconds.toFixed(1)} s (${health.recordsPerSecond} records/s), conflicts opened ${health.conflictsOpened}`,
     )
 
+    // Extended items: define them (ADMIN's defineDataItem, as data), then HRSS sends records of n
+    // items for every person: each record is an update of an existing person with n claims.
+    const itemRuns: { n: number; r: CliSummary }[] = []
+    for (const n of itemCounts) {
+      const knex = createKnex({ url: url.toString(), poolMax: 1 })
+      try {
+        await defineDataItems(
+          knex,
+          { principalId: null, departmentCode: null },
+          itemNames(n).map((name) => ({
+            entityType: 'PERSON' as const,
+            name,
+            title: name,
+            dataType: 'INTEGER' as const,
+            min: 0,
+            max: 100,
+            authority: 'HRSS',
+            sharingClass: 'CONDITIONAL' as const,
+          })),
+        )
+      } finally {
+        await knex.destroy()
+      }
+      const file = `${dir}hrss-items${n}-${persons}.csv`
+      await writeLines(file, itemLines(n))
+      const r = importWithCli('HRSS', file)
+      console.error(
+        `HRSS ${n}-item import: ${r.records} records in ${r.seconds.toFixed(1)} s (${r.recordsPerSecond} records/s)`,
+      )
+      itemRuns.push({ n, r })
+    }
+
     const total = psb.records + health.records
     const seconds = psb.seconds + health.seconds
     const rate = total / seconds
@@ -179,6 +236,17 @@ Machine: ${machine}; ${new Date().toISOString().slice(0, 10)}. The server was sh
 - Ratio reconciled / raw COPY: **${(rate / copyRate).toFixed(3)}** (goal ≥ 0.2).
 - Peak RSS of the import process: PSB ${psb.peakRssMb} MB, HEALTH ${health.peakRssMb} MB (streaming: flat in the file size).
 - Conflicts opened: ${health.conflictsOpened} VALUE_MISMATCH on birthDate (${disagreeing} disagreeing HEALTH records); rejected: ${psb.rejected + health.rejected}.
+${
+  itemRuns.length
+    ? `
+Records of extended items (HRSS updates of every person, each record carrying n catalogue items, INTEGER):
+
+| items per record | records | seconds | records/s | item values/s | ratio to raw \`\\copy\` |
+|---:|---:|---:|---:|---:|---:|
+${itemRuns.map(({ n, r }) => `| ${n} | ${r.records} | ${r.seconds.toFixed(1)} | ${r.recordsPerSecond} | ${Math.round(r.recordsPerSecond * n)} | ${(r.recordsPerSecond / copyRate).toFixed(3)} |`).join('\n')}
+`
+    : ''
+}
 - "Reconciled" means every record went through validation, identity resolution, source record, claims,
   golden values, field history, conflicts and the persons projection, in transactions of 5,000.
 `

@@ -11,9 +11,12 @@ import * as createImportRuns from './20261127120500_create_import_runs.js'
 import * as indexConflictsByOpening from './20261127140000_index_conflicts_by_opening.js'
 import * as createEntityNaturalKeys from './20261202100000_create_entity_natural_keys.js'
 import * as addParcelLandUser from './20261202170000_add_parcel_land_user.js'
+import * as createCrossChecks from './20261202170100_create_cross_checks.js'
+import * as createWebhookSubscriptions from './20261202180000_create_webhook_subscriptions.js'
 import * as assignFeedPositionAtCommit from './20261202140000_assign_feed_position_at_commit.js'
 import * as appendAccessLogInGroups from './20261202120000_append_access_log_in_groups.js'
 import * as createCheckedGeometryFunction from './20261202110000_create_checked_geometry_function.js'
+import * as createDataItems from './20261202130000_create_data_items.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -32,9 +35,12 @@ export const migrations: Record<string, Migration> = {
   '20261127140000_index_conflicts_by_opening': indexConflictsByOpening,
   '20261202100000_create_entity_natural_keys': createEntityNaturalKeys,
   '20261202170000_add_parcel_land_user': addParcelLandUser,
+  '20261202170100_create_cross_checks': createCrossChecks,
+  '20261202180000_create_webhook_subscriptions': createWebhookSubscriptions,
   '20261202140000_assign_feed_position_at_commit': assignFeedPositionAtCommit,
   '20261202120000_append_access_log_in_groups': appendAccessLogInGroups,
   '20261202110000_create_checked_geometry_function': createCheckedGeometryFunction,
+  '20261202130000_create_data_items': createDataItems,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

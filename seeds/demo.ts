@@ -11,6 +11,8 @@ import type { EntityTypeName } from '../src/shared/entity-types.js'
 import { createRng, type Rng } from '../src/shared/random.js'
 import { BoundedSet } from '../src/shared/bounded-set.js'
 import { generateLegalEntities, generatePersons, type DistrictRef } from './demo/generators.js'
+import { seedDemoCrossChecks } from './demo-cross-checks.js'
+import { demoItemAttributes, seedDataItems, seedDemoItemValues } from './demo-items.js'
 import { seedDemoStatistics } from './demo-statistics.js'
 
 interface DivisionsFile {
@@ -129,6 +131,9 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
   const s = new Submitter(knex, opts)
   const log = opts.log
   const observedAt = '2024-12-31T00:00:00Z'
+  // The catalogue file's extended items first, so every department can submit them.
+  const defined = await seedDataItems(knex)
+  if (defined) log?.info(`demo: ${defined} data items defined from seeds/data/data-items.json`)
 
   // Divisions: CAB names and codes, NRP boundaries.
   await s.add('CAB', 'ADMIN_DIVISION', {
@@ -400,7 +405,13 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
     await s.add('NRP', 'BUILDING', {
       sourceKey: `building-${parcelCode}`,
       observedAt,
-      attributes: { name: `${i + 1}号楼`, floors: erng.int(2, 33), useType: 'RESIDENTIAL', parcelCode },
+      attributes: {
+        name: `${i + 1}号楼`,
+        floors: erng.int(2, 33),
+        useType: 'RESIDENTIAL',
+        parcelCode,
+        ...demoItemAttributes(erng, 'BUILDING', 'NRP'),
+      },
       geometry: square(c, 20),
     })
   }
@@ -409,8 +420,11 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
     ...opts,
     regionCodes: [HANGZHOU.city.code, ...HANGZHOU.districts.map((d) => d.code)],
   })
+  await seedDemoItemValues(knex, s, rng.fork('items'))
+  log?.info('demo: data item values submitted')
   const keys = await seedDemoAccess(knex)
   if (keys.length) log?.info(`demo: API keys created: ${keys.join(', ')}`)
+  await seedDemoCrossChecks(knex, s, log)
   log?.info('demo: loaded')
   return s.totals
 }

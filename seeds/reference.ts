@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { ENTITY_SPECS } from '../src/reconciliation/fields.js'
+import { seedCrossCheckTypes } from './cross-check-types.js'
 import type { EntityTypeName, SharingClassName } from '../src/shared/entity-types.js'
 
 /** The ten departments of CONTRACT.md §1. */
@@ -125,7 +126,7 @@ export function authorityRuleSeeds(): RuleSeed[] {
   return rules
 }
 
-/** Inserts departments and authority rules that are missing; never overwrites an edited rule. */
+/** Inserts departments, authority rules and cross-check types that are missing; never overwrites an edited one. */
 export async function seedReference(knex: Knex): Promise<void> {
   await knex('departments').insert(DEPARTMENTS).onConflict('code').ignore()
   await knex('authority_rules')
@@ -141,4 +142,5 @@ export async function seedReference(knex: Knex): Promise<void> {
     )
     .onConflict(['entity_type', 'field', 'entity_kind'])
     .ignore()
+  await seedCrossCheckTypes(knex)
 }

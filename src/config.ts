@@ -30,6 +30,10 @@ export interface Config {
   /** Query limits: nesting depth and estimated cost (see src/access/query-limits.ts). */
   maxQueryDepth: number
   maxQueryCost: number
+  /** A RUNNING cross-check whose worker has been silent this long is resumed by another (ms). */
+  crossCheckStaleMs: number
+  /** Vector tiles kept in memory for zooms ≤ 12 (0 turns the cache off). */
+  tileCacheTiles: number
   /** Most positions one geometry (query argument or submitted value) may have. */
   maxGeometryVertices: number
   /** Counts below this in public aggregates are suppressed (docs/security.md, "Disclosure rules"). */
@@ -39,6 +43,14 @@ export interface Config {
   logLevel: string
   /** How far after the service's clock a submitted observedAt may lie (OBSERVED_AT_MAX_SKEW_SECONDS). */
   observedAtMaxSkewMs: number
+  /** Change notifications (CONTRACT §9): URL prefixes subscriptions may use, and the delivery worker. */
+  webhooks: WebhookConfig
+  /** Streaming replicas for queries (DATABASE_READ_URL, comma-separated); empty → all reads on the primary. */
+  readUrls: string[]
+  /** A replica further behind than this is not read from (REPLICA_MAX_LAG_MS). */
+  replicaMaxLagMs: number
+  /** How long a caller's read waits for a replica to replay its own last write (REPLICA_WAIT_MS), else the primary. */
+  replicaWaitMs: number
   /** Signed checkpoints of the access-log chain outside the database (src/access/audit-anchor.ts). */
   auditAnchor?: AuditAnchorConfig
 }
@@ -73,6 +85,42 @@ function positiveInt(env: NodeJS.ProcessEnv, name: string, fallback: number): nu
   return n
 }
 
+export interface WebhookConfig {
+  allowedUrls: string[]
+  /** Run the delivery worker in this process (WEBHOOK_WORKER=false leaves it to other processes). */
+  worker: boolean
+  pollMs: number
+  timeoutMs: number
+  retryBaseMs: number
+  maxBackoffMs: number
+  batch: number
+  /** Subscriptions one process serves at once (WEBHOOK_CONCURRENCY). */
+  concurrency: number
+}
+
+/** WEBHOOK_ALLOWED_URLS (comma-separated http(s) URL prefixes) and the delivery settings. */
+function webhookConfig(env: NodeJS.ProcessEnv): WebhookConfig {
+  const allowedUrls = (env.WEBHOOK_ALLOWED_URLS ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  for (const u of allowedUrls)
+    if (!/^https?:\/\/[^/?#]+/.test(u))
+      throw new ConfigError(`WEBHOOK_ALLOWED_URLS entries must be http(s) URL prefixes with a host, got "${u}"`)
+  const worker = (env.WEBHOOK_WORKER ?? 'true').toLowerCase()
+  if (worker !== 'true' && worker !== 'false') throw new ConfigError('WEBHOOK_WORKER must be true or false')
+  return {
+    allowedUrls,
+    worker: worker === 'true',
+    pollMs: positiveInt(env, 'WEBHOOK_POLL_MS', 500),
+    timeoutMs: positiveInt(env, 'WEBHOOK_TIMEOUT_MS', 10_000),
+    retryBaseMs: positiveInt(env, 'WEBHOOK_RETRY_BASE_MS', 1_000),
+    maxBackoffMs: positiveInt(env, 'WEBHOOK_MAX_BACKOFF_MS', 24 * 3600_000),
+    batch: 100,
+    concurrency: positiveInt(env, 'WEBHOOK_CONCURRENCY', 8),
+  }
+}
+
 /** Reads the configuration; throws ConfigError naming the bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined
@@ -91,8 +139,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const matchLow = num(env, 'MATCH_LOW', 0.7)
   if (!(matchLow > 0 && matchLow < matchHigh && matchHigh <= 1))
     throw new ConfigError('MATCH_LOW and MATCH_HIGH must satisfy 0 < MATCH_LOW < MATCH_HIGH <= 1')
+  const readUrls = (env.DATABASE_READ_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean)
+  const badRead = readUrls.find((u) => !/^postgres(ql)?:\/\//.test(u))
+  if (badRead) throw new ConfigError(`DATABASE_READ_URL must list postgres:// URLs (got "${badRead.slice(0, 20)}…")`)
+  if (readUrls.length && !databaseUrl) throw new ConfigError('DATABASE_READ_URL needs DATABASE_URL (the primary)')
   return {
     databaseUrl,
+    readUrls,
+    replicaMaxLagMs: num(env, 'REPLICA_MAX_LAG_MS', 5000),
+    replicaWaitMs: num(env, 'REPLICA_WAIT_MS', 1000),
     dbPoolMax: num(env, 'DB_POOL_MAX', 10),
     dataDir: env.DATA_DIR || './.data/pglite',
     port: num(env, 'PORT', 4000),
@@ -110,11 +168,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitPerSecond: num(env, 'RATE_LIMIT_PER_SECOND', 50),
     maxQueryDepth: num(env, 'MAX_QUERY_DEPTH', 12),
     maxQueryCost: num(env, 'MAX_QUERY_COST', 20000),
+    crossCheckStaleMs: num(env, 'CROSS_CHECK_STALE_MS', 60000),
+    tileCacheTiles: Math.max(0, Math.floor(num(env, 'TILE_CACHE_TILES', 2000))),
     maxGeometryVertices: positiveInt(env, 'MAX_GEOMETRY_VERTICES', DEFAULT_MAX_GEOMETRY_VERTICES),
     disclosureMinCount: positiveInt(env, 'DISCLOSURE_MIN_COUNT', 10),
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel: env.LOG_LEVEL || 'info',
     observedAtMaxSkewMs: num(env, 'OBSERVED_AT_MAX_SKEW_SECONDS', 300) * 1000,
+    webhooks: webhookConfig(env),
     auditAnchor: auditAnchor(env),
   }
 }

@@ -1,3 +1,4 @@
+import { getOperationAST, parse } from 'graphql'
 import 'reflect-metadata'
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
@@ -11,19 +12,25 @@ import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
 import { seedReference } from '../seeds/reference.js'
 import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
+import { CrossCheckRunner, registerRunner } from './cross-check/cross-check.runner.js'
 import { accessPlugin } from './access/access.plugin.js'
 import { accessGate, requestPrincipal } from './access/http.js'
 import type { Config } from './config.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
+import { ReadReplicas } from './db/replicas.js'
 import { createLoaders, type Context } from './graphql/context.js'
+import { consoleRouter } from './console/console.router.js'
 import { formatErrorWith } from './graphql/errors.js'
 import { createMetrics } from './graphql/metrics.js'
+import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
+import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
 import { ogcRouter } from './ogc/ogc.router.js'
 import { statsRouter } from './statistics/stats.router.js'
+import { tilesRouter } from './tiles/tiles.router.js'
 import { assertPortFree, listenOn } from './shared/listen.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
@@ -66,6 +73,8 @@ export interface RunningServer {
   url: string
   knex: Knex
   log: Logger
+  /** The change-notification delivery worker of this process (started unless WEBHOOK_WORKER=false). */
+  webhookWorker: WebhookWorker
   close(): Promise<void>
 }
 
@@ -80,6 +89,19 @@ export interface ServerOptions {
  * DATABASE_URL), migrations, reference data, GraphQL, GraphiQL, health routes.
  * Throws when the database cannot be reached or migrated.
  */
+/** True when the request's operation is a query (not a mutation, and parseable): it may read a replica. */
+function isQueryOnly(req: express.Request): boolean {
+  const body = req.method === 'GET' ? req.query : req.body
+  const query = body?.query
+  if (typeof query !== 'string') return false
+  try {
+    const op = getOperationAST(parse(query), typeof body.operationName === 'string' ? body.operationName : undefined)
+    return op?.operation === 'query'
+  } catch {
+    return false
+  }
+}
+
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? pino({ level: config.logLevel })
   await assertPortFree(config.port, config.host)
@@ -107,6 +129,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     throw e
   }
 
+  // Cross-checks run in the background of the server; orphaned ones (a restart) resume here.
+  const crossChecks = new CrossCheckRunner(knex, log, { staleMs: config.crossCheckStaleMs })
+  registerRunner(knex, crossChecks)
+  crossChecks.start()
+
   const app = express()
   app.disable('x-powered-by')
   const httpServer: Server = createHttpServer(app)
@@ -117,7 +144,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     await embedded?.stop()
     throw e
   }
+  const replicas = config.readUrls.length
+    ? new ReadReplicas(
+        knex,
+        config.readUrls.map((u) => ({
+          url: u,
+          knex: createKnex({ url: u, poolMax: config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs }),
+        })),
+        { maxLagMs: config.replicaMaxLagMs, readYourWritesWaitMs: config.replicaWaitMs },
+      )
+    : undefined
   const metrics = createMetrics(knex)
+  const webhookWorker = createWebhookWorker(
+    knex,
+    { ...config.webhooks },
+    log,
+    registerWebhookMetrics(metrics.registry, knex),
+  )
+  if (config.webhooks.worker) webhookWorker.start()
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
@@ -129,6 +173,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       ApolloServerPluginLandingPageDisabled(),
       metrics.plugin,
       accessPlugin({ log, limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost } }),
+      // After a mutation the caller's next queries wait for a replica to replay it (read-your-writes).
+      {
+        async requestDidStart() {
+          return {
+            async willSendResponse(rc) {
+              if (replicas && rc.operation?.operation === 'mutation')
+                await replicas.noteWrite(rc.contextValue.principal.id).catch(() => undefined)
+            },
+          }
+        },
+      },
     ],
   })
   await apollo.start()
@@ -138,9 +193,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   })
   app.get('/readyz', async (_req, res) => {
     const ready = await Promise.race([isReady(knex), new Promise<boolean>((r) => setTimeout(() => r(false), 3000))])
+    // Replicas are reported, not required: a lost one only sends its reads to the primary.
+    const replicaStatus = replicas && ready ? await replicas.status() : undefined
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'unavailable',
       database: ready ? 'reachable and migrated' : 'unreachable or not migrated',
+      ...(replicaStatus ? { replicas: replicaStatus } : {}),
     })
   })
   app.get('/metrics', async (req, res) => {
@@ -154,6 +212,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
+  app.use('/console', consoleRouter())
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
   app.use(
@@ -161,17 +220,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     gate,
     express.json({ limit: MAX_BODY }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }) => ({
-        knex,
-        config,
-        principal: requestPrincipal(res),
-        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
-        loaders: createLoaders(knex),
-      }),
+      context: async ({ req, res }) => {
+        const principal = requestPrincipal(res)
+        // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
+        const reads = replicas && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
+        return {
+          knex: reads,
+          primary: knex,
+          config,
+          principal,
+          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
+          loaders: createLoaders(reads),
+        }
+      },
     }),
   )
   app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
   app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
+  app.use('/tiles', gate, rejectUnsafeParameters, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
@@ -192,8 +258,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url: `http://127.0.0.1:${port}`,
     knex,
     log,
+    webhookWorker,
     async close() {
+      await crossChecks.stop()
+      await webhookWorker.stop()
       await apollo.stop()
+      await replicas?.destroy()
       try {
         await closeAccessLog(knex)
       } finally {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { GraphQLFormattedError } from 'graphql'
 import type { Knex } from 'knex'
+import type { WebhookWorker } from '../src/notifications/delivery.js'
 import { inject } from 'vitest'
 import { loadConfig, type Config } from '../src/config.js'
 import { createKnex } from '../src/db/knex.js'
@@ -28,6 +29,8 @@ export interface TestServer {
   url: string
   /** The server's own knex; in embedded mode the only connection there is, so use this one. */
   knex: Knex
+  /** The server's change-notification worker (tests stop and start it to stage a crash). */
+  webhookWorker: WebhookWorker
   close(): Promise<void>
   /** POSTs to /graphql over real HTTP; throws only when the answer is not JSON. */
   gql<TData = any>(
@@ -78,6 +81,7 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
   return {
     url,
     knex: server.knex,
+    webhookWorker: server.webhookWorker,
     async close() {
       if (closed) return
       closed = true

@@ -48,7 +48,7 @@ export function accessPlugin({ log, limits }: { log: Logger; limits: QueryLimits
             ]
           if (!state.personIds.size && !state.personLookup) return
           try {
-            await appendAccessLog(ctx.knex, {
+            await appendAccessLog(ctx.primary ?? ctx.knex, {
               at: new Date(),
               principalId: ctx.principal.id,
               purpose: ctx.purpose,

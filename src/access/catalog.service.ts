@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import type { AuthorityRules } from '../reconciliation/authority.store.js'
+import { listDataItemRows } from '../reconciliation/data-items.store.js'
 import { ENTITY_SPECS, type FieldKind } from '../reconciliation/fields.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import type { CatalogEntry, CatalogField } from './access.types.js'
@@ -30,9 +31,14 @@ export function dataTypeOf(kind: FieldKind): string {
   }
 }
 
+/** Departments by number of fields owned, most first (ties by code). */
+const rank = (owners: Map<string, number>) =>
+  [...owners.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+
 /**
- * The data-resource catalogue, generated from the field registry and the authority table: one
- * entry per entity type; provider = the department that owns most of its fields; recordCount
+ * The data-resource catalogue, generated from the field registry, the catalogue-defined items and
+ * the authority table: one
+ * entry per entity type; provider = the department that owns most of its core fields; recordCount
  * from the projection table; updatedAt = the last golden-value change (null when none).
  */
 export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<CatalogEntry[]> {
@@ -41,11 +47,16 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
     .max({ at: 'recorded_at' })
     .groupBy('entity_type')
   const updatedAt = new Map(updated.map((r) => [r.entity_type, r.at]))
+  const items = await listDataItemRows(knex)
   return Promise.all(
     ENTITY_TYPES.map(async (t) => {
       const spec = ENTITY_SPECS[t]
       const names = spec.fields.map((f) => f.name)
-      const extra = rules.all().filter((r) => r.entityType === t && !r.entityKind && !names.includes(r.field))
+      const own = items.filter((i) => i.entity_type === t)
+      const itemNames = new Set(own.map((i) => i.name))
+      const extra = rules
+        .all()
+        .filter((r) => r.entityType === t && !r.entityKind && !names.includes(r.field) && !itemNames.has(r.field))
       const fields: CatalogField[] = [
         ...spec.fields.map((f) => {
           const rule = rules.ruleFor(t, f.name)
@@ -53,6 +64,19 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
             field: f.name,
             dataType: dataTypeOf(f.kind),
             label: f.label,
+            authorityCode: rule?.authority ?? 'STATS',
+            sharingClass: rule?.sharingClass ?? 'NONE',
+          }
+        }),
+        ...own.map((i) => {
+          const rule = rules.ruleFor(t, i.name)
+          return {
+            field: i.name,
+            dataType:
+              i.data_type === 'CODE'
+                ? `enum(${(i.code_list ?? []).map((c) => c.code).join('|')})`
+                : i.data_type.toLowerCase(),
+            label: i.title,
             authorityCode: rule?.authority ?? 'STATS',
             sharingClass: rule?.sharingClass ?? 'NONE',
           }
@@ -65,9 +89,12 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
           sharingClass: r.sharingClass,
         })),
       ]
+      const coreOwners = new Map<string, number>()
+      for (const f of fields.slice(0, spec.fields.length))
+        coreOwners.set(f.authorityCode, (coreOwners.get(f.authorityCode) ?? 0) + 1)
       const owners = new Map<string, number>()
       for (const f of fields) owners.set(f.authorityCode, (owners.get(f.authorityCode) ?? 0) + 1)
-      const ranked = [...owners.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      const ranked = rank(owners)
       const count = await knex(spec.table).count({ n: '*' }).first()
       const classes = new Set(fields.map((f) => f.sharingClass))
       return {
@@ -76,7 +103,9 @@ export async function buildCatalog(knex: Knex, rules: AuthorityRules): Promise<C
         name: BASE[t].name,
         summary: `${fields.length} fields from ${ranked.map(([d, n]) => `${d} (${n})`).join(', ')}; sharing: ${[...classes].sort().join(', ')}.`,
         baseCatalogue: BASE[t].base,
-        providerCode: ranked[0]?.[0] ?? 'STATS',
+        // The register's provider: the owner of most of its core fields (extended items are
+        // other departments' contributions to it).
+        providerCode: rank(coreOwners)[0]?.[0] ?? 'STATS',
         fields,
         recordCount: Number(count?.n ?? 0),
         updatedAt: updatedAt.get(t) ?? null,

@@ -226,9 +226,10 @@ export const fieldAccess: MiddlewareFn<Context> = async ({ root, args, context: 
     const et = rootObj.entityType as EntityTypeName
     const shown: Record<string, unknown> = {}
     for (const [name, v] of Object.entries(value)) {
-      const spec = fieldForAttribute(et, name)
-      if (!spec || (await canSee(ctx, et, spec.name))) shown[name] = v
-      else if (spec.name === 'idNumber' && typeof v === 'string') shown[name] = maskIdNumber(v)
+      // A catalogue item is its own name; it is shown under its sharing class like any field.
+      const field = fieldForAttribute(et, name)?.name ?? name
+      if (await canSee(ctx, et, field)) shown[name] = v
+      else if (field === 'idNumber' && typeof v === 'string') shown[name] = maskIdNumber(v)
     }
     return shown
   }

@@ -3,6 +3,8 @@ import type { Knex } from 'knex'
 import type { Principal } from '../access/principal.js'
 import type { Config } from '../config.js'
 import { cachedAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
+import { countGoldenValues } from '../reconciliation/data-items.store.js'
+import { listDataItems, type DataItemRecord } from '../reconciliation/data-items.service.js'
 import {
   loadDivisionGeometries,
   loadEntities,
@@ -36,12 +38,19 @@ export interface Loaders {
   representativeOf: DataLoader<string, string[]>
   /** The authority table, read once per request. */
   rules: () => Promise<AuthorityRules>
+  /** The whole data-item catalogue (core and extended), read once per request. */
+  dataItems: () => Promise<DataItemRecord[]>
+  /** Number of entities holding a golden value, by `ENTITY_TYPE|item`. */
+  itemValueCount: DataLoader<string, number>
   /** Boundaries of divisions, loaded only when selected (LAZY_GEOMETRY). */
   divisionGeometry: DataLoader<string, unknown>
 }
 
 export interface Context {
+  /** Where this request reads: a streaming replica for a query when one is fit, else the primary. */
   knex: Knex
+  /** The primary, for writes made while serving a query (the access log). */
+  primary?: Knex
   config: Config
   principal: Principal
   /** Free-text purpose from the X-Purpose header, for the access log. */
@@ -55,8 +64,21 @@ export function createLoaders(knex: Knex): Loaders {
     ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))]),
   ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
+  let dataItems: Promise<DataItemRecord[]> | undefined
+  const loadRules = () => (rules ??= cachedAuthorityRules(knex))
   return {
-    rules: () => (rules ??= cachedAuthorityRules(knex)),
+    rules: loadRules,
+    dataItems: () => (dataItems ??= loadRules().then((r) => listDataItems(knex, r))),
+    itemValueCount: new DataLoader(async (keys) => {
+      const counts = await countGoldenValues(
+        knex,
+        keys.map((k) => {
+          const [entityType, field] = k.split('|')
+          return { entityType, field }
+        }),
+      )
+      return keys.map((k) => counts.get(k) ?? 0)
+    }),
     entity,
     entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
     divisionGeometry: new DataLoader((ids) => loadDivisionGeometries(knex, ids)),

@@ -4,9 +4,16 @@ import { buildSchema, type NonEmptyArray } from 'type-graphql'
 import { ACCESS_RESOLVERS } from '../access/access.resolver.js'
 import { fieldAccess } from '../access/field-access.middleware.js'
 import { inputSafety } from '../access/input-safety.js'
+import { CROSS_CHECK_RESOLVERS } from '../cross-check/cross-check.resolver.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
+import {
+  DataItemEntityResolver,
+  DataItemResolver,
+  DataItemValueResolver,
+} from '../reconciliation/data-item.resolver.js'
 import { MasterEntityResolver } from '../reconciliation/master-entity.resolver.js'
+import { WebhookResolver } from '../notifications/webhook.resolver.js'
 import {
   AuthorityRuleFieldsResolver,
   ChangeResolver,
@@ -18,6 +25,7 @@ import {
   ReconciliationResolver,
   SourceRecordResolver,
 } from '../reconciliation/reconciliation.resolver.js'
+import { QueueResolver } from '../reconciliation/queue.resolver.js'
 import { StewardResolver } from '../reconciliation/steward.resolver.js'
 import { AddressResolver } from '../spatial/address.resolver.js'
 import { AdminDivisionResolver } from '../spatial/admin-division.resolver.js'
@@ -43,11 +51,15 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   AuthorityRuleFieldsResolver,
   PrincipalFieldsResolver,
   MasterEntityResolver,
+  DataItemResolver,
+  DataItemEntityResolver,
+  DataItemValueResolver,
   PersonResolver,
   LegalEntityResolver,
   AdminDivisionResolver,
   AddressResolver,
   StewardResolver,
+  QueueResolver,
   SpatialResolver,
   BuildingResolver,
   ParcelResolver,
@@ -55,7 +67,9 @@ export const RESOLVERS: NonEmptyArray<Function> = [
   ObservationResolver,
   StatisticsDiscrepancyResolver,
   AdminDivisionStatisticsResolver,
+  WebhookResolver,
   ...ACCESS_RESOLVERS,
+  ...CROSS_CHECK_RESOLVERS,
 ]
 
 let built: Promise<GraphQLSchema> | undefined

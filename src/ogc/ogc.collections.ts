@@ -8,6 +8,8 @@ export interface OgcCollection {
   table: string
   geometryColumn: string
   geometryType: 'Point' | 'Polygon' | 'MultiPolygon'
+  /** Column of a natural code that also identifies a feature (`/items/330106`); none for addresses and buildings. */
+  naturalKey?: string
   /** GeoJSON property → column. */
   properties: Record<string, { column: string; type: 'string' | 'number' | 'integer' }>
 }
@@ -20,6 +22,7 @@ export const OGC_COLLECTIONS: OgcCollection[] = [
     description: 'Division boundaries (GB/T 2260 codes) with their level and parent.',
     table: 'admin_divisions',
     geometryColumn: 'geom',
+    naturalKey: 'code',
     geometryType: 'MultiPolygon',
     properties: {
       code: { column: 'code', type: 'string' },
@@ -66,6 +69,7 @@ export const OGC_COLLECTIONS: OgcCollection[] = [
     description: 'Cadastral parcels with land use and spheroidal area.',
     table: 'parcels',
     geometryColumn: 'geom',
+    naturalKey: 'parcel_code',
     geometryType: 'Polygon',
     properties: {
       parcelCode: { column: 'parcel_code', type: 'string' },

@@ -1,4 +1,5 @@
 import { OGC_COLLECTIONS } from './ogc.collections.js'
+import { CRS84, SUPPORTED_CRS } from './ogc.crs.js'
 
 /** The OpenAPI 3.0 description of the /ogc routes (the landing page's service-desc). */
 export function openApiDocument(serverUrl: string): Record<string, unknown> {
@@ -48,6 +49,11 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           { $ref: '#/components/parameters/bbox' },
           { $ref: '#/components/parameters/limit' },
           { $ref: '#/components/parameters/offset' },
+          { $ref: '#/components/parameters/crs' },
+          { $ref: '#/components/parameters/bbox-crs' },
+          { $ref: '#/components/parameters/filter' },
+          { $ref: '#/components/parameters/filter-lang' },
+          { $ref: '#/components/parameters/filter-crs' },
         ],
         responses: {
           200: {
@@ -74,7 +80,16 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
       get: {
         operationId: `get-${c.id}-feature`,
         summary: `${c.title}: one feature`,
-        parameters: [{ name: 'featureId', in: 'path', required: true, schema: { type: 'string' } }],
+        parameters: [
+          {
+            name: 'featureId',
+            in: 'path',
+            required: true,
+            description: c.naturalKey ? 'The feature id, or its natural code' : 'The feature id',
+            schema: { type: 'string' },
+          },
+          { $ref: '#/components/parameters/crs' },
+        ],
         responses: {
           200: { description: 'GeoJSON Feature', ...json({ type: 'object' }, 'application/geo+json') },
           404: error,
@@ -107,7 +122,42 @@ export function openApiDocument(serverUrl: string): Record<string, unknown> {
           required: false,
           style: 'form',
           explode: false,
-          schema: { type: 'integer', minimum: 1, maximum: 10000, default: 10 },
+          schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
+        },
+        crs: {
+          name: 'crs',
+          in: 'query',
+          required: false,
+          description: 'CRS of the answer (Content-Crs says which was used)',
+          schema: { type: 'string', format: 'uri', enum: SUPPORTED_CRS.map((c) => c.uri), default: CRS84 },
+        },
+        'bbox-crs': {
+          name: 'bbox-crs',
+          in: 'query',
+          required: false,
+          description: 'CRS of bbox (axis order of that CRS: EPSG:4490 is latitude first)',
+          schema: { type: 'string', format: 'uri', enum: SUPPORTED_CRS.map((c) => c.uri), default: CRS84 },
+        },
+        filter: {
+          name: 'filter',
+          in: 'query',
+          required: false,
+          description: 'CQL2 filter on the queryables (/collections/{id}/queryables)',
+          schema: { type: 'string' },
+        },
+        'filter-lang': {
+          name: 'filter-lang',
+          in: 'query',
+          required: false,
+          description: 'cql2-text (default) or cql2-json; cql-text is the draft name of cql2-text',
+          schema: { type: 'string', enum: ['cql2-text', 'cql2-json', 'cql-text'], default: 'cql2-text' },
+        },
+        'filter-crs': {
+          name: 'filter-crs',
+          in: 'query',
+          required: false,
+          description: 'CRS of the geometries in the filter',
+          schema: { type: 'string', format: 'uri', enum: SUPPORTED_CRS.map((c) => c.uri), default: CRS84 },
         },
         offset: {
           name: 'offset',

@@ -4,7 +4,8 @@ import { LEGAL_ENTITY_KINDS, SHARING_CLASSES, type EntityTypeName } from '../sha
 import { badInput } from '../shared/errors.js'
 import { loadAuthorityRules, upsertAuthorityRule, type DbAuthorityRuleRow } from './authority.store.js'
 import { recomputeEntities } from './engine.js'
-import { ENTITY_SPECS, fieldSpec } from './fields.js'
+import { loadItemCatalogue } from './data-items.service.js'
+import { ENTITY_SPECS } from './fields.js'
 
 export interface AuthorityRuleChange {
   entityType: EntityTypeName
@@ -22,17 +23,19 @@ const RECOMPUTE_CHUNK = 1000
 
 /**
  * Stores one authority rule (ADMIN) and re-decides the golden values of every entity of that type
- * that has claims on the field, so the new authority takes effect at once. Returns the stored
- * rule. Throws BAD_USER_INPUT naming the offending input field.
+ * that has claims on the field, in chunks of `chunkSize` entities (one transaction each), so
+ * the new authority takes effect before it returns. Returns the stored rule. Throws
+ * BAD_USER_INPUT naming the offending input field.
  */
 export async function setAuthorityRule(
   knex: Knex,
   actor: { principalId: string; departmentCode: string | null },
   change: AuthorityRuleChange,
+  { chunkSize = RECOMPUTE_CHUNK }: { chunkSize?: number } = {},
 ): Promise<DbAuthorityRuleRow> {
   const { entityType, field } = change
   if (!ENTITY_SPECS[entityType]) throw badInput('unknown entity type', 'input.entityType')
-  if (!fieldSpec(entityType, field) && !RULE_ONLY_FIELDS[entityType]?.includes(field))
+  if (!(await loadItemCatalogue(knex)).has(entityType, field) && !RULE_ONLY_FIELDS[entityType]?.includes(field))
     throw badInput(`${ENTITY_SPECS[entityType].typeName} has no field "${field}"`, 'input.field', 'UNKNOWN_FIELD')
   const entityKind = change.entityKind?.trim() || ''
   if (entityKind && (entityType !== 'LEGAL_ENTITY' || !(LEGAL_ENTITY_KINDS as readonly string[]).includes(entityKind)))
@@ -48,41 +51,49 @@ export async function setAuthorityRule(
   if (change.sharingClass && !(SHARING_CLASSES as readonly string[]).includes(change.sharingClass))
     throw badInput('unknown sharing class', 'input.sharingClass')
 
-  return withTransaction(
-    knex,
-    {
-      operation: 'setAuthorityRule',
-      principalId: actor.principalId,
-      departmentCode: actor.departmentCode,
-      reason: `${entityType}.${field}`,
-    },
-    async (tx) => {
+  const stamp = {
+    operation: 'setAuthorityRule',
+    principalId: actor.principalId,
+    departmentCode: actor.departmentCode,
+    reason: `${entityType}.${field}`,
+  }
+  const stored = await withTransaction(knex, stamp, async (tx) => {
+    const existing = await tx
+      .trx('authority_rules')
+      .select('sharing_class')
+      .where({ entity_type: entityType, field, entity_kind: entityKind })
+      .first()
+    return upsertAuthorityRule(tx, {
+      entityType,
+      field,
+      entityKind,
+      authority: change.authority,
+      fallbacks,
+      sharingClass: change.sharingClass ?? existing?.sharing_class ?? 'CONDITIONAL',
+    })
+  })
+  // The golden values follow in chunks, each its own transaction, so no chunk holds the write
+  // lock for long and submissions interleave (they already decide with the stored rule). Only
+  // entities with a current claim on the field can change; a legal entity's kind decides the
+  // authority of every other field, so a kind rule re-decides them all. Recomputing is
+  // idempotent: if a chunk fails, setting the same rule again finishes the work.
+  const fields = entityType === 'LEGAL_ENTITY' && field === 'kind' ? null : new Set([field])
+  let after = '00000000-0000-0000-0000-000000000000'
+  for (;;) {
+    const done = await withTransaction(knex, { ...stamp, reason: `${entityType}.${field} (recompute)` }, async (tx) => {
       const { trx } = tx
-      const existing = await trx('authority_rules')
-        .select('sharing_class')
-        .where({ entity_type: entityType, field, entity_kind: entityKind })
-        .first()
-      const stored = await upsertAuthorityRule(tx, {
-        entityType,
-        field,
-        entityKind,
-        authority: change.authority,
-        fallbacks,
-        sharingClass: change.sharingClass ?? existing?.sharing_class ?? 'CONDITIONAL',
-      })
-      const rules = await loadAuthorityRules(trx)
-      // Only entities with a current claim on the field can change; a legal entity's kind decides
-      // the authority of every other field, so a kind rule re-decides them all.
-      const fields = entityType === 'LEGAL_ENTITY' && field === 'kind' ? null : new Set([field])
       const { rows } = await trx.raw(
         `SELECT DISTINCT c.entity_id FROM claims c JOIN entities e ON e.id = c.entity_id
-        WHERE e.entity_type = ? AND c.field = ? AND e.merged_into IS NULL AND c.superseded_txid IS NULL ORDER BY 1`,
-        [entityType, field],
+          WHERE e.entity_type = ? AND c.field = ? AND e.merged_into IS NULL AND c.superseded_txid IS NULL
+            AND c.entity_id > ? ORDER BY 1 LIMIT ?`,
+        [entityType, field, after, chunkSize],
       )
       const ids = rows.map((r: { entity_id: string }) => r.entity_id)
-      for (let i = 0; i < ids.length; i += RECOMPUTE_CHUNK)
-        await recomputeEntities(tx, entityType, ids.slice(i, i + RECOMPUTE_CHUNK), fields, rules)
-      return stored
-    },
-  )
+      if (!ids.length) return true
+      await recomputeEntities(tx, entityType, ids, fields, await loadAuthorityRules(trx))
+      after = ids[ids.length - 1]
+      return ids.length < chunkSize
+    })
+    if (done) return stored
+  }
 }

@@ -62,6 +62,11 @@ export function cachedAuthorityRules(knex: Knex): Promise<AuthorityRules> {
   return cache.get(knex, () => loadAuthorityRules(knex))
 }
 
+/** Forgets the cached authority table (now and when trx finishes): for writers of rules besides upsertAuthorityRule. */
+export function invalidateAuthorityRules(trx: Knex.Transaction): void {
+  cache.invalidate(trx)
+}
+
 /** Loads the whole authority table (a few hundred rows at most). */
 export async function loadAuthorityRules(db: Knex | Knex.Transaction): Promise<AuthorityRules> {
   const rows = await db<DbAuthorityRuleRow>('authority_rules').select(

@@ -4,6 +4,7 @@ import { lockEntities, type TxContext, withTransaction } from '../db/transaction
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { badInput, notFound } from '../shared/errors.js'
 import { loadAuthorityRules } from './authority.store.js'
+import { loadItemCatalogue } from './data-items.service.js'
 import { findConflict } from './conflicts.store.js'
 import { recomputeEntities } from './engine.js'
 import { ENTITY_SPECS, fieldSpec } from './fields.js'
@@ -48,6 +49,7 @@ export async function checkFieldValue(
       extent: opts.extent,
       maxVertices: opts.maxGeometryVertices,
       departments: new Set((await trx('departments').pluck('code')) as string[]),
+      extended: (await loadItemCatalogue(trx)).specs,
     })
   } catch (e) {
     if (e instanceof ValidationError) throw badInput(e.message, argument, e.code)
@@ -180,7 +182,8 @@ export async function resolveConflict(
       if (about) await lockEntities(tx, [about.entity_id, about.other_entity_id].filter(Boolean))
       const conflict = await trx('conflicts').where('id', input.id).forUpdate().first()
       if (!conflict) throw notFound(`No conflict ${input.id}`)
-      if (conflict.status !== 'OPEN') throw badInput(`conflict ${input.id} is already resolved`, 'id')
+      if (conflict.status !== 'OPEN')
+        throw badInput(`conflict ${input.id} is already resolved`, 'id', 'ALREADY_RESOLVED')
       const allowed = DECISIONS_BY_KIND[conflict.kind] ?? []
       if (!allowed.includes(input.decision))
         throw badInput(
@@ -304,7 +307,7 @@ export async function reportSuspectedError(
           .first()
       if (!entity) throw notFound(`No entity ${input.entityId}`)
       const entityType = entity.entity_type as EntityTypeName
-      if (!fieldSpec(entityType, input.field))
+      if (!(await loadItemCatalogue(trx)).has(entityType, input.field))
         throw badInput(`${ENTITY_SPECS[entityType].typeName} has no field "${input.field}"`, 'field', 'UNKNOWN_FIELD')
       const suggested =
         input.suggestedValue === undefined || input.suggestedValue === null

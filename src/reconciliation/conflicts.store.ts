@@ -75,6 +75,10 @@ export interface ConflictFilterInput {
   field?: string | null
   authority?: string | null
   department?: string | null
+  /** Division code (district or township): the entity's address lies in it. */
+  district?: string | null
+  /** Opened before this instant (the queue's age filter). */
+  openedBefore?: Date | null
 }
 
 /** Conflicts matching the filter, as a query on `conflicts k` (no order, no limit). */
@@ -98,7 +102,66 @@ export function conflictQuery(knex: Knex, filter: ConflictFilterInput | null | u
             .where('c.department_code', filter.department!),
         ),
     )
+  if (filter?.openedBefore) q.where('k.opened_at', '<', filter.openedBefore)
+  // Where the entity is (either one of a duplicate pair): a person's residence (else household)
+  // address, a legal entity's registered address, an address itself; by division code prefix
+  // (a district code takes in its townships).
+  if (filter?.district) {
+    const prefix = `${filter.district.replace(/[%_\\]/g, '')}%`
+    q.whereExists(
+      knex('addresses as a')
+        .where('a.division_key', 'like', prefix)
+        .where((w) =>
+          w
+            .whereRaw('a.id IN (k.entity_id, k.other_entity_id)')
+            .orWhereExists(
+              knex('persons as p')
+                .whereRaw('p.id IN (k.entity_id, k.other_entity_id)')
+                .whereRaw('a.id = coalesce(p.residence_address_id, p.household_address_id)'),
+            )
+            .orWhereExists(
+              knex('legal_entities as l')
+                .whereRaw('l.id IN (k.entity_id, k.other_entity_id)')
+                .whereRaw('a.id = l.registered_address_id'),
+            ),
+        ),
+    )
+  }
   return q
+}
+
+/** Counts of the conflicts matching a filter, by kind, entity type, field and authority (one scan). */
+export async function conflictCounts(knex: Knex, filter: ConflictFilterInput | null | undefined) {
+  const rows: {
+    kind: string | null
+    entity_type: string | null
+    field: string | null
+    authority: string | null
+    n: string
+    g: number
+  }[] = await conflictQuery(knex, filter)
+    .select(
+      'k.kind',
+      'k.entity_type',
+      'k.field',
+      'k.authority',
+      knex.raw('count(*) AS n'),
+      knex.raw('GROUPING(k.kind, k.entity_type, k.field, k.authority) AS g'),
+    )
+    .groupByRaw('GROUPING SETS ((), (k.kind), (k.entity_type), (k.field), (k.authority))')
+  const by = (bits: number, key: 'kind' | 'entity_type' | 'field' | 'authority') =>
+    rows
+      .filter((r) => Number(r.g) === bits)
+      .map((r) => ({ key: r[key], count: Number(r.n) }))
+      .sort((a, b) => b.count - a.count || String(a.key).localeCompare(String(b.key)))
+  // GROUPING() sets a bit for each column not grouped on: kind is bit 3 … authority bit 0.
+  return {
+    total: Number(rows.find((r) => Number(r.g) === 15)?.n ?? 0),
+    byKind: by(0b0111, 'kind'),
+    byEntityType: by(0b1011, 'entity_type'),
+    byField: by(0b1101, 'field'),
+    byAuthority: by(0b1110, 'authority'),
+  }
 }
 
 // opened_at printed to the microsecond in UTC: the exact keyset value (a JS Date keeps milliseconds only).

@@ -299,7 +299,8 @@ export interface ClaimRow {
 /**
  * Re-decides the golden value of the given fields of the given entities from their current claims,
  * writes golden values, history and VALUE_MISMATCH conflicts, and re-projects the entities.
- * fields = null recomputes every claimed field.
+ * fields = null recomputes every claimed field; a Map gives each entity its own fields (an entity
+ * it does not name recomputes every claimed field).
  * `created`: entities created in this transaction, with all their claims (the caller just wrote
  * them). Nothing else can refer to them yet (no golden value, conflict or dismissed claim), so
  * they are not read back from the database.
@@ -308,7 +309,7 @@ export async function recomputeEntities(
   tx: TxContext,
   entityType: EntityTypeName,
   entityIds: string[],
-  fields: Set<string> | null,
+  fields: Set<string> | ReadonlyMap<string, Set<string> | null> | null,
   rules: AuthorityRules,
   created?: Map<string, ClaimRow[]>,
 ): Promise<RecomputeResult> {
@@ -433,8 +434,9 @@ export async function recomputeEntities(
   const closeConflicts: string[] = []
 
   for (const id of entityIds) {
+    const own = fields instanceof Map ? fields.get(id) : (fields as Set<string> | null)
     const fieldNames =
-      fields ?? new Set([...claimsBy.keys()].filter((k) => k.startsWith(`${id}|`)).map((k) => k.slice(id.length + 1)))
+      own ?? new Set([...claimsBy.keys()].filter((k) => k.startsWith(`${id}|`)).map((k) => k.slice(id.length + 1)))
     for (const field of fieldNames) {
       const k = `${id}|${field}`
       let rule = rules.ruleFor(entityType, field, kindOf.get(id))
@@ -826,24 +828,19 @@ export async function applyRecords(
     }
   }
 
-  // Golden values per entity; legal entities recompute every field when their kind may have changed.
-  const byFields = new Map<string, string[]>()
-  for (const [id, fields] of touched) {
-    const key = entityType === 'LEGAL_ENTITY' && fields.has('kind') ? '*' : [...fields].sort().join(',')
-    byFields.set(key, [...(byFields.get(key) ?? []), id])
-  }
-  let conflictsOpened = 0
-  for (const [key, ids] of byFields) {
-    const r = await recomputeEntities(
-      tx,
-      entityType,
-      ids,
-      key === '*' ? null : new Set(key ? key.split(',') : []),
-      opts.rules,
-      created,
-    )
-    conflictsOpened += r.conflictsOpened
-  }
+  // Golden values of every touched entity in one pass, each for the fields its records claimed;
+  // legal entities recompute every field when their kind may have changed.
+  const fieldsOf = new Map<string, Set<string> | null>()
+  for (const [id, fields] of touched)
+    fieldsOf.set(id, entityType === 'LEGAL_ENTITY' && fields.has('kind') ? null : fields)
+  const { conflictsOpened } = await recomputeEntities(
+    tx,
+    entityType,
+    [...touched.keys()],
+    fieldsOf,
+    opts.rules,
+    created,
+  )
 
   // Possible duplicates: the new entity and its look-alike, with the score.
   const duplicates = live.filter((x) => x.duplicateOf && x.created)

@@ -21,6 +21,9 @@ export type FieldKind =
   | { type: 'date'; past?: boolean }
   | { type: 'number'; min?: number; max?: number }
   | { type: 'integer'; min?: number; max?: number }
+  | { type: 'boolean' }
+  /** An ISO 8601 instant, stored as its UTC ISO string. */
+  | { type: 'datetime' }
   | { type: 'idNumber' }
   | { type: 'creditCode' }
   | { type: 'divisionCode' }
@@ -386,6 +389,14 @@ export function missingForNewEntity(entityType: EntityTypeName, values: Record<s
   if (entityType === 'PERSON' && values.idNumber === undefined && values.name === undefined) return 'name'
   if (entityType === 'LEGAL_ENTITY' && values.creditCode === undefined && values.name === undefined) return 'name'
   return null
+}
+
+/**
+ * Whether a rule's field is a catalogue-defined (extended) item rather than a typed field of the
+ * registry or a rule-only connection (LEGAL_ENTITY.employees).
+ */
+export function isExtendedField(entityType: EntityTypeName, field: string): boolean {
+  return !fieldSpec(entityType, field) && !(entityType === 'LEGAL_ENTITY' && field === 'employees')
 }
 
 /** Maps an attribute name (field name or alias) to its field; undefined for unknown names. */

@@ -84,3 +84,15 @@ export async function goldenAsOf(knex: Knex, entityId: string, asOf: Date): Prom
   )
   return rows.filter((r: { new_value: unknown }) => r.new_value !== null).map(toChange)
 }
+
+/**
+ * The end of the feed now: the last feed position with the largest change id, so every event of
+ * a committed transaction lies at or before it and every later one after it.
+ */
+export async function feedEnd(knex: Knex): Promise<{ position: number; id: number }> {
+  const { rows } = await knex.raw(
+    `SELECT (SELECT coalesce(max(feed_position), 0) FROM transactions) AS position,
+            (SELECT coalesce(max(id), 0) FROM field_history) AS id`,
+  )
+  return { position: Number(rows[0].position), id: Number(rows[0].id) }
+}

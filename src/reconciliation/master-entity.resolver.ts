@@ -36,24 +36,28 @@ export class MasterEntityResolver {
       : await ctx.loaders.openConflictFields.load(e.id)
     const kind = e.entityType === 'LEGAL_ENTITY' ? (e.kind as string | null) : null
     const order = ENTITY_SPECS[e.entityType].fields.map((f) => f.name)
-    return rows
-      .filter((r) => !fields || fields.includes(r.field))
-      .sort((a, b) => order.indexOf(a.field) - order.indexOf(b.field))
-      .map((r) => {
-        const rule = rules.ruleFor(e.entityType, r.field, kind)
-        return {
-          field: r.field,
-          value: r.value,
-          status: r.status,
-          sourceCode: r.source_department,
-          authorityCode: rule?.authority ?? r.source_department ?? 'STATS',
-          sharingClass: rule?.sharingClass ?? 'CONDITIONAL',
-          sourceKey: r.source_key,
-          observedAt: r.observed_at,
-          recordedAt: r.recorded_at,
-          underInvestigation: open.has(r.field),
-        }
-      })
+    const rank = (field: string) => (order.includes(field) ? order.indexOf(field) : order.length)
+    return (
+      rows
+        .filter((r) => !fields || fields.includes(r.field))
+        // Core fields in registry order, then catalogue items by name.
+        .sort((a, b) => rank(a.field) - rank(b.field) || a.field.localeCompare(b.field))
+        .map((r) => {
+          const rule = rules.ruleFor(e.entityType, r.field, kind)
+          return {
+            field: r.field,
+            value: r.value,
+            status: r.status,
+            sourceCode: r.source_department,
+            authorityCode: rule?.authority ?? r.source_department ?? 'STATS',
+            sharingClass: rule?.sharingClass ?? 'CONDITIONAL',
+            sourceKey: r.source_key,
+            observedAt: r.observed_at,
+            recordedAt: r.recorded_at,
+            underInvestigation: open.has(r.field),
+          }
+        })
+    )
   }
 
   @FieldResolver(() => [FieldChange], { description: 'Every change of the golden values, oldest first.' })

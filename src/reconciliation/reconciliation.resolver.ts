@@ -19,7 +19,9 @@ import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { conflictCandidates, conflictPage, conflictQuery, findConflict } from './conflicts.store.js'
-import { changesAfter, type FeedPosition, positionOfChange } from './history.store.js'
+import { isExtendedField } from './fields.js'
+import { checkConflictFilter } from './queue.resolver.js'
+import { changesAfter, type FeedPosition, feedEnd, positionOfChange } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
 import { submitRecords } from './submission.service.js'
 import {
@@ -37,9 +39,14 @@ import {
  * positions existed; the start for none. Anything else is BAD_USER_INPUT.
  */
 async function feedCursor(knex: Context['knex'], after: string | null | undefined): Promise<FeedPosition> {
+  if (after === 'now') return feedEnd(knex)
   const key = decodeCursor(after)
   if (!key) return { position: 0, id: 0 }
-  if (key.every((k) => typeof k === 'number' && Number.isSafeInteger(k) && k >= 0)) {
+  const n = (k: unknown) => typeof k === 'number' && Number.isSafeInteger(k) && k >= 0
+  // A webhook event's cursor [position, id, entity, event] continues the feed after (position, id).
+  if (key.length === 4 && n(key[0]) && n(key[1]) && typeof key[2] === 'string' && n(key[3]))
+    return { position: key[0] as number, id: key[1] as number }
+  if (key.every(n)) {
     if (key.length === 2) return { position: key[0] as number, id: key[1] as number }
     if (key.length === 1) return positionOfChange(knex, key[0] as number)
   }
@@ -106,14 +113,7 @@ export class ReconciliationResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
-    // Department codes are matched as the service writes them (upper case); an unknown one is an error, not an empty inbox.
-    for (const key of ['authority', 'department'] as const) {
-      const code = filter?.[key]
-      if (code === undefined || code === null) continue
-      filter![key] = code.trim().toUpperCase()
-      if (!(await ctx.loaders.department.load(filter![key]!)))
-        throw badInput(`unknown department ${code}`, `filter.${key}`)
-    }
+    await checkConflictFilter(ctx, filter)
     const { items, hasNextPage, keyOf } = await conflictPage(ctx.knex, filter, size, after)
     return new ConflictConnection(
       new Page(
@@ -131,8 +131,16 @@ export class ReconciliationResolver {
   async authorityRules(
     @Ctx() ctx: Context,
     @Arg('entityType', () => EntityType, { nullable: true }) entityType?: string,
+    @Arg('core', () => Boolean, {
+      nullable: true,
+      description: 'true: rules of the typed (core) fields only; false: rules of catalogue-defined items only.',
+    })
+    core?: boolean | null,
   ): Promise<AuthorityRuleType[]> {
-    const rules = (await ctx.loaders.rules()).all().filter((r) => !entityType || r.entityType === entityType)
+    const rules = (await ctx.loaders.rules())
+      .all()
+      .filter((r) => !entityType || r.entityType === entityType)
+      .filter((r) => core === null || core === undefined || isExtendedField(r.entityType, r.field) !== core)
     return rules.map((r) => ({
       entityType: r.entityType,
       field: r.field,
@@ -144,7 +152,8 @@ export class ReconciliationResolver {
   }
 
   @Query(() => ChangeConnection, {
-    description: 'Golden-value changes in commit order; keep endCursor and ask again with after to stay in sync.',
+    description:
+      'Golden-value changes in commit order; keep endCursor and ask again with after to stay in sync. after: "now" starts at the end of the feed (only later changes), and answers that position as endCursor.',
   })
   async changes(
     @Ctx() ctx: Context,
@@ -153,12 +162,17 @@ export class ReconciliationResolver {
     @Arg('first', () => Int, { nullable: true }) first?: number,
   ): Promise<ChangeConnection> {
     const size = pageSize(first)
-    const rows = await changesAfter(ctx.knex, await feedCursor(ctx.knex, after), entityTypes ?? null, size + 1)
+    const start = await feedCursor(ctx.knex, after)
+    const rows = await changesAfter(ctx.knex, start, entityTypes ?? null, size + 1)
     const nodes = rows.slice(0, size).map(({ position, id, ...c }) => ({ ...c, cursor: encodeCursor([position, id]) }))
     const last = nodes[nodes.length - 1]
     return {
       nodes,
-      pageInfo: { hasNextPage: rows.length > size, endCursor: last ? last.cursor : (after ?? null) },
+      pageInfo: {
+        hasNextPage: rows.length > size,
+        // With nothing new, the position asked from (so "now" becomes a cursor to keep).
+        endCursor: last ? last.cursor : after ? encodeCursor([start.position, start.id]) : null,
+      },
     }
   }
 

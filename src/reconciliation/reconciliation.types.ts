@@ -126,6 +126,14 @@ export class ConflictFilter {
     description: "A department's inbox: conflicts on its data or involving its claims or reports.",
   })
   department?: string | null
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "Division code (district or township) the entity's address lies in (a person's residence, a legal entity's registered address).",
+  })
+  district?: string | null
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Opened before this instant (age of the conflict).' })
+  openedBefore?: Date | null
 }
 
 export const { Edge: ConflictEdge, Connection: ConflictConnection } = connectionTypes('Conflict', ConflictType)

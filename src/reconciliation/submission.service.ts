@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { withTransaction, type TxContext } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { loadAuthorityRules } from './authority.store.js'
+import { loadItemCatalogue } from './data-items.service.js'
 import { applyRecords, splitOnRepeats, type EngineOptions, type PreparedRecord } from './engine.js'
 import { ENTITY_SPECS } from './fields.js'
 import { findUnresolvedReferences } from './references.js'
@@ -94,6 +95,7 @@ export async function applySubmission(
   const result = emptyResult(batchKey)
   const departments = new Set<string>((await trx('departments').pluck('code')) as string[])
   const rules = await loadAuthorityRules(trx)
+  const { specs: extended } = await loadItemCatalogue(trx)
   const engine: EngineOptions = { rules, matchHigh: opts.matchHigh, matchLow: opts.matchLow }
   const reject = (index: number, record: RecordInput, e: ValidationError) =>
     result.rejected.push({
@@ -114,6 +116,7 @@ export async function applySubmission(
         maxVertices: opts.maxGeometryVertices,
         observedAtMaxSkewMs: opts.observedAtMaxSkewMs,
         now: tx.at,
+        extended,
       })
       prepared.push({
         index,

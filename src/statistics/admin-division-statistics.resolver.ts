@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
+import { disclosedDerivedStatistics } from './disclosure.js'
 import { derivedStatisticsOf, findObservations } from './statistics.service.js'
 import { DerivedStatistics, Observation } from './statistics.type.js'
 
@@ -10,8 +11,8 @@ export class AdminDivisionStatisticsResolver {
   @FieldResolver(() => DerivedStatistics, {
     description: 'Counts computed live from the registers for this division and everything below it.',
   })
-  derivedStatistics(@Root() d: AdminDivision, @Ctx() ctx: Context): Promise<DerivedStatistics> {
-    return derivedStatisticsOf(ctx.knex, d)
+  async derivedStatistics(@Root() d: AdminDivision, @Ctx() ctx: Context): Promise<DerivedStatistics> {
+    return disclosedDerivedStatistics(ctx, await derivedStatisticsOf(ctx.knex, d), ctx.config.disclosureMinCount)
   }
 
   @FieldResolver(() => [Observation], {

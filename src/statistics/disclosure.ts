@@ -7,6 +7,37 @@
 // rounding boundary). Callers who may see the person fields a count is made of could count the
 // records themselves, and get exact counts.
 
+import { canSee } from '../access/visibility.js'
+import type { Context } from '../graphql/context.js'
+import type { DerivedStatistics } from './statistics.type.js'
+
+/** True when the caller may see where persons live and could count them itself: exact counts. */
+export function mayCountPersons(ctx: Context): Promise<boolean> {
+  return canSee(ctx, 'PERSON', 'residenceAddress')
+}
+
+/**
+ * Derived statistics as this caller may see them: exact for callers who may count persons, else
+ * every person count (residents, household-registered, by gender, by age band) suppressed/rounded
+ * with personCountsRoundedTo set. Legal-entity counts (public registration data) stay exact.
+ */
+export async function disclosedDerivedStatistics(
+  ctx: Context,
+  d: DerivedStatistics,
+  minCount: number,
+): Promise<DerivedStatistics> {
+  if (await mayCountPersons(ctx)) return { ...d, personCountsRoundedTo: null }
+  const round = (n: number) => disclosedCount(n, minCount)
+  return {
+    ...d,
+    residentCount: round(d.residentCount),
+    householdRegisteredCount: round(d.householdRegisteredCount),
+    residentsByGender: d.residentsByGender.map((c) => ({ ...c, count: round(c.count) })),
+    residentsByAgeBand: d.residentsByAgeBand.map((c) => ({ ...c, count: round(c.count) })),
+    personCountsRoundedTo: minCount,
+  }
+}
+
 /** The count as published: 0 below minCount, else rounded to the nearest multiple of minCount (never below minCount). */
 export function disclosedCount(n: number, minCount: number): number {
   if (minCount <= 1) return n

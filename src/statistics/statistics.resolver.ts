@@ -1,10 +1,14 @@
-import { Arg, Ctx, FieldResolver, Float, Query, Resolver, Root } from 'type-graphql'
+import type { GraphQLResolveInfo } from 'graphql'
+import { Arg, Ctx, FieldResolver, Float, Info, Query, Resolver, Root } from 'type-graphql'
 import { Department } from '../graphql/common.types.js'
 import { ObservationStatus } from '../graphql/enums.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import type { Context } from '../graphql/context.js'
+import { itemValues } from '../reconciliation/data-item.resolver.js'
+import { DataItemValueType } from '../reconciliation/data-item.types.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 import { isDerivable } from './derivations.js'
+import { disclosedDerivedStatistics } from './disclosure.js'
 import { derivedStatisticsByCode, findDiscrepancies, findObservations, regionArg } from './statistics.service.js'
 import { indicatorByCode, indicatorList } from './statistics.store.js'
 import { DerivedStatistics, Indicator, Observation, StatisticsDiscrepancy } from './statistics.type.js'
@@ -45,11 +49,15 @@ export class IndicatorResolver {
   @Query(() => DerivedStatistics, {
     description: 'Counts computed live from the registers for a division and everything below it.',
   })
-  derivedStatistics(
+  async derivedStatistics(
     @Ctx() ctx: Context,
     @Arg('regionCode', () => String) regionCode: string,
   ): Promise<DerivedStatistics> {
-    return derivedStatisticsByCode(ctx.knex, regionCode)
+    return disclosedDerivedStatistics(
+      ctx,
+      await derivedStatisticsByCode(ctx.knex, regionCode),
+      ctx.config.disclosureMinCount,
+    )
   }
 
   @Query(() => [StatisticsDiscrepancy], {
@@ -101,6 +109,19 @@ export class IndicatorResolver {
 
 @Resolver(() => Observation)
 export class ObservationResolver {
+  @FieldResolver(() => [DataItemValueType], {
+    description: 'Golden values of catalogue items (all the caller may see when names is omitted).',
+  })
+  items(
+    @Root() o: Observation,
+    @Ctx() ctx: Context,
+    @Info() info: GraphQLResolveInfo,
+    @Arg('names', () => [String], { nullable: true }) names?: string[] | null,
+    @Arg('asOf', () => Date, { nullable: true }) asOf?: Date | null,
+  ) {
+    return itemValues(ctx, info, { id: o.id, entityType: 'OBSERVATION' }, names, asOf)
+  }
+
   @FieldResolver(() => Indicator)
   indicator(@Root() o: Observation, @Ctx() ctx: Context) {
     return ctx.loaders.entity.INDICATOR.load(o.indicatorId)

@@ -89,6 +89,8 @@ function toGraphQL(region: AdminDivision, c: DerivedCounts): DerivedStatistics {
     legalEntityCount: c.legalEntities,
     legalEntitiesByKind: countList(c.legalEntitiesByKind, [], ORDERS.kind),
     legalEntitiesByIndustrySection: countList(c.legalEntitiesByIndustrySection, [], ORDERS.section),
+    // Exact here; the resolvers apply the caller's disclosure rule (disclosure.ts).
+    personCountsRoundedTo: null,
   }
 }
 

@@ -62,6 +62,13 @@ export class DerivedStatistics {
     description: "ACTIVE legal entities by GB/T 4754 section letter ('UNKNOWN' without a usable industry code).",
   })
   legalEntitiesByIndustrySection!: CountByKey[]
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'null when the person counts are exact; otherwise the base they were rounded to (below it: 0), for callers ' +
+      'who may not see where persons live (DISCLOSURE_MIN_COUNT, docs/security.md). Legal-entity counts are always exact.',
+  })
+  personCountsRoundedTo!: number | null
 }
 
 @ObjectType({

@@ -7,7 +7,7 @@ import { importFile } from '../../src/reconciliation/import.service.js'
 import { formatFromFileName } from '../../src/reconciliation/import.readers.js'
 import type { EntityTypeName } from '../../src/shared/entity-types.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
-import { STEWARD, submit } from './scenario.fixtures.js'
+import { STEWARD } from './scenario.fixtures.js'
 
 // docs/import-format.md documents one sample file per entity type in seeds/examples/. Each is
 // imported here in the documented order and as the documented department: every record must be
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 // The order and departments of docs/import-format.md.
 const EXAMPLES: [string, string, EntityTypeName, number][] = [
-  ['admin-divisions.geojson', 'CAB', 'ADMIN_DIVISION', 2],
+  ['admin-divisions.geojson', 'CAB', 'ADMIN_DIVISION', 4],
   ['parcels.geojson', 'NRP', 'PARCEL', 1],
   ['buildings.geojson', 'NRP', 'BUILDING', 1],
   ['addresses.csv', 'CAB', 'ADDRESS', 2],
@@ -122,10 +122,21 @@ describe('unresolved references are reported, never silent', () => {
     ])
     expect(r.warnings[0].message).toContain(`无此地址${sfx.toUpperCase()}号`)
     expect(r.warnings[0].sourceKey).toBe(`u0-${sfx}`)
-    // A target in the same batch counts as found.
-    const same = await submit(server, 'CAB', 'ADMIN_DIVISION', [
-      { sourceKey: `d0-${sfx}`, attributes: { code: '330106010', name: 'Parent-in-batch township' } },
-    ])
-    expect(same.rejected).toEqual([])
+    // A target in the same batch counts as found (the township's parent district comes with it).
+    const code = `3301${90 + (Date.now() % 9)}`
+    const same = await server.gql(
+      'mutation($input: SubmitRecordsInput!) { submitRecords(input: $input) { rejected { code } warnings { field } } }',
+      {
+        input: {
+          entityType: 'ADMIN_DIVISION',
+          records: [
+            { sourceKey: `d1-${sfx}`, attributes: { code: `${code}001`, name: 'Township in batch' } },
+            { sourceKey: `d0-${sfx}`, attributes: { code, name: 'District in batch', parentCode: '330100' } },
+          ],
+        },
+      },
+      { 'X-Department': 'CAB' },
+    )
+    expect(same.data.submitRecords).toEqual({ rejected: [], warnings: [] })
   })
 })

@@ -77,8 +77,8 @@ afterAll(async () => {
 })
 
 describe('README examples against the demo', () => {
-  it('the README has the eight examples this test walks through', () => {
-    expect(examples).toHaveLength(8)
+  it('the README has the eleven examples this test walks through', () => {
+    expect(examples).toHaveLength(11)
   })
 
   it('1 lists Xihu residents with provenance', async () => {
@@ -139,5 +139,26 @@ describe('README examples against the demo', () => {
     expect(r.data.changes.nodes).toHaveLength(20)
     expect(r.data.changes.pageInfo).toMatchObject({ hasNextPage: true })
     expect(r.data.changes.pageInfo.endCursor).toBeTruthy()
+  })
+
+  it('9 lists the demo cross-checks, 10 shows hits with evidence, 11 decides one and starts a check', async () => {
+    const r = await run(9)
+    const benefit = r.data.crossChecks.nodes.find(
+      (c: { type: { code: string } }) => c.type.code === 'EMPLOYMENT_WHILE_ON_BENEFIT',
+    )
+    expect(benefit).toMatchObject({ status: 'DONE' })
+    expect(benefit.hitSubjectCount).toBeGreaterThan(0)
+    expect(benefit.confirmedCount).toBeGreaterThan(0)
+    expect(r.data.crossCheckStatistics[0].subjects).toBeGreaterThan(0)
+    filled.set('<id of the benefit check from example 9>', benefit.id)
+
+    const hits = (await run(10)).data.crossCheck.hits
+    expect(hits.nodes.length).toBeGreaterThan(0)
+    expect(hits.nodes[0].evidence.length).toBeGreaterThan(0)
+    filled.set('<id of a hit from example 10>', hits.nodes[0].id)
+
+    const decided = await run(11)
+    expect(decided.data.decideCrossCheckHit).toMatchObject({ decision: 'CONFIRMED' })
+    expect(decided.data.startCrossCheck.status).toBe('QUEUED')
   })
 })

@@ -75,8 +75,9 @@ describe('database faults', () => {
     expect(await ready()).toBe(503)
     const failed = await query()
     const error = failed.errors?.[0]
-    expect(error?.extensions?.code).toBe('INTERNAL_SERVER_ERROR')
-    expect(error?.extensions?.errorId).toMatch(/^[0-9a-f-]{36}$/)
+    // A lost database is a passing condition: a coded, retryable answer that names no internals.
+    expect(error?.extensions).toMatchObject({ code: 'RATE_LIMITED', reason: 'DATABASE_UNAVAILABLE', retryable: true })
+    expect(error?.extensions?.retryAfter).toBeGreaterThan(0)
     expect(JSON.stringify(failed)).not.toMatch(/ECONNREFUSED|ECONNRESET|stack|SELECT|knex/i)
     expect(error?.extensions).not.toHaveProperty('stacktrace')
 

@@ -17,7 +17,7 @@ beforeAll(async () => {
     matchLow: 0.7,
     extent: [118.3, 29.1, 120.8, 30.6],
   })
-}, 300_000)
+}, 600_000)
 
 afterAll(async () => {
   await server?.close()
@@ -111,5 +111,28 @@ describe('demo statistics', () => {
     })
     expect(typeof unemployment.entity.value).toBe('number')
     expect(Date.parse(unemployment.entity.recordedAt)).toBeGreaterThan(0)
+  })
+})
+
+describe('demo data items', () => {
+  it('defines the catalogue file and submits item values with provisional values and conflicts', async () => {
+    const items = await server.gql('{ dataItems(core: false) { code authority { code } valueCount } }')
+    expect(items.errors).toBeUndefined()
+    const list = items.data.dataItems as { code: string; authority: { code: string }; valueCount: number }[]
+    expect(list.length).toBeGreaterThanOrEqual(200)
+    expect(new Set(list.map((i) => i.authority.code)).size).toBeGreaterThanOrEqual(10)
+    expect(list.filter((i) => i.valueCount > 0).length).toBeGreaterThan(150)
+    const { rows } = await server.knex.raw(
+      `SELECT g.status, count(*)::int AS n FROM golden_values g JOIN entities e ON e.id = g.entity_id
+         JOIN data_items d ON d.entity_type = e.entity_type AND d.name = g.field GROUP BY g.status`,
+    )
+    const byStatus = Object.fromEntries(rows.map((r: { status: string; n: number }) => [r.status, r.n]))
+    expect(byStatus.AUTHORITATIVE).toBeGreaterThan(1000)
+    expect(byStatus.PROVISIONAL).toBeGreaterThan(0)
+    const conflicts = await server.knex.raw(
+      `SELECT count(*)::int AS n FROM conflicts c JOIN data_items d ON d.entity_type = c.entity_type AND d.name = c.field
+        WHERE c.kind = 'VALUE_MISMATCH' AND c.status = 'OPEN'`,
+    )
+    expect(conflicts.rows[0].n).toBeGreaterThan(0)
   })
 })

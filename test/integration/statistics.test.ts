@@ -141,6 +141,9 @@ const DERIVED = `derivedStatistics(regionCode: $code) {
   region { code } residentCount householdRegisteredCount residentsByGender { key count } residentsByAgeBand { key count }
   legalEntityCount legalEntitiesByKind { key count } legalEntitiesByIndustrySection { key count } }`
 
+/** A caller who may see where persons live, and so gets exact person counts (docs/security.md). */
+const EXACT = { 'X-Roles': 'STEWARD' }
+
 const indicatorRecord = (code: string, extra: Record<string, unknown> = {}) => ({
   sourceKey: `indicator-${code}`,
   observedAt: '2025-01-01T00:00:00Z',
@@ -217,7 +220,7 @@ describe('derived statistics', () => {
     ['district', () => district, () => district],
   ] as const) {
     it(`counts residents, household registrations and legal entities of a ${label} from the registers`, async () => {
-      const r = await server.gql(`query($code: String!) { ${DERIVED} }`, { code: code() })
+      const r = await server.gql(`query($code: String!) { ${DERIVED} }`, { code: code() }, EXACT)
       expect(r.errors).toBeUndefined()
       const d = r.data.derivedStatistics
       const e = expected(prefix())
@@ -231,6 +234,32 @@ describe('derived statistics', () => {
       expect(asMap(d.legalEntitiesByIndustrySection)).toEqual(e.section)
     })
   }
+
+  it('rounds person counts for a caller who may not see where persons live; legal entities stay exact', async () => {
+    const e = expected(township)
+    for (const headers of [undefined, { 'X-Department': 'TAX' }]) {
+      const r = await server.gql(
+        `query($code: String!) { derivedStatistics(regionCode: $code) { residentCount householdRegisteredCount residentsByGender { key count } residentsByAgeBand { key count } legalEntityCount personCountsRoundedTo } adminDivision(code: $code) { derivedStatistics { residentCount personCountsRoundedTo } } }`,
+        { code: township },
+        headers,
+      )
+      expect(r.errors).toBeUndefined()
+      const d = r.data.derivedStatistics
+      // 7 residents, 6 household registrations: below the threshold of 10, so 0.
+      expect(d).toMatchObject({ residentCount: 0, householdRegisteredCount: 0, personCountsRoundedTo: 10 })
+      expect([...d.residentsByGender, ...d.residentsByAgeBand].every((c: { count: number }) => c.count === 0)).toBe(
+        true,
+      )
+      expect(d.legalEntityCount).toBe(e.legalEntityCount)
+      expect(r.data.adminDivision.derivedStatistics).toEqual({ residentCount: 0, personCountsRoundedTo: 10 })
+    }
+    const exact = await server.gql(
+      `query($code: String!) { derivedStatistics(regionCode: $code) { residentCount personCountsRoundedTo } }`,
+      { code: township },
+      EXACT,
+    )
+    expect(exact.data.derivedStatistics).toEqual({ residentCount: e.residentCount, personCountsRoundedTo: null })
+  })
 
   it('has non-trivial expectations (the fixture exercises every bucket)', () => {
     const e = expected(township)
@@ -258,6 +287,7 @@ describe('derived statistics', () => {
     const r = await server.gql(
       `query($code: String!) { adminDivision(code: $code) { derivedStatistics { residentCount legalEntityCount } } }`,
       { code: township },
+      EXACT,
     )
     expect(r.errors).toBeUndefined()
     expect(r.data.adminDivision.derivedStatistics).toEqual({
@@ -270,9 +300,11 @@ describe('derived statistics', () => {
     const birth = yearsAgo(33)
     const id = idNumber(birth, 'MALE')
     const before = (
-      await server.gql(`query($code: String!) { derivedStatistics(regionCode: $code) { residentCount } }`, {
-        code: village2,
-      })
+      await server.gql(
+        `query($code: String!) { derivedStatistics(regionCode: $code) { residentCount } }`,
+        { code: village2 },
+        EXACT,
+      )
     ).data.derivedStatistics.residentCount
     await submit('PSB', 'PERSON', [
       {
@@ -287,9 +319,11 @@ describe('derived statistics', () => {
       },
     ])
     const during = (
-      await server.gql(`query($code: String!) { derivedStatistics(regionCode: $code) { residentCount } }`, {
-        code: village2,
-      })
+      await server.gql(
+        `query($code: String!) { derivedStatistics(regionCode: $code) { residentCount } }`,
+        { code: village2 },
+        EXACT,
+      )
     ).data.derivedStatistics.residentCount
     await submit('PSB', 'PERSON', [
       {
@@ -305,9 +339,11 @@ describe('derived statistics', () => {
       },
     ])
     const after = (
-      await server.gql(`query($code: String!) { derivedStatistics(regionCode: $code) { residentCount } }`, {
-        code: village2,
-      })
+      await server.gql(
+        `query($code: String!) { derivedStatistics(regionCode: $code) { residentCount } }`,
+        { code: village2 },
+        EXACT,
+      )
     ).data.derivedStatistics.residentCount
     expect([during - before, after - before]).toEqual([1, 0])
   })

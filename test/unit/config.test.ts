@@ -26,6 +26,18 @@ describe('configuration from the environment', () => {
     })
   })
 
+  it('allows no webhook URL unless the operator lists prefixes, and names a bad webhook setting', () => {
+    expect(loadConfig({}).webhooks).toMatchObject({ allowedUrls: [], worker: true, timeoutMs: 10_000 })
+    expect(
+      loadConfig({ WEBHOOK_ALLOWED_URLS: ' https://apps.hrss.example.gov.cn/ ,http://127.0.0.1:4899/' }).webhooks
+        .allowedUrls,
+    ).toEqual(['https://apps.hrss.example.gov.cn/', 'http://127.0.0.1:4899/'])
+    expect(() => loadConfig({ WEBHOOK_ALLOWED_URLS: 'apps.example/' })).toThrow(/WEBHOOK_ALLOWED_URLS/)
+    expect(() => loadConfig({ WEBHOOK_ALLOWED_URLS: 'https://' })).toThrow(/WEBHOOK_ALLOWED_URLS/)
+    expect(() => loadConfig({ WEBHOOK_WORKER: 'maybe' })).toThrow(/WEBHOOK_WORKER/)
+    expect(() => loadConfig({ WEBHOOK_TIMEOUT_MS: '0' })).toThrow(/WEBHOOK_TIMEOUT_MS/)
+  })
+
   it('does not seed the demo into a real database unless asked', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db' }).seedDemo).toBe(false)
     expect(loadConfig({ DATABASE_URL: 'postgres://u@h/db', SEED_DEMO: 'true' }).seedDemo).toBe(true)

@@ -26,25 +26,61 @@ export interface PersonMatchFields {
 
 const PERSON_WEIGHTS = { name: 0.4, birthDate: 0.35, gender: 0.1, address: 0.15 }
 
+/** How one field took part in a person match: its weight and how far the two agree (0..1). */
+export interface MatchContribution {
+  field: keyof PersonMatchFields
+  weight: number
+  agreement: number
+  /** False when one side lacks the field (or gender is UNKNOWN): it then does not count at all. */
+  counted: boolean
+}
+
+/**
+ * The per-field parts of personMatchScore: weight and agreement of name, birth date, gender and
+ * address (score = Σ weight·agreement / Σ weight over the counted fields).
+ */
+export function personMatchBreakdown(a: PersonMatchFields, b: PersonMatchFields): MatchContribution[] {
+  const part = (field: keyof PersonMatchFields, counted: boolean, agreement: number): MatchContribution => ({
+    field,
+    weight: PERSON_WEIGHTS[field],
+    agreement: counted ? agreement : 0,
+    counted,
+  })
+  return [
+    part('name', !!(a.name && b.name), similarity(a.name ?? '', b.name ?? '')),
+    part(
+      'birthDate',
+      !!(a.birthDate && b.birthDate),
+      a.birthDate && b.birthDate
+        ? a.birthDate === b.birthDate
+          ? 1
+          : a.birthDate.slice(0, 7) === b.birthDate.slice(0, 7)
+            ? 0.4
+            : 0
+        : 0,
+    ),
+    part(
+      'gender',
+      !!(a.gender && b.gender && a.gender !== 'UNKNOWN' && b.gender !== 'UNKNOWN'),
+      a.gender === b.gender ? 1 : 0,
+    ),
+    part('address', !!(a.address && b.address), similarity(a.address ?? '', b.address ?? '')),
+  ]
+}
+
 /**
  * Weighted identity score of two person descriptions, 0..1, over the fields both carry.
  * Returns 0 unless both have a name and a birth date (too little to link people on).
  */
 export function personMatchScore(a: PersonMatchFields, b: PersonMatchFields): number {
   if (!a.name || !b.name || !a.birthDate || !b.birthDate) return 0
-  let total = PERSON_WEIGHTS.name + PERSON_WEIGHTS.birthDate
-  let score = PERSON_WEIGHTS.name * similarity(a.name, b.name)
-  score +=
-    PERSON_WEIGHTS.birthDate *
-    (a.birthDate === b.birthDate ? 1 : a.birthDate.slice(0, 7) === b.birthDate.slice(0, 7) ? 0.4 : 0)
-  if (a.gender && b.gender && a.gender !== 'UNKNOWN' && b.gender !== 'UNKNOWN') {
-    total += PERSON_WEIGHTS.gender
-    score += PERSON_WEIGHTS.gender * (a.gender === b.gender ? 1 : 0)
-  }
-  if (a.address && b.address) {
-    total += PERSON_WEIGHTS.address
-    score += PERSON_WEIGHTS.address * similarity(a.address, b.address)
-  }
+  let total = 0
+  let score = 0
+  for (const c of personMatchBreakdown(a, b))
+    if (c.counted) {
+      total += c.weight
+      score += c.weight * c.agreement
+    }
   return Math.round((score / total) * 1000) / 1000
 }
 

@@ -54,6 +54,13 @@ export interface ValidationOptions {
   observedAtMaxSkewMs?: number
   /** The service's clock (tests pass a fixed one). */
   now?: Date
+  /** Catalogue-defined items by `ENTITY_TYPE|name` (see data-items.service), validated like fields. */
+  extended?: ReadonlyMap<string, FieldSpec>
+}
+
+/** The registry field or catalogue item an attribute names; undefined when neither exists. */
+function specForAttribute(entityType: EntityTypeName, attribute: string, opts: ValidationOptions) {
+  return fieldForAttribute(entityType, attribute) ?? opts.extended?.get(`${entityType}|${attribute}`)
 }
 
 /** Default tolerance for observedAt after the service's clock. */
@@ -197,9 +204,21 @@ function checkValue(spec: FieldSpec, attribute: string, raw: unknown, opts: Vali
       if (typeof n !== 'number' || !Number.isFinite(n)) invalid('INVALID_VALUE', `${field} must be a finite number`)
       const num = n as number
       if (kind.type === 'integer' && !Number.isInteger(num)) invalid('INVALID_VALUE', `${field} must be a whole number`)
-      if ((kind.min !== undefined && num < kind.min) || (kind.max !== undefined && num > kind.max))
+      if (kind.min !== undefined && kind.max !== undefined && (num < kind.min || num > kind.max))
         invalid('INVALID_VALUE', `${field} must be between ${kind.min} and ${kind.max}`)
+      if (kind.min !== undefined && num < kind.min) invalid('INVALID_VALUE', `${field} must be at least ${kind.min}`)
+      if (kind.max !== undefined && num > kind.max) invalid('INVALID_VALUE', `${field} must be at most ${kind.max}`)
       return num
+    }
+    case 'boolean':
+      // CSV and form imports carry text: 'true' / 'false' are the same values.
+      if (raw === 'true' || raw === 'false') return raw === 'true'
+      if (typeof raw !== 'boolean') invalid('INVALID_VALUE', `${field} must be true or false`)
+      return raw
+    case 'datetime': {
+      const t = typeof raw === 'string' && /^\d{4}-\d{2}-\d{2}T/.test(raw) ? new Date(raw) : null
+      if (!t || Number.isNaN(t.getTime())) invalid('INVALID_DATE', `${field} must be an ISO 8601 date-time`)
+      return t!.toISOString()
     }
     case 'idNumber': {
       const r =
@@ -307,7 +326,7 @@ export function validateRecord(
 
   const values: Record<string, unknown> = {}
   for (const [attribute, raw] of Object.entries(attributes as Record<string, unknown>)) {
-    const field = fieldForAttribute(entityType, attribute)
+    const field = specForAttribute(entityType, attribute, opts)
     if (!field || (field.kind.type === 'geometry' && attribute !== field.name)) {
       const name = printable(attribute, 100)
       throw new ValidationError('UNKNOWN_FIELD', name, `${spec.typeName} has no field "${name}"`)
@@ -383,7 +402,8 @@ export function validateFieldValue(
   raw: unknown,
   opts: ValidationOptions,
 ): unknown {
-  const spec = ENTITY_SPECS[entityType].fields.find((f) => f.name === field)
+  const spec =
+    ENTITY_SPECS[entityType].fields.find((f) => f.name === field) ?? opts.extended?.get(`${entityType}|${field}`)
   if (!spec)
     throw new ValidationError('UNKNOWN_FIELD', field, `${ENTITY_SPECS[entityType].typeName} has no field "${field}"`)
   if (raw === null || raw === undefined)
