@@ -165,6 +165,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const apollo = new ApolloServer<Context>({
     schema: await buildAppSchema(),
     includeStacktraceInErrorResponses: false,
+    // main.ts handles SIGTERM/SIGINT and closes everything in order; Apollo's own handlers would
+    // race it (outside tests, where NODE_ENV=test turns them off) and the process never exited.
+    stopOnTerminationSignals: false,
     formatError: formatErrorWith(log),
     // A hard cap on document size before validation runs: thousands of aliases are refused cheaply.
     parseOptions: { maxTokens: MAX_QUERY_TOKENS },

@@ -78,6 +78,9 @@ describe('start-up and shutdown', () => {
         HOST: '127.0.0.1',
         SEED_DEMO: 'false',
         LOG_LEVEL: 'warn',
+        // As deployed, not as under vitest (NODE_ENV=test switches off Apollo's own signal handlers,
+        // which once raced the service's and kept the process alive after SIGTERM).
+        NODE_ENV: 'production',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     })
