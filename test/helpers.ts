@@ -70,6 +70,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       HOST: '127.0.0.1',
       PORT: '0',
       SEED_DEMO: 'false',
+      // Webhook delivery polls the database; only the tests of it turn it on (their own config).
+      WEBHOOK_WORKER: 'false',
     }),
     ...overrides,
   }
