@@ -13,7 +13,7 @@ import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync, ex
 import { cpus, totalmem } from 'node:os'
 import { once } from 'node:events'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import { benchDatabase } from './fresh-database.js'
 import { createKnex } from '../src/db/knex.js'
 import { defineDataItems } from '../src/reconciliation/data-items.service.js'
 import { HANGZHOU } from '../seeds/demo.js'
@@ -41,21 +41,7 @@ if (!baseUrl || !Number.isInteger(persons) || persons < 1) {
   )
   process.exit(2)
 }
-const dbName = `ingest_bench_${process.pid}`
-const url = new URL(baseUrl)
-url.pathname = `/${dbName}`
-const adminUrl = new URL(baseUrl)
-adminUrl.pathname = '/postgres'
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: adminUrl.toString() })
-  await c.connect()
-  try {
-    await c.query(sql)
-  } finally {
-    await c.end()
-  }
-}
+const { dbName, url, admin } = benchDatabase(baseUrl, 'ingest_bench')
 
 const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
 

@@ -16,7 +16,7 @@ import { once } from 'node:events'
 import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import { benchDatabase } from './fresh-database.js'
 import { HANGZHOU } from '../seeds/demo.js'
 import { generatePersons } from '../seeds/demo/generators.js'
 import { createRng } from '../src/shared/random.js'
@@ -31,21 +31,7 @@ if (!baseUrl || !Number.isInteger(perDepartment) || perDepartment < 1) {
   process.exit(2)
 }
 const DEPARTMENTS = ['HEALTH', 'HRSS', 'CAB', 'EDU']
-const dbName = `parallel_bench_${process.pid}`
-const url = new URL(baseUrl)
-url.pathname = `/${dbName}`
-const adminUrl = new URL(baseUrl)
-adminUrl.pathname = '/postgres'
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: adminUrl.toString() })
-  await c.connect()
-  try {
-    await c.query(sql)
-  } finally {
-    await c.end()
-  }
-}
+const { dbName, url, admin } = benchDatabase(baseUrl, 'parallel_bench')
 
 async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
   const out = createWriteStream(file)

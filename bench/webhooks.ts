@@ -11,8 +11,9 @@
 import { createServer as createHttpServer } from 'node:http'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
-import pg from 'pg'
+import { benchDatabase } from './fresh-database.js'
 import { createPrincipal } from '../src/access/keys.js'
+import { idNumberCheckChar } from '../src/reconciliation/rules/id-number.js'
 import { loadConfig } from '../src/config.js'
 import { createServer } from '../src/server.js'
 
@@ -34,29 +35,13 @@ if (!baseUrl) {
   )
   process.exit(2)
 }
-const dbName = `webhooks_bench_${process.pid}`
-const url = new URL(baseUrl)
-url.pathname = `/${dbName}`
-const adminUrl = new URL(baseUrl)
-adminUrl.pathname = '/postgres'
-
-async function admin(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: adminUrl.toString() })
-  await c.connect()
-  try {
-    await c.query(sql)
-  } finally {
-    await c.end()
-  }
-}
+const { dbName, url, admin } = benchDatabase(baseUrl, 'webhooks_bench')
 
 /** A valid GB 11643 number for person i (born 1950–1999). */
 function idNumber(i: number): string {
   const year = 1950 + (i % 50)
-  const body = `330106${year}${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}${String(i % 1000).padStart(3, '0')}`
-  const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-  const sum = [...body].reduce((s, c, k) => s + Number(c) * w[k], 0)
-  return body + '10X98765432'[sum % 11]
+  const first17 = `330106${year}${String(1 + (i % 12)).padStart(2, '0')}${String(1 + (i % 28)).padStart(2, '0')}${String(i % 1000).padStart(3, '0')}`
+  return first17 + idNumberCheckChar(first17)
 }
 
 const latencies: number[] = []
