@@ -45,6 +45,21 @@ export function legalEntityQuery(
 }
 
 /** The select list for legal-entity rows. */
+/** For each person id, the ids of the legal entities that person represents (by id), in the order of `personIds`. */
+export async function representedEntityIds(knex: Knex, personIds: readonly string[]): Promise<string[][]> {
+  const rows: { id: string; legal_representative_id: string }[] = await knex('legal_entities')
+    .select('id', 'legal_representative_id')
+    .whereIn('legal_representative_id', personIds as string[])
+    .orderBy('id')
+  const byPerson = new Map<string, string[]>()
+  for (const r of rows) {
+    const list = byPerson.get(r.legal_representative_id)
+    if (list) list.push(r.id)
+    else byPerson.set(r.legal_representative_id, [r.id])
+  }
+  return personIds.map((id) => byPerson.get(id) ?? [])
+}
+
 export function legalEntityColumns(knex: Knex): (string | Knex.Raw)[] {
   return selectColumns(knex, 'LEGAL_ENTITY', 'le')
 }
