@@ -2,19 +2,24 @@
  * Per-statement profile of a bulk import (client-side timing through knex query events): the
  * share of time per statement shape. Uses the CSVs bench/ingest.ts leaves in bench/tmp/.
  *
- *   tsx bench/profile-ingest.ts --database-url postgres://…/fresh_db --persons 50000 [--chunk-size 5000]
+ *   tsx bench/profile-ingest.ts --database-url postgres://…/fresh_db --persons 50000 [--chunk-size 5000] [--items 20]
+ *
+ * --items N then also defines the N HRSS items of bench/ingest.ts and profiles the import of its
+ * hrss-items<N>-<persons>.csv (updates of every person with N item claims).
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../src/config.js'
 import { openCliDatabase } from '../src/cli/database.js'
 import { importFile } from '../src/reconciliation/import.service.js'
+import { defineDataItems } from '../src/reconciliation/data-items.service.js'
 
 const { values } = parseArgs({
   options: {
     persons: { type: 'string' },
     'database-url': { type: 'string' },
     'chunk-size': { type: 'string' },
+    items: { type: 'string' },
   },
 })
 const persons = Number(values.persons ?? 50000)
@@ -56,10 +61,28 @@ const backendCpu = () => {
   }
 }
 const dir = new URL('./tmp/', import.meta.url).pathname
-for (const [department, file] of [
+const items = Number(values.items ?? 0)
+const files: [string, string][] = [
   ['PSB', `${dir}psb-persons-${persons}.csv`],
   ['HEALTH', `${dir}health-births-${persons}.csv`],
-] as const) {
+]
+if (items) files.push(['HRSS', `${dir}hrss-items${items}-${persons}.csv`])
+for (const [department, file] of files) {
+  if (department === 'HRSS')
+    await defineDataItems(
+      db.knex,
+      { principalId: null, departmentCode: null },
+      Array.from({ length: items }, (_, i) => ({
+        entityType: 'PERSON' as const,
+        name: `bench${items}x${i}`,
+        title: `bench${items}x${i}`,
+        dataType: 'INTEGER' as const,
+        min: 0,
+        max: 100,
+        authority: 'HRSS',
+        sharingClass: 'CONDITIONAL' as const,
+      })),
+    )
   stats.clear()
   const t = performance.now()
   const cpu0 = process.cpuUsage()

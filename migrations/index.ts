@@ -13,6 +13,7 @@ import * as createEntityNaturalKeys from './20261202100000_create_entity_natural
 import * as addParcelLandUser from './20261202170000_add_parcel_land_user.js'
 import * as createCrossChecks from './20261202170100_create_cross_checks.js'
 import * as createWebhookSubscriptions from './20261202180000_create_webhook_subscriptions.js'
+import * as dropPerRowAuditForeignKeys from './20261202220000_drop_per_row_audit_foreign_keys.js'
 import * as assignFeedPositionAtCommit from './20261202140000_assign_feed_position_at_commit.js'
 import * as appendAccessLogInGroups from './20261202120000_append_access_log_in_groups.js'
 import * as createCheckedGeometryFunction from './20261202110000_create_checked_geometry_function.js'
@@ -37,6 +38,7 @@ export const migrations: Record<string, Migration> = {
   '20261202170000_add_parcel_land_user': addParcelLandUser,
   '20261202170100_create_cross_checks': createCrossChecks,
   '20261202180000_create_webhook_subscriptions': createWebhookSubscriptions,
+  '20261202220000_drop_per_row_audit_foreign_keys': dropPerRowAuditForeignKeys,
   '20261202140000_assign_feed_position_at_commit': assignFeedPositionAtCommit,
   '20261202120000_append_access_log_in_groups': appendAccessLogInGroups,
   '20261202110000_create_checked_geometry_function': createCheckedGeometryFunction,
