@@ -11,13 +11,16 @@ import { seedReference } from '../../seeds/reference.js'
 import { loadConfig } from '../../src/config.js'
 import { startEmbeddedDatabase } from '../../src/db/embedded.js'
 import { createKnex, migrateLatest } from '../../src/db/knex.js'
+import { defineDataItems } from '../../src/reconciliation/data-items.service.js'
+import { OLD_WRITE_PATH } from '../../src/reconciliation/engine.js'
 import { importFile } from '../../src/reconciliation/import.service.js'
 import { createRng } from '../../src/shared/random.js'
 import { uniqueSuffix } from '../helpers.js'
 
-// Oracle for the write path: the same PSB + HEALTH files (plus a PSB update pass and keyless
-// look-alikes) through the old path (the per-row foreign keys to transactions and departments
-// restored by the migration's down) and the new one (migrated to latest), each into a fresh database,
+// Oracle for the write path: the same PSB + HEALTH files (plus a PSB update pass, keyless
+// look-alikes and HRSS records of catalogue items) through the old path (the per-row foreign keys
+// to transactions and departments restored by the migration's down, OLD_WRITE_PATH reading every
+// field back) and the new one (migrated to latest), each into a fresh database,
 // must leave identical golden values, statuses, claims, conflicts, possible duplicates, history,
 // natural keys and projections. Entity ids are random, so entities are compared by their ID number
 // (or, keyless, by their first source record). ORACLE_PERSONS sets the size (default 2,000, not the
@@ -120,6 +123,31 @@ const FILES: { department: string; file: string }[] = [
     ),
   },
 ]
+
+// HRSS records of five catalogue items for a third of the persons, then a pass changing some of them.
+const ITEMS = ['oracleItem0', 'oracleItem1', 'oracleItem2', 'oracleItem3', 'oracleItem4']
+const itemRng = createRng('write-path-oracle-items')
+const itemRows = people
+  .filter((_, i) => i % 3 === 1)
+  .map((p) => [
+    `items-${p.sourceKey}`,
+    '2024-12-31T00:00:00Z',
+    p.attributes.idNumber,
+    ...ITEMS.map(() => itemRng.int(0, 100)),
+  ])
+FILES.push(
+  { department: 'HRSS', file: csv('hrss-items.csv', ['sourceKey', 'observedAt', 'idNumber', ...ITEMS], itemRows) },
+  {
+    department: 'HRSS',
+    file: csv(
+      'hrss-items-update.csv',
+      ['sourceKey', 'observedAt', 'idNumber', ...ITEMS],
+      itemRows
+        .filter((_, i) => i % 4 === 0)
+        .map((r) => [...r.slice(0, 1), '2025-01-31T00:00:00Z', r[2], r[3], (Number(r[4]) + 1) % 101, r[5], null, r[7]]),
+    ),
+  },
+)
 
 /** A fresh, migrated database of the run's kind (a new in-memory PGlite, or a new database on the server). */
 async function freshDatabase(): Promise<{ knex: Knex; url: string; close(): Promise<void> }> {
@@ -314,16 +342,35 @@ async function run(path: 'old' | 'new') {
     await migrateLatest(db.knex)
     await seedReference(db.knex)
     if (path === 'old') await dropPerRowAuditForeignKeys.down(db.knex)
+    await defineDataItems(
+      db.knex,
+      { principalId: null, departmentCode: null },
+      ITEMS.map((name) => ({
+        entityType: 'PERSON' as const,
+        name,
+        title: name,
+        dataType: 'INTEGER' as const,
+        min: 0,
+        max: 100,
+        authority: 'HRSS',
+        sharingClass: 'CONDITIONAL' as const,
+      })),
+    )
     const constraints = await constraintCount(db.knex)
     const config = loadConfig({ ...process.env, DATABASE_URL: db.url })
     const summaries = []
-    for (const { department, file } of FILES) {
-      const r = await importFile(
-        db.knex,
-        { file, format: 'csv', department, entityType: 'PERSON', chunkSize: 500 },
-        config,
-      )
-      summaries.push({ ...r, seconds: undefined, recordsPerSecond: undefined, peakRssMb: undefined })
+    OLD_WRITE_PATH.enabled = path === 'old'
+    try {
+      for (const { department, file } of FILES) {
+        const r = await importFile(
+          db.knex,
+          { file, format: 'csv', department, entityType: 'PERSON', chunkSize: 500 },
+          config,
+        )
+        summaries.push({ ...r, seconds: undefined, recordsPerSecond: undefined, peakRssMb: undefined })
+      }
+    } finally {
+      OLD_WRITE_PATH.enabled = false
     }
     return { constraints, summaries, snapshot: await snapshot(db.knex) }
   } finally {
@@ -345,6 +392,7 @@ describe('write path oracle: old and new path give the same database', () => {
     expect(s.golden.some((g) => g.includes('"PROVISIONAL"'))).toBe(true)
     expect(s.claims.some((c) => c.endsWith(',true,false]'))).toBe(true)
     expect(s.historyRows).toBeGreaterThan(s.golden.length)
+    expect(s.golden.some((g) => g.includes('"oracleItem1"'))).toBe(true)
 
     expect(now.summaries).toEqual(old.summaries)
     for (const k of Object.keys(s) as (keyof typeof s)[]) expect(now.snapshot[k], k).toEqual(old.snapshot[k])
