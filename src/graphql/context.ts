@@ -11,7 +11,9 @@ import {
   loadEntityTypes,
   type EntityObject,
 } from '../reconciliation/entity.store.js'
+import { ENTITY_SPECS } from '../reconciliation/fields.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
+import { neededFields, type Selection } from './lookahead.js'
 
 export interface GoldenRow {
   entity_id: string
@@ -44,6 +46,25 @@ export interface Loaders {
   itemValueCount: DataLoader<string, number>
   /** Boundaries of divisions, loaded only when selected (LAZY_GEOMETRY). */
   divisionGeometry: DataLoader<string, unknown>
+  /**
+   * What the request's operation selects, by type (set by lookaheadPlugin before it runs); the
+   * entity loaders of LEAN_TYPES read only the columns it shows. Unset: whole rows.
+   */
+  selection: { fields?: Selection }
+}
+
+/** Entity types whose loaders read only the selected columns. */
+const LEAN_TYPES: ReadonlySet<EntityTypeName> = new Set(['PERSON', 'LEGAL_ENTITY', 'ADDRESS', 'ADMIN_DIVISION'])
+
+/** The registry fields a request needs of an entity type (undefined: the whole row). */
+export function fieldsNeeded(loaders: Loaders, entityType: EntityTypeName): Set<string> | undefined {
+  return fieldsNeededOf(loaders.selection, entityType)
+}
+
+function fieldsNeededOf(selection: Loaders['selection'], entityType: EntityTypeName): Set<string> | undefined {
+  if (!LEAN_TYPES.has(entityType)) return undefined
+  const selected = selection.fields?.get(ENTITY_SPECS[entityType].typeName)
+  return selected ? neededFields(entityType, selected) : undefined
 }
 
 export interface Context {
@@ -60,13 +81,20 @@ export interface Context {
 
 /** A fresh DataLoader set: one per request, never shared, so no caller sees another's cache. */
 export function createLoaders(knex: Knex): Loaders {
+  const selection: Loaders['selection'] = {}
+  // Every load of a type in the request batches into one statement with the same columns: the
+  // union of what the whole operation selects of that type.
   const entity = Object.fromEntries(
-    ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))]),
+    ENTITY_TYPES.map((t) => [
+      t,
+      new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids, fieldsNeededOf(selection, t))),
+    ]),
   ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
   let dataItems: Promise<DataItemRecord[]> | undefined
   const loadRules = () => (rules ??= cachedAuthorityRules(knex))
   return {
+    selection,
     rules: loadRules,
     dataItems: () => (dataItems ??= loadRules().then((r) => listDataItems(knex, r))),
     itemValueCount: new DataLoader(async (keys) => {

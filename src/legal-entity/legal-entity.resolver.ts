@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import type { Context } from '../graphql/context.js'
+import { fieldsNeeded, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import { personPage } from '../population/person.resolver.js'
@@ -12,7 +12,12 @@ import { badInput } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { Address } from '../spatial/address.type.js'
 import { LegalEntityFilter } from './legal-entity.input.js'
-import { legalEntityColumns, legalEntityIdsByCreditCode, legalEntityQuery } from './legal-entity.store.js'
+import {
+  legalEntityColumns,
+  legalEntityIdsByCreditCode,
+  legalEntityQuery,
+  legalEntityRowByCreditCode,
+} from './legal-entity.store.js'
 import { LegalEntity, LegalEntityConnection, LegalEntityLookup } from './legal-entity.type.js'
 
 const asLegalEntity = (o: EntityObject | null) => o as unknown as LegalEntity | null
@@ -31,6 +36,15 @@ export class LegalEntityResolver {
   ): Promise<LegalEntity | null> {
     if (!id && !creditCode) throw badInput('give id or creditCode', 'id')
     const code = creditCode?.trim().toUpperCase()
+    if (!id && !asOf) {
+      // Found and loaded in one statement, with the columns the query selects; the loader is
+      // primed so nested fields reuse the row.
+      const row = await legalEntityRowByCreditCode(ctx.knex, code!, fieldsNeeded(ctx.loaders, 'LEGAL_ENTITY'))
+      if (!row) return null
+      const obj = rowToObject('LEGAL_ENTITY', row)
+      ctx.loaders.entity.LEGAL_ENTITY.prime(obj.id, obj)
+      return asLegalEntity(obj)
+    }
     const entityId = id ? checkId(id) : (await legalEntityIdsByCreditCode(ctx.knex, [code!])).get(code!)
     if (!entityId) return null
     if (asOf) return asLegalEntity(await loadEntityAsOf(ctx.knex, 'LEGAL_ENTITY', entityId, asOf))
@@ -46,7 +60,9 @@ export class LegalEntityResolver {
   ) {
     const size = pageSize(first)
     const { rows, hasNextPage } = await keysetPage(
-      legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(legalEntityColumns(ctx.knex)),
+      legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(
+        legalEntityColumns(ctx.knex, fieldsNeeded(ctx.loaders, 'LEGAL_ENTITY')),
+      ),
       size,
       after,
       'le.id',

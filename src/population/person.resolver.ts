@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import type { Context } from '../graphql/context.js'
+import { fieldsNeeded, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { checkId } from '../shared/ids.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
@@ -25,7 +25,9 @@ export async function personPage(
 ) {
   const size = pageSize(first)
   const { rows, hasNextPage } = await keysetPage(
-    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(personColumns(ctx.knex)),
+    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(
+      personColumns(ctx.knex, fieldsNeeded(ctx.loaders, 'PERSON')),
+    ),
     size,
     after,
     'p.id',
@@ -62,7 +64,11 @@ export class PersonResolver {
     let personId = id ? checkId(id) : undefined
     if (!personId && !asOf) {
       // Found and loaded in one statement; the loader is primed so nested fields reuse the row.
-      const row = await personRowByIdNumber(ctx.knex, idNumber!.trim().toUpperCase())
+      const row = await personRowByIdNumber(
+        ctx.knex,
+        idNumber!.trim().toUpperCase(),
+        fieldsNeeded(ctx.loaders, 'PERSON'),
+      )
       if (!row) return null
       const obj = rowToObject('PERSON', row)
       ctx.loaders.entity.PERSON.prime(obj.id, obj)

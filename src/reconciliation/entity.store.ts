@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { ENTITY_SPECS } from './fields.js'
@@ -12,55 +13,137 @@ export interface EntityObject {
   [field: string]: unknown
 }
 
-const EXTRA_COLUMNS: Partial<Record<EntityTypeName, Record<string, string>>> = {
+export const EXTRA_COLUMNS: Partial<Record<EntityTypeName, Record<string, string>>> = {
   ADMIN_DIVISION: { areaSqKm: 'area_sq_km' },
   PARCEL: { areaSqM: 'area_sq_m' },
   ADDRESS: { buildingId: 'building_id' },
 }
 
-/** The select list of a domain table, geometry as GeoJSON; `alias` prefixes each column. */
+/**
+ * The select list of a domain table, geometry as GeoJSON; `alias` prefixes each column. With
+ * `fields` (registry field names and EXTRA_COLUMNS names, from the query's lookahead: see
+ * src/graphql/lookahead.ts) only their columns and the id; without, every column.
+ */
 export function selectColumns(
   knex: Knex,
   entityType: EntityTypeName,
   alias = ENTITY_SPECS[entityType].table,
+  fields?: ReadonlySet<string>,
 ): (string | Knex.Raw)[] {
   const spec = ENTITY_SPECS[entityType]
   const cols: (string | Knex.Raw)[] = [`${alias}.id`]
   for (const f of spec.fields) {
+    if (fields && !fields.has(f.name)) continue
     if (f.kind.type === 'reference') cols.push(`${alias}.${f.column}_id`, `${alias}.${f.column}_key`)
     else if (f.kind.type === 'geometry')
       cols.push(knex.raw(`ST_AsGeoJSON(??, 7)::json AS ??`, [`${alias}.${f.column}`, f.column]))
     else cols.push(`${alias}.${f.column}`)
   }
-  for (const c of Object.values(EXTRA_COLUMNS[entityType] ?? {})) cols.push(`${alias}.${c}`)
+  for (const [name, c] of Object.entries(EXTRA_COLUMNS[entityType] ?? {}))
+    if (!fields || fields.has(name)) cols.push(`${alias}.${c}`)
   return cols
 }
 
-/** Maps a domain-table row to the GraphQL shape. */
+/**
+ * Maps a domain-table row to the GraphQL shape. Columns the row does not carry (a lean select)
+ * are left out of the object, not set to null.
+ */
 export function rowToObject(entityType: EntityTypeName, row: Record<string, unknown>): EntityObject {
   const obj: EntityObject = { id: row.id as string, entityType }
   for (const f of ENTITY_SPECS[entityType].fields) {
     if (f.kind.type === 'reference') {
-      obj[`${f.name}Id`] = row[`${f.column}_id`] ?? null
+      const idCol = `${f.column}_id`
+      if (!(idCol in row)) continue
+      obj[`${f.name}Id`] = row[idCol] ?? null
       obj[`${f.name}Key`] = row[`${f.column}_key`] ?? null
-    } else obj[f.name] = row[f.column] ?? null
+    } else if (f.column in row) obj[f.name] = row[f.column] ?? null
   }
-  for (const [name, col] of Object.entries(EXTRA_COLUMNS[entityType] ?? {})) obj[name] = row[col] ?? null
+  for (const [name, col] of Object.entries(EXTRA_COLUMNS[entityType] ?? {}))
+    if (col in row) obj[name] = row[col] ?? null
   return obj
 }
 
-/** Entities of one type by id, in the order asked; null where none exists. */
+/** Statement names by SQL text: the hot lookups run as prepared statements (parsed and planned once per connection). */
+const statementNames = new Map<string, string>()
+const MAX_NAMED_STATEMENTS = 500
+
+/**
+ * Query options naming a statement after its text, so pg prepares it once per connection and
+ * then only binds and executes it. Undefined (an unnamed statement) beyond MAX_NAMED_STATEMENTS
+ * distinct texts, which bounds what each connection keeps prepared.
+ */
+export function namedStatement(sql: string): { name: string } | undefined {
+  let name = statementNames.get(sql)
+  if (!name) {
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return undefined
+    name = `cfd_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`
+    statementNames.set(sql, name)
+  }
+  return { name }
+}
+
+/** Compiled loader statements by entity type and column set (knex builds each text once). */
+const loaderSql = new Map<string, string>()
+
+/**
+ * `SELECT <columns> FROM <table> WHERE <column> <op>`, compiled once per type, column set and
+ * condition; `condition` holds one `?`. Boundaries of LAZY_GEOMETRY types are left out.
+ */
+function lookupStatement(
+  knex: Knex,
+  entityType: EntityTypeName,
+  fields: ReadonlySet<string> | undefined,
+  condition: string,
+): string {
+  const key = `${entityType}|${condition}|${fields ? [...fields].sort().join(',') : '*'}`
+  let sql = loaderSql.get(key)
+  if (sql === undefined) {
+    const lazy = LAZY_GEOMETRY[entityType]
+    const columns = selectColumns(knex, entityType, ENTITY_SPECS[entityType].table, fields)
+    const select = knex(ENTITY_SPECS[entityType].table)
+      .select(lazy ? columns.filter((c) => typeof c === 'string') : columns)
+      .toSQL().sql
+    sql = `${select} where ${condition}`
+    if (loaderSql.size < MAX_NAMED_STATEMENTS) loaderSql.set(key, sql)
+  }
+  return sql
+}
+
+/** Runs a lookupStatement as a prepared statement. */
+async function runLookup(knex: Knex, sql: string, value: unknown): Promise<Record<string, unknown>[]> {
+  const q = knex.raw(sql, [value as Knex.Value])
+  const named = namedStatement(sql)
+  return ((await (named ? q.options(named) : q)) as { rows: Record<string, unknown>[] }).rows
+}
+
+/**
+ * Rows of a domain table whose `column` equals `value` (an ID number, a credit code), with the
+ * columns of `fields` (all without), in one prepared statement. Boundaries of LAZY_GEOMETRY types are not read.
+ */
+export function rowsWhere(
+  knex: Knex,
+  entityType: EntityTypeName,
+  column: string,
+  value: string,
+  fields?: ReadonlySet<string>,
+): Promise<Record<string, unknown>[]> {
+  if (!/^[a-z_]+$/.test(column)) throw new Error(`not a column name: ${column}`)
+  return runLookup(knex, lookupStatement(knex, entityType, fields, `"${column}" = ?`), value)
+}
+
+/**
+ * Entities of one type by id, in the order asked; null where none exists. With `fields` only
+ * those (see selectColumns); one prepared statement per type and column set, whatever the
+ * number of ids (`id = ANY($1)`).
+ */
 export async function loadEntities(
   knex: Knex,
   entityType: EntityTypeName,
   ids: readonly string[],
+  fields?: ReadonlySet<string>,
 ): Promise<(EntityObject | null)[]> {
-  const table = ENTITY_SPECS[entityType].table
   const lazy = LAZY_GEOMETRY[entityType]
-  const columns = selectColumns(knex, entityType)
-  const rows = await knex(table)
-    .select(lazy ? columns.filter((c) => typeof c === 'string') : columns)
-    .whereIn('id', ids as string[])
+  const rows = await runLookup(knex, lookupStatement(knex, entityType, fields, '"id" = ANY(?::uuid[])'), ids)
   const byId = new Map(
     rows.map((r: Record<string, unknown>) => {
       const obj = rowToObject(entityType, r)
