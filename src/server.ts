@@ -120,6 +120,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url,
     poolMax: embedded ? 1 : config.dbPoolMax,
     statementTimeoutMs: config.statementTimeoutMs,
+    // Hot lookups as prepared statements on real PostgreSQL only (see DbOptions.preparedStatements).
+    preparedStatements: !embedded && config.preparedStatements,
   })
   try {
     const applied = await migrateLatest(knex)
@@ -153,7 +155,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         knex,
         config.readUrls.map((u) => ({
           url: u,
-          knex: createKnex({ url: u, poolMax: config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs }),
+          knex: createKnex({
+            url: u,
+            poolMax: config.dbPoolMax,
+            statementTimeoutMs: config.statementTimeoutMs,
+            preparedStatements: config.preparedStatements,
+          }),
         })),
         { maxLagMs: config.replicaMaxLagMs, readYourWritesWaitMs: config.replicaWaitMs },
       )

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
+import { preparesStatements } from '../db/knex.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { ENTITY_SPECS } from './fields.js'
 import { REFERENCE_TARGET_KEY } from './projection.js'
@@ -70,9 +71,11 @@ const MAX_NAMED_STATEMENTS = 500
 /**
  * Query options naming a statement after its text, so pg prepares it once per connection and
  * then only binds and executes it. Undefined (an unnamed statement) beyond MAX_NAMED_STATEMENTS
- * distinct texts, which bounds what each connection keeps prepared.
+ * distinct texts, which bounds what each connection keeps prepared, and on a knex made without
+ * preparedStatements (embedded PGlite, transactions).
  */
-export function namedStatement(sql: string): { name: string } | undefined {
+export function namedStatement(knex: Knex, sql: string): { name: string } | undefined {
+  if (!preparesStatements(knex)) return undefined
   let name = statementNames.get(sql)
   if (!name) {
     if (statementNames.size >= MAX_NAMED_STATEMENTS) return undefined
@@ -112,7 +115,7 @@ function lookupStatement(
 /** Runs a lookupStatement as a prepared statement. */
 async function runLookup(knex: Knex, sql: string, value: unknown): Promise<Record<string, unknown>[]> {
   const q = knex.raw(sql, [value as Knex.Value])
-  const named = namedStatement(sql)
+  const named = namedStatement(knex, sql)
   return ((await (named ? q.options(named) : q)) as { rows: Record<string, unknown>[] }).rows
 }
 

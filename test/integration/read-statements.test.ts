@@ -125,6 +125,21 @@ describe('statements per request', () => {
     expect(fromRow.statements.filter((s) => /access_log/.test(s))).toEqual([])
   })
 
+  it('loaders read only the selected columns; a field selected through a fragment is still read', async () => {
+    const lean = await counted(personQuery)
+    // No address point turned into GeoJSON, no column of a field nobody asked for.
+    expect(lean.statements.filter((s) => /ST_AsGeoJSON/i.test(s))).toEqual([])
+    expect(lean.statements.filter((s) => /"(gender|ethnicity|road)"/.test(s))).toEqual([])
+    const viaFragment = await counted(
+      `query { person(idNumber: "${idNumber}") { ...P } }
+       fragment P on Person { gender residenceAddress { ... on MasterEntity { id } ... on Address { road location } } }`,
+    )
+    expect(viaFragment.statements.filter((s) => /ST_AsGeoJSON\([^)]*location/i.test(s))).toHaveLength(1)
+    expect(viaFragment.data.person).toHaveProperty('gender')
+    expect(viaFragment.data.person.residenceAddress).toHaveProperty('location')
+    expect(viaFragment.data.person.residenceAddress.id).toEqual(expect.any(String))
+  })
+
   it('an unknown ID number costs one statement and logs nothing', async () => {
     const { data, statements } = await counted(
       `{ person(idNumber: "${makeIdNumber('1985-03-12', 999, '330106')}") { name } }`,
