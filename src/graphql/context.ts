@@ -6,6 +6,7 @@ import { cachedAuthorityRules, type AuthorityRules } from '../reconciliation/aut
 import { countGoldenValues } from '../reconciliation/data-items.store.js'
 import { listDataItems, type DataItemRecord } from '../reconciliation/data-items.service.js'
 import {
+  type JoinPlan,
   loadDivisionGeometries,
   loadEntities,
   loadEntityTypes,
@@ -59,6 +60,28 @@ const LEAN_TYPES: ReadonlySet<EntityTypeName> = new Set(['PERSON', 'LEGAL_ENTITY
 /** The registry fields a request needs of an entity type (undefined: the whole row). */
 export function fieldsNeeded(loaders: Loaders, entityType: EntityTypeName): Set<string> | undefined {
   return fieldsNeededOf(loaders.selection, entityType)
+}
+
+/**
+ * What a key lookup of this type reads in its one statement: the selected columns and, up to
+ * `depth` references deep, the entities its selected references name (each with its own selected
+ * columns), so their loaders are primed instead of running a statement each.
+ */
+export function joinPlan(loaders: Loaders, entityType: EntityTypeName, depth = 2): JoinPlan {
+  const fields = fieldsNeededOf(loaders.selection, entityType)
+  const selected = loaders.selection.fields?.get(ENTITY_SPECS[entityType].typeName)
+  const joins: JoinPlan['joins'] = []
+  if (depth > 0 && selected && LEAN_TYPES.has(entityType))
+    for (const f of ENTITY_SPECS[entityType].fields)
+      if (f.kind.type === 'reference' && selected.has(f.name) && LEAN_TYPES.has(f.kind.target))
+        joins.push({ field: f.name, plan: joinPlan(loaders, f.kind.target, depth - 1) })
+  return { entityType, fields, joins }
+}
+
+/** Primes the loaders with the entities a joined lookup read; returns the matches (lowest id first). */
+export function primeJoined(loaders: Loaders, rows: EntityObject[][]): EntityObject[] {
+  for (const row of rows) for (const e of row) loaders.entity[e.entityType].prime(e.id, e)
+  return rows.map((r) => r[0]).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 function fieldsNeededOf(selection: Loaders['selection'], entityType: EntityTypeName): Set<string> | undefined {

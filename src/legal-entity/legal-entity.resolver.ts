@@ -1,23 +1,18 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import { fieldsNeeded, type Context } from '../graphql/context.js'
+import { fieldsNeeded, joinPlan, primeJoined, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import { personPage } from '../population/person.resolver.js'
 import { Person, PersonConnection } from '../population/person.type.js'
-import { loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
+import { joinedRowsWhere, loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
 import { validateCreditCode } from '../reconciliation/rules/credit-code.js'
 import { badInput } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { Address } from '../spatial/address.type.js'
 import { LegalEntityFilter } from './legal-entity.input.js'
-import {
-  legalEntityColumns,
-  legalEntityIdsByCreditCode,
-  legalEntityQuery,
-  legalEntityRowByCreditCode,
-} from './legal-entity.store.js'
+import { legalEntityColumns, legalEntityIdsByCreditCode, legalEntityQuery } from './legal-entity.store.js'
 import { LegalEntity, LegalEntityConnection, LegalEntityLookup } from './legal-entity.type.js'
 
 const asLegalEntity = (o: EntityObject | null) => o as unknown as LegalEntity | null
@@ -37,13 +32,13 @@ export class LegalEntityResolver {
     if (!id && !creditCode) throw badInput('give id or creditCode', 'id')
     const code = creditCode?.trim().toUpperCase()
     if (!id && !asOf) {
-      // Found and loaded in one statement, with the columns the query selects; the loader is
-      // primed so nested fields reuse the row.
-      const row = await legalEntityRowByCreditCode(ctx.knex, code!, fieldsNeeded(ctx.loaders, 'LEGAL_ENTITY'))
-      if (!row) return null
-      const obj = rowToObject('LEGAL_ENTITY', row)
-      ctx.loaders.entity.LEGAL_ENTITY.prime(obj.id, obj)
-      return asLegalEntity(obj)
+      // Found and loaded in one statement, with the selected columns and the selected
+      // representative and address joined; the loaders are primed so nested fields reuse the rows.
+      const [obj] = primeJoined(
+        ctx.loaders,
+        await joinedRowsWhere(ctx.knex, joinPlan(ctx.loaders, 'LEGAL_ENTITY'), 'credit_code', code!),
+      )
+      return obj ? asLegalEntity(obj) : null
     }
     const entityId = id ? checkId(id) : (await legalEntityIdsByCreditCode(ctx.knex, [code!])).get(code!)
     if (!entityId) return null

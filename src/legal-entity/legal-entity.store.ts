@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
-import { rowsWhere, selectColumns } from '../reconciliation/entity.store.js'
+import { selectColumns } from '../reconciliation/entity.store.js'
 import { badInput } from '../shared/errors.js'
 import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
 import type { LegalEntityFilter } from './legal-entity.input.js'
@@ -47,22 +47,6 @@ export function legalEntityQuery(
 /** The select list for legal-entity rows (only the columns of `fields` when given: see selectColumns). */
 export function legalEntityColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
   return selectColumns(knex, 'LEGAL_ENTITY', 'le', fields)
-}
-
-/**
- * The legal entity holding a credit code, in one prepared statement (the lookup and the load at
- * once); undefined when none. Several holders (a data error) answer the lowest id.
- */
-export async function legalEntityRowByCreditCode(
-  knex: Knex,
-  creditCode: string,
-  fields?: ReadonlySet<string>,
-): Promise<Record<string, unknown> | undefined> {
-  const rows = await rowsWhere(knex, 'LEGAL_ENTITY', 'credit_code', creditCode, fields)
-  return rows.reduce<Record<string, unknown> | undefined>(
-    (min, r) => (!min || (r.id as string) < (min.id as string) ? r : min),
-    undefined,
-  )
 }
 
 /** Ids of legal entities holding each credit code; an unheld code maps to nothing. */

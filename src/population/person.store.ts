@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { rowsWhere, selectColumns } from '../reconciliation/entity.store.js'
+import { selectColumns } from '../reconciliation/entity.store.js'
 import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
 import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
 import { badInput } from '../shared/errors.js'
@@ -63,24 +63,6 @@ export function personQuery(
 /** The select list for person rows (only the columns of `fields` when given: see selectColumns). */
 export function personColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
   return selectColumns(knex, 'PERSON', 'p', fields)
-}
-
-/**
- * The person holding an ID number, in one prepared statement (the lookup and the load at once);
- * undefined when none. Several holders (a data error) answer the lowest id, chosen here rather than
- * by ORDER BY id LIMIT 1: on tables without statistics PostgreSQL then walks the primary key and
- * filters (38 ms instead of 0.3 ms on 30,000 persons).
- */
-export async function personRowByIdNumber(
-  knex: Knex,
-  idNumber: string,
-  fields?: ReadonlySet<string>,
-): Promise<Record<string, unknown> | undefined> {
-  const rows = await rowsWhere(knex, 'PERSON', 'id_number', idNumber, fields)
-  return rows.reduce<Record<string, unknown> | undefined>(
-    (min, r) => (!min || (r.id as string) < (min.id as string) ? r : min),
-    undefined,
-  )
 }
 
 /** Ids of persons holding each ID number; an unheld number maps to nothing. */
