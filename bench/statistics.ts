@@ -26,6 +26,7 @@ import { createServer } from '../src/server.js'
 import { ageBandCutoffs } from '../src/statistics/derivations.js'
 import { today } from '../src/statistics/statistics.service.js'
 import { derivedCountsQuery } from '../src/statistics/statistics.store.js'
+import { liveDerivedCountsQuery } from '../test/support/live-derived-counts.js'
 
 const args = process.argv.slice(2)
 const arg = (name: string, fallback: number) => {
@@ -246,7 +247,7 @@ async function main(): Promise<void> {
       const direct = await time(async () => {
         await client.query(native.sql, native.bindings as unknown[])
       })
-      const liveNative = derivedCountsQuery(server.knex, [prefix], cutoffs, 'live').toSQL().toNative()
+      const liveNative = liveDerivedCountsQuery(server.knex, [prefix], cutoffs).toSQL().toNative()
       const live = await time(async () => {
         await client.query(liveNative.sql, liveNative.bindings as unknown[])
       })

@@ -1,7 +1,21 @@
 import { Field, ID, InputType, Int, ObjectType } from 'type-graphql'
-import { Department, PageInfo, PrincipalType } from '../graphql/common.types.js'
-import { EntityType, SharingClass, SharingRequestStatus } from '../graphql/enums.js'
+import { PageInfo } from '../graphql/common.types.js'
+import { EntityType, Role, SharingClass, SharingRequestStatus } from '../graphql/enums.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
+
+@ObjectType()
+export class Department {
+  @Field(() => ID) code!: string
+  @Field(() => String) name!: string
+}
+
+@ObjectType('Principal')
+export class PrincipalType {
+  @Field(() => ID) id!: string
+  @Field(() => String) name!: string
+  departmentCode!: string | null
+  @Field(() => [Role]) roles!: string[]
+}
 
 @ObjectType('SharingGrant', {
   description: 'A department’s request, or approved right, to read CONDITIONAL fields it does not own.',
@@ -71,5 +85,3 @@ export class CatalogEntry {
   @Field(() => Int) recordCount!: number
   @Field(() => DateTimeScalar, { nullable: true }) updatedAt!: Date | null
 }
-
-export { Department, PrincipalType }

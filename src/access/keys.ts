@@ -83,6 +83,21 @@ export async function createPrincipal(knex: Knex, input: NewPrincipal): Promise<
   throw new Error('could not find a free key prefix')
 }
 
+/** Principals by id (name, department, roles), in the order asked; null for an unknown id. */
+export async function principalsById(
+  knex: Knex,
+  ids: readonly string[],
+): Promise<({ id: string; name: string; departmentCode: string | null; roles: string[] } | null)[]> {
+  const rows: Pick<DbPrincipalRow, 'id' | 'name' | 'department_code' | 'roles'>[] = await knex('principals')
+    .select('id', 'name', 'department_code', 'roles')
+    .whereIn('id', ids as string[])
+  const byId = new Map(rows.map((r) => [r.id, r]))
+  return ids.map((id) => {
+    const r = byId.get(id)
+    return r ? { id: r.id, name: r.name, departmentCode: r.department_code, roles: r.roles } : null
+  })
+}
+
 /** Every principal, newest first (no hashes). */
 export async function listPrincipals(knex: Knex): Promise<Omit<DbPrincipalRow, 'key_hash'>[]> {
   return knex('principals')

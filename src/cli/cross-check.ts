@@ -1,10 +1,10 @@
 import { createReadStream, existsSync, statSync, writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { GraphQLError } from 'graphql'
 import type { Knex } from 'knex'
 import { createPrincipal, principalForKey } from '../access/keys.js'
 import type { Principal } from '../access/principal.js'
+import { errorCode } from '../shared/errors.js'
 import { CrossCheckRunner } from '../cross-check/cross-check.runner.js'
 import {
   createCrossCheck,
@@ -195,7 +195,7 @@ export async function runCrossCheckCli(argv: string[]): Promise<void> {
       console.log(`hits: ${args.out}  (${seconds.toFixed(1)} s)`)
     }
   } catch (e) {
-    if (e instanceof GraphQLError) throw new CliError(e.message, EXIT.USAGE)
+    if (errorCode(e)) throw new CliError((e as Error).message, EXIT.USAGE)
     throw e
   } finally {
     await db.close()

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { createPrincipal, listPrincipals, revokePrincipal } from '../access/keys.js'
 import { loadConfig } from '../config.js'
 import { ROLES, type RoleName } from '../shared/entity-types.js'
+import { isDepartment } from '../reconciliation/authority.store.js'
 import { openCliDatabase } from './database.js'
 
 const USAGE = `usage:
@@ -51,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     if (command === 'create') {
       const department = values.department?.trim().toUpperCase() || null
-      if (department && !(await db.knex('departments').where('code', department).first())) {
+      if (department && !(await isDepartment(db.knex, department))) {
         console.error(`unknown department ${department}`)
         return 2
       }

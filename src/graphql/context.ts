@@ -1,8 +1,11 @@
 import DataLoader from 'dataloader'
 import type { Knex } from 'knex'
+import { principalsById } from '../access/keys.js'
 import type { Principal } from '../access/principal.js'
+import { representedEntityIds } from '../legal-entity/legal-entity.store.js'
 import type { Config } from '../config.js'
-import { cachedAuthorityRules, type AuthorityRules } from '../reconciliation/authority.store.js'
+import { cachedAuthorityRules, departmentsByCode, type AuthorityRules } from '../reconciliation/authority.store.js'
+import { openConflictFieldsOf } from '../reconciliation/conflicts.store.js'
 import { countGoldenValues } from '../reconciliation/data-items.store.js'
 import { listDataItems, type DataItemRecord } from '../reconciliation/data-items.service.js'
 import {
@@ -13,19 +16,11 @@ import {
   type EntityObject,
 } from '../reconciliation/entity.store.js'
 import { ENTITY_SPECS } from '../reconciliation/fields.js'
+import { goldenValuesOf, type GoldenRow } from '../reconciliation/golden-values.store.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { neededFields, type Selection } from './lookahead.js'
 
-export interface GoldenRow {
-  entity_id: string
-  field: string
-  value: unknown
-  status: string
-  source_department: string | null
-  source_key: string | null
-  observed_at: Date | null
-  recorded_at: Date
-}
+export type { GoldenRow }
 
 export interface Loaders {
   entity: Record<EntityTypeName, DataLoader<string, EntityObject | null>>
@@ -133,48 +128,10 @@ export function createLoaders(knex: Knex): Loaders {
     entity,
     entityType: new DataLoader((ids) => loadEntityTypes(knex, ids)),
     divisionGeometry: new DataLoader((ids) => loadDivisionGeometries(knex, ids)),
-    golden: new DataLoader(async (ids) => {
-      const rows: GoldenRow[] = await knex('golden_values')
-        .whereIn('entity_id', ids as string[])
-        .orderBy('field')
-      return ids.map((id) => rows.filter((r) => r.entity_id === id))
-    }),
-    openConflictFields: new DataLoader(async (ids) => {
-      const rows = await knex('conflicts')
-        .select('entity_id', 'field')
-        .whereIn('entity_id', ids as string[])
-        .where('status', 'OPEN')
-        .whereNotNull('field')
-      return ids.map(
-        (id) =>
-          new Set(rows.filter((r: { entity_id: string }) => r.entity_id === id).map((r: { field: string }) => r.field)),
-      )
-    }),
-    principal: new DataLoader(async (ids) => {
-      const rows = await knex('principals')
-        .select('id', 'name', 'department_code', 'roles')
-        .whereIn('id', ids as string[])
-      return ids.map((id) => {
-        const r = rows.find((x: { id: string }) => x.id === id)
-        return r ? { id: r.id, name: r.name, departmentCode: r.department_code, roles: r.roles } : null
-      })
-    }),
-    representativeOf: new DataLoader(async (ids) => {
-      const rows = await knex('legal_entities')
-        .select('id', 'legal_representative_id')
-        .whereIn('legal_representative_id', ids as string[])
-        .orderBy('id')
-      return ids.map((id) =>
-        rows
-          .filter((r: { legal_representative_id: string }) => r.legal_representative_id === id)
-          .map((r: { id: string }) => r.id),
-      )
-    }),
-    department: new DataLoader(async (codes) => {
-      const rows = await knex('departments')
-        .select('code', 'name')
-        .whereIn('code', codes as string[])
-      return codes.map((c) => rows.find((r: { code: string }) => r.code === c) ?? null)
-    }),
+    golden: new DataLoader((ids) => goldenValuesOf(knex, ids)),
+    openConflictFields: new DataLoader((ids) => openConflictFieldsOf(knex, ids)),
+    principal: new DataLoader((ids) => principalsById(knex, ids)),
+    representativeOf: new DataLoader((ids) => representedEntityIds(knex, ids)),
+    department: new DataLoader((codes) => departmentsByCode(knex, codes)),
   }
 }

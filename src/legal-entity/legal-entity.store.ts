@@ -44,6 +44,21 @@ export function legalEntityQuery(
   return q
 }
 
+/** For each person id, the ids of the legal entities that person represents (by id), in the order of `personIds`. */
+export async function representedEntityIds(knex: Knex, personIds: readonly string[]): Promise<string[][]> {
+  const rows: { id: string; legal_representative_id: string }[] = await knex('legal_entities')
+    .select('id', 'legal_representative_id')
+    .whereIn('legal_representative_id', personIds as string[])
+    .orderBy('id')
+  const byPerson = new Map<string, string[]>()
+  for (const r of rows) {
+    const list = byPerson.get(r.legal_representative_id)
+    if (list) list.push(r.id)
+    else byPerson.set(r.legal_representative_id, [r.id])
+  }
+  return personIds.map((id) => byPerson.get(id) ?? [])
+}
+
 /** The select list for legal-entity rows (only the columns of `fields` when given: see selectColumns). */
 export function legalEntityColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
   return selectColumns(knex, 'LEGAL_ENTITY', 'le', fields)

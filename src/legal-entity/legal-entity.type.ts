@@ -1,5 +1,5 @@
 import { Field, Float, ID, ObjectType } from 'type-graphql'
-import { MasterEntity } from '../graphql/common.types.js'
+import { MasterEntity } from '../reconciliation/reconciliation.types.js'
 import { EntityType, LegalEntityKind, LegalEntityStatus, LookupStatus } from '../graphql/enums.js'
 import { connectionTypes } from '../graphql/pagination.js'
 import { DateScalar } from '../graphql/scalars.js'

@@ -17,6 +17,7 @@ import {
   findSubscription,
   insertSubscription,
   listSubscriptions,
+  markUnsubscribed,
   pauseSubscription,
   resumeSubscription,
 } from './webhook.store.js'
@@ -29,15 +30,11 @@ export const MAX_FOLLOWED_ENTITIES = 10_000
 const AFTER_EVERY_ENTITY = '~'
 
 async function toSubscription(ctx: Context, row: DbWebhookSubscriptionRow): Promise<WebhookSubscription> {
-  const owner = await ctx
-    .knex('principals')
-    .select('id', 'name', 'department_code', 'roles')
-    .where('id', row.principal_id)
-    .first()
+  const owner = (await ctx.loaders.principal.load(row.principal_id))!
   const c = cursorOf(row)
   return {
     id: row.id,
-    owner: { id: owner.id, name: owner.name, departmentCode: owner.department_code, roles: owner.roles },
+    owner,
     url: row.url,
     entityTypes: row.entity_types,
     fields: row.fields,
@@ -147,7 +144,7 @@ export class WebhookResolver {
     const row = await ownSubscription(ctx, id)
     if (!row.active && row.paused_reason === 'UNSUBSCRIBED') return false
     if (!row.active) {
-      await ctx.knex('webhook_subscriptions').where({ id: row.id }).update({ paused_reason: 'UNSUBSCRIBED' })
+      await markUnsubscribed(ctx.knex, row.id)
       return true
     }
     return pauseSubscription(ctx.knex, row.id, 'UNSUBSCRIBED')

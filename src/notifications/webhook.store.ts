@@ -130,6 +130,11 @@ export async function pauseSubscription(
   return n > 0
 }
 
+/** Records that an already paused subscription was unsubscribed: its reason becomes UNSUBSCRIBED. */
+export async function markUnsubscribed(knex: Knex, id: string): Promise<void> {
+  await knex('webhook_subscriptions').where({ id }).update({ paused_reason: 'UNSUBSCRIBED' })
+}
+
 /** Makes a paused subscription deliverable again from its cursor; false when it was not paused. */
 export async function resumeSubscription(knex: Knex, id: string): Promise<boolean> {
   const n = await knex('webhook_subscriptions')

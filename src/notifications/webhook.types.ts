@@ -1,5 +1,5 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql'
-import { PrincipalType } from '../graphql/common.types.js'
+import { PrincipalType } from '../access/access.types.js'
 import { EntityType } from '../graphql/enums.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import { CHANGE_EVENT_KINDS } from './rules.js'

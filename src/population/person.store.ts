@@ -60,6 +60,11 @@ export function personQuery(
   return q
 }
 
+/** Living persons whose residence is an address (a query to page or count). */
+export function residentsQuery(knex: Knex, addressId: string): Knex.QueryBuilder {
+  return knex('persons as p').where('p.residence_address_id', addressId).whereNull('p.death_date')
+}
+
 /** The select list for person rows (only the columns of `fields` when given: see selectColumns). */
 export function personColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
   return selectColumns(knex, 'PERSON', 'p', fields)

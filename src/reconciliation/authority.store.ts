@@ -3,6 +3,28 @@ import { READ_CACHE_MAX_AGE_MS, ReadCache } from '../access/read-cache.js'
 import type { EntityTypeName, SharingClassName } from '../shared/entity-types.js'
 import type { RuleView } from './rules/merge.js'
 
+/** The departments, by code. */
+export function listDepartments(knex: Knex): Promise<{ code: string; name: string }[]> {
+  return knex('departments').select('code', 'name').orderBy('code')
+}
+
+/** Departments by code, in the order asked; null for an unknown code. */
+export async function departmentsByCode(
+  knex: Knex,
+  codes: readonly string[],
+): Promise<({ code: string; name: string } | null)[]> {
+  const rows: { code: string; name: string }[] = await knex('departments')
+    .select('code', 'name')
+    .whereIn('code', codes as string[])
+  const byCode = new Map(rows.map((r) => [r.code, r]))
+  return codes.map((c) => byCode.get(c) ?? null)
+}
+
+/** Whether a department code is known. */
+export async function isDepartment(knex: Knex, code: string): Promise<boolean> {
+  return (await knex('departments').where('code', code).first('code')) !== undefined
+}
+
 export interface DbAuthorityRuleRow {
   entity_type: EntityTypeName
   field: string

@@ -1,11 +1,10 @@
 import type { Knex } from 'knex'
-import type { ConflictType } from '../graphql/common.types.js'
 import { lockEntities, type TxContext, withTransaction } from '../db/transaction.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { badInput, notFound } from '../shared/errors.js'
 import { loadAuthorityRules } from './authority.store.js'
 import { loadItemCatalogue } from './data-items.service.js'
-import { findConflict } from './conflicts.store.js'
+import { type ConflictRecord, findConflict } from './conflicts.store.js'
 import { recomputeEntities } from './engine.js'
 import { ENTITY_SPECS, fieldSpec } from './fields.js'
 import { mergeEntitiesTx } from './merge.service.js'
@@ -166,7 +165,7 @@ export async function resolveConflict(
   actor: StewardActor,
   input: { id: string; decision: string; value?: unknown; reason: string },
   opts: ValueCheckOptions,
-): Promise<ConflictType> {
+): Promise<ConflictRecord> {
   return withTransaction(
     knex,
     {
@@ -287,7 +286,7 @@ export async function reportSuspectedError(
   actor: StewardActor,
   input: { entityId: string; field: string; suggestedValue?: unknown; note: string },
   opts: ValueCheckOptions,
-): Promise<ConflictType> {
+): Promise<ConflictRecord> {
   return withTransaction(
     knex,
     {

@@ -1,10 +1,39 @@
 import type { Knex } from 'knex'
-import type { Claim, ConflictType } from '../graphql/common.types.js'
-import { decodeCursor } from '../graphql/pagination.js'
+import { decodeCursor } from '../shared/cursor.js'
 import { badInput } from '../shared/errors.js'
 import { UUID } from '../shared/ids.js'
 
-export function toConflict(r: Record<string, any>): ConflictType {
+/** A conflict as stored: a steward's work item on one field (or a possible duplicate pair). */
+export interface ConflictRecord {
+  id: string
+  kind: string
+  status: string
+  entityType: string
+  entityId: string
+  otherEntityId: string | null
+  field: string | null
+  authorityCode: string | null
+  matchScore: number | null
+  openedAt: Date
+  resolvedAt: Date | null
+  resolvedById: string | null
+  decision: string | null
+  reason: string | null
+  note: string | null
+  reportedByCode: string | null
+  suggestedValue: unknown
+}
+
+/** One department's claimed value, as a conflict's candidate. */
+export interface ClaimRecord {
+  departmentCode: string
+  value: unknown
+  sourceKey: string | null
+  observedAt: Date | null
+  recordedAt: Date
+}
+
+export function toConflict(r: Record<string, any>): ConflictRecord {
   return {
     id: r.id,
     kind: r.kind,
@@ -27,13 +56,17 @@ export function toConflict(r: Record<string, any>): ConflictType {
 }
 
 /** One conflict by id; undefined when there is none. */
-export async function findConflict(db: Knex | Knex.Transaction, id: string): Promise<ConflictType | undefined> {
+export async function findConflict(db: Knex | Knex.Transaction, id: string): Promise<ConflictRecord | undefined> {
   const row = await db('conflicts').where('id', id).first()
   return row ? toConflict(row) : undefined
 }
 
 /** Conflicts that involve an entity (as subject or as the other side of a duplicate), newest first. */
-export async function conflictsOfEntity(knex: Knex, entityId: string, status?: string | null): Promise<ConflictType[]> {
+export async function conflictsOfEntity(
+  knex: Knex,
+  entityId: string,
+  status?: string | null,
+): Promise<ConflictRecord[]> {
   const q = knex('conflicts')
     .where((w) => w.where('entity_id', entityId).orWhere('other_entity_id', entityId))
     .orderBy('opened_at', 'desc')
@@ -52,8 +85,20 @@ export async function fieldsUnderInvestigationAsOf(knex: Knex, entityId: string,
   return new Set(rows.map((r: { field: string }) => r.field))
 }
 
+/** For each entity, the fields with an open conflict or error report, in the order of `ids`. */
+export async function openConflictFieldsOf(knex: Knex, ids: readonly string[]): Promise<Set<string>[]> {
+  const rows: { entity_id: string; field: string }[] = await knex('conflicts')
+    .select('entity_id', 'field')
+    .whereIn('entity_id', ids as string[])
+    .where('status', 'OPEN')
+    .whereNotNull('field')
+  const byEntity = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]))
+  for (const r of rows) byEntity.get(r.entity_id)?.add(r.field)
+  return ids.map((id) => byEntity.get(id) ?? new Set())
+}
+
 /** Candidate claims of a conflict, oldest first (an error report's suggestion is not a claim). */
-export async function conflictCandidates(knex: Knex, conflictId: string): Promise<Claim[]> {
+export async function conflictCandidates(knex: Knex, conflictId: string): Promise<ClaimRecord[]> {
   const rows = await knex('conflict_candidates as cc')
     .join('claims as c', 'c.id', 'cc.claim_id')
     .where('cc.conflict_id', conflictId)

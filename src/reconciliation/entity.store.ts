@@ -159,6 +159,15 @@ export async function loadDivisionGeometries(knex: Knex, ids: readonly string[])
   return ids.map((id) => byId.get(id) ?? null)
 }
 
+/** An entity's type and the survivor it was merged into (null if it was not); undefined for an unknown id. */
+export async function entityHead(
+  knex: Knex,
+  id: string,
+): Promise<{ entityType: EntityTypeName; mergedInto: string | null } | undefined> {
+  const row = await knex('entities').select('entity_type', 'merged_into').where('id', id).first()
+  return row ? { entityType: row.entity_type, mergedInto: row.merged_into } : undefined
+}
+
 /** The type of each id (following no merges); undefined for unknown ids. */
 export async function loadEntityTypes(knex: Knex, ids: readonly string[]): Promise<(EntityTypeName | undefined)[]> {
   const rows = await knex('entities')

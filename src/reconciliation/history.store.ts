@@ -1,7 +1,20 @@
 import type { Knex } from 'knex'
-import type { FieldChange } from '../graphql/common.types.js'
+/** One change of a golden value, as the field history (and the change feed) store it. */
+export interface FieldChangeRecord {
+  /** Change-feed sequence number. */
+  seq: number
+  entityId: string
+  entityType: string
+  field: string
+  oldValue: unknown
+  newValue: unknown
+  status: string
+  sourceCode: string | null
+  observedAt: Date | null
+  recordedAt: Date
+}
 
-function toChange(r: Record<string, any>): FieldChange {
+function toChange(r: Record<string, any>): FieldChangeRecord {
   return {
     seq: Number(r.id),
     entityId: r.entity_id,
@@ -22,7 +35,7 @@ export async function fieldHistory(
   entityId: string,
   field?: string | null,
   asOf?: Date,
-): Promise<FieldChange[]> {
+): Promise<FieldChangeRecord[]> {
   const q = knex('field_history').where('entity_id', entityId).orderBy('id')
   if (field) q.where('field', field)
   if (asOf) q.where('recorded_at', '<=', asOf)
@@ -45,7 +58,7 @@ export async function changesAfter(
   after: FeedPosition,
   entityTypes: string[] | null,
   first: number,
-): Promise<(FieldChange & FeedPosition)[]> {
+): Promise<(FieldChangeRecord & FeedPosition)[]> {
   const q = knex('field_history as h')
     .join('transactions as t', 't.txid', 'h.txid')
     .select('h.*', 't.feed_position')
@@ -77,7 +90,7 @@ export async function positionOfChange(knex: Knex, id: number): Promise<FeedPosi
 }
 
 /** Latest history row per field at or before asOf (what provenance looked like then). */
-export async function goldenAsOf(knex: Knex, entityId: string, asOf: Date): Promise<FieldChange[]> {
+export async function goldenAsOf(knex: Knex, entityId: string, asOf: Date): Promise<FieldChangeRecord[]> {
   const { rows } = await knex.raw(
     `SELECT DISTINCT ON (field) * FROM field_history WHERE entity_id = ? AND recorded_at <= ? ORDER BY field, id DESC`,
     [entityId, asOf],

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { appendFileSync, createReadStream, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import type { Knex } from 'knex'
+import { isDepartment } from './authority.store.js'
 import { withTransaction } from '../db/transaction.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { ImportFileError, readRecords, type ImportFormat } from './import.readers.js'
@@ -104,7 +105,7 @@ export function rejectionReportPath(file: string): string {
 export async function importFile(knex: Knex, req: ImportRequest, opts: SubmissionOptions): Promise<ImportResult> {
   if (!(ENTITY_TYPES as readonly string[]).includes(req.entityType))
     throw new ImportRequestError(`unknown entity type "${req.entityType}" (one of ${ENTITY_TYPES.join(', ')})`)
-  const known = await knex('departments').where({ code: req.department }).first('code')
+  const known = await isDepartment(knex, req.department)
   if (!known) throw new ImportRequestError(`unknown department "${req.department}"`)
   const chunkSize = req.chunkSize ?? 5000
   if (!Number.isInteger(chunkSize) || chunkSize < 1)

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
-import { ConflictType, FieldChange, FieldProvenance, MasterEntity, SourceRecordType } from '../graphql/common.types.js'
+import { ConflictType, FieldChange, FieldProvenance, MasterEntity, SourceRecordType } from './reconciliation.types.js'
 import { ConflictStatus } from '../graphql/enums.js'
 import type { EntityObject } from './entity.store.js'
 import { ENTITY_SPECS } from './fields.js'

@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql'
 import {
   Arg,
   Ctx,
@@ -13,11 +12,11 @@ import {
   Resolver,
   Root,
 } from 'type-graphql'
-import { ConflictType } from '../graphql/common.types.js'
+import { ConflictType } from './reconciliation.types.js'
 import type { Context } from '../graphql/context.js'
 import { ConflictDecision } from '../graphql/enums.js'
 import { JSONScalar } from '../graphql/scalars.js'
-import { badInput, unauthenticated } from '../shared/errors.js'
+import { badInput, errorCode, type ServiceError, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { resolveConflict } from './conflicts.service.js'
 import { conflictCounts } from './conflicts.store.js'
@@ -155,13 +154,14 @@ export class QueueResolver {
         )
         results.push({ id, conflict, errorCode: null, errorMessage: null })
       } catch (e) {
-        if (!(e instanceof GraphQLError)) throw e
-        const ext = e.extensions as { code?: string; reason?: string }
+        // A coded refusal of this one conflict is its result; anything else (a fault) fails the call.
+        if (!errorCode(e)) throw e
+        const ext = (e as ServiceError).extensions as { code?: string; reason?: string }
         results.push({
           id,
           conflict: null,
           errorCode: ext.reason ?? ext.code ?? 'BAD_USER_INPUT',
-          errorMessage: e.message,
+          errorMessage: (e as Error).message,
         })
       }
     }

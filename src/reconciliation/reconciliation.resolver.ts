@@ -1,16 +1,15 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql'
 import { hasRole } from '../access/principal.js'
 import { hiddenAsDeceased } from '../access/visibility.js'
+import { Department, PrincipalType } from '../access/access.types.js'
 import {
   Claim,
   ConflictType,
-  Department,
   FieldChange,
   FieldProvenance,
   MasterEntity,
-  PrincipalType,
   SourceRecordType,
-} from '../graphql/common.types.js'
+} from './reconciliation.types.js'
 import type { Context } from '../graphql/context.js'
 import { EntityType } from '../graphql/enums.js'
 import { decodeCursor, encodeCursor, Page, pageSize } from '../graphql/pagination.js'
@@ -23,6 +22,8 @@ import { isExtendedField } from './fields.js'
 import { checkConflictFilter } from './queue.resolver.js'
 import { changesAfter, type FeedPosition, feedEnd, positionOfChange } from './history.store.js'
 import { findSourceRecord } from './source-records.store.js'
+import { entityHead } from './entity.store.js'
+import { isDepartment, listDepartments } from './authority.store.js'
 import { submitRecords } from './submission.service.js'
 import {
   AuthorityRuleType,
@@ -57,7 +58,7 @@ async function feedCursor(knex: Context['knex'], after: string | null | undefine
 export class ReconciliationResolver {
   @Query(() => [Department])
   departments(@Ctx() ctx: Context) {
-    return ctx.knex('departments').select('code', 'name').orderBy('code')
+    return listDepartments(ctx.knex)
   }
 
   @Query(() => PrincipalType, { description: 'The caller.' })
@@ -77,13 +78,13 @@ export class ReconciliationResolver {
   async entity(@Ctx() ctx: Context, @Arg('id', () => ID) id: string) {
     let current = checkId(id)
     for (let hops = 0; hops < 20; hops++) {
-      const row = await ctx.knex('entities').select('entity_type', 'merged_into').where('id', current).first()
-      if (!row) return null
-      if (!row.merged_into) {
-        const entity = await ctx.loaders.entity[row.entity_type as EntityTypeName].load(current)
+      const head = await entityHead(ctx.knex, current)
+      if (!head) return null
+      if (!head.mergedInto) {
+        const entity = await ctx.loaders.entity[head.entityType].load(current)
         return (await hiddenAsDeceased(ctx, entity)) ? null : entity
       }
-      current = row.merged_into
+      current = head.mergedInto
     }
     return null
   }
@@ -194,8 +195,8 @@ export class ReconciliationResolver {
       (!input.batchKey.trim() || input.batchKey.length > 200)
     )
       throw badInput('batchKey must be 1 to 200 characters', 'input.batchKey')
-    const known = await ctx.knex('departments').where('code', department).first()
-    if (!known) throw badInput(`unknown department ${department}`, 'input.department')
+    if (!(await isDepartment(ctx.knex, department)))
+      throw badInput(`unknown department ${department}`, 'input.department')
     const mayActFor = department === p.departmentCode || hasRole(p, 'STEWARD', 'ADMIN')
     const records = mayActFor ? input.records : []
     const result = await submitRecords(

@@ -1,7 +1,18 @@
 import type { Knex } from 'knex'
-import type { SourceRecordType } from '../graphql/common.types.js'
+/** A department's record as submitted, linked to the entity it was resolved to. */
+export interface StoredSourceRecord {
+  id: string
+  departmentCode: string
+  entityType: string
+  sourceKey: string
+  attributes: unknown
+  geometry: unknown
+  observedAt: Date | null
+  receivedAt: Date
+  entityId: string | null
+}
 
-export function toSourceRecord(r: Record<string, any>): SourceRecordType {
+export function toSourceRecord(r: Record<string, any>): StoredSourceRecord {
   return {
     id: r.id,
     departmentCode: r.department_code,
@@ -16,7 +27,7 @@ export function toSourceRecord(r: Record<string, any>): SourceRecordType {
 }
 
 /** Source records linked to an entity, by department then key; empty for an unknown entity. */
-export async function sourceRecordsOfEntity(knex: Knex, entityId: string): Promise<SourceRecordType[]> {
+export async function sourceRecordsOfEntity(knex: Knex, entityId: string): Promise<StoredSourceRecord[]> {
   return (await knex('source_records').where('entity_id', entityId).orderBy(['department_code', 'source_key'])).map(
     toSourceRecord,
   )
@@ -28,7 +39,7 @@ export async function findSourceRecord(
   department: string,
   sourceKey: string,
   entityType: string,
-): Promise<SourceRecordType | undefined> {
+): Promise<StoredSourceRecord | undefined> {
   const row = await knex('source_records')
     .where({ department_code: department, source_key: sourceKey, entity_type: entityType })
     .first()

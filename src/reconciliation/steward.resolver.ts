@@ -1,5 +1,5 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql'
-import { ConflictType, MasterEntity } from '../graphql/common.types.js'
+import { ConflictType, MasterEntity } from './reconciliation.types.js'
 import type { Context } from '../graphql/context.js'
 import { ConflictDecision } from '../graphql/enums.js'
 import { JSONScalar } from '../graphql/scalars.js'
@@ -9,6 +9,7 @@ import { badInput, unauthenticated } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
 import { setAuthorityRule } from './authority.service.js'
 import { loadAuthorityRules } from './authority.store.js'
+import { loadEntityTypes } from './entity.store.js'
 import { reportSuspectedError, resolveConflict } from './conflicts.service.js'
 import { mergeEntitiesTx, unmergeEntityTx } from './merge.service.js'
 import { AuthorityRuleInput, AuthorityRuleType } from './reconciliation.types.js'
@@ -141,8 +142,8 @@ export class StewardResolver {
           id,
           records,
         )
-        const row = await tx.trx('entities').select('entity_type').where('id', id).first()
-        return { type: row.entity_type as EntityTypeName, ids }
+        const [type] = await loadEntityTypes(tx.trx, [id])
+        return { type: type as EntityTypeName, ids }
       },
     )
     return (await ctx.loaders.entity[type].loadMany(ids)).filter((e) => e && !(e instanceof Error))

@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-gr
 import type { Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { PersonConnection, type Person } from '../population/person.type.js'
-import { personColumns } from '../population/person.store.js'
+import { personColumns, residentsQuery } from '../population/person.store.js'
 import { rowToObject } from '../reconciliation/entity.store.js'
 import { checkId } from '../shared/ids.js'
 import { Address } from './address.type.js'
@@ -37,7 +37,7 @@ export class AddressResolver {
     @Arg('after', () => String, { nullable: true }) after?: string,
   ) {
     const size = pageSize(first)
-    const base = () => ctx.knex('persons as p').where('p.residence_address_id', a.id).whereNull('p.death_date')
+    const base = () => residentsQuery(ctx.knex, a.id)
     const { rows, hasNextPage } = await keysetPage(base().select(personColumns(ctx.knex)), size, after, 'p.id')
     const items = rows.map((r) => rowToObject('PERSON', r) as unknown as Person)
     return new PersonConnection(

@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql'
-import { MasterEntity } from '../graphql/common.types.js'
+import { MasterEntity } from '../reconciliation/reconciliation.types.js'
 import { EntityType } from '../graphql/enums.js'
 import { connectionTypes } from '../graphql/pagination.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'

@@ -2,9 +2,9 @@ import { Arg, Ctx, FieldResolver, Float, Query, Resolver, Root } from 'type-grap
 import type { Context } from '../graphql/context.js'
 import { DivisionLevel } from '../graphql/enums.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'
-import { rowToObject, selectColumns } from '../reconciliation/entity.store.js'
 import { isValidDivisionCode } from '../reconciliation/rules/division-code.js'
 import { badInput } from '../shared/errors.js'
+import { childDivisions, divisionByCode, listDivisions, simplifiedBoundary } from './admin-division.store.js'
 import { AdminDivision } from './admin-division.type.js'
 
 /** Largest simplification tolerance accepted, in metres. */
@@ -16,12 +16,7 @@ export class AdminDivisionResolver {
   async adminDivision(@Ctx() ctx: Context, @Arg('code', () => String) code: string): Promise<AdminDivision | null> {
     if (!isValidDivisionCode(code))
       throw badInput('code must be a 6, 9 or 12 digit division code', 'code', 'INVALID_DIVISION_CODE')
-    const row = await ctx
-      .knex('admin_divisions')
-      .select(selectColumns(ctx.knex, 'ADMIN_DIVISION'))
-      .where('code', code)
-      .first()
-    return row ? (rowToObject('ADMIN_DIVISION', row) as unknown as AdminDivision) : null
+    return ((await divisionByCode(ctx.knex, code)) as unknown as AdminDivision | undefined) ?? null
   }
 
   @Query(() => [AdminDivision], { description: 'Divisions by level and/or parent code, ordered by code.' })
@@ -32,10 +27,7 @@ export class AdminDivisionResolver {
   ): Promise<AdminDivision[]> {
     if (parentCode && !isValidDivisionCode(parentCode))
       throw badInput('parentCode must be a 6, 9 or 12 digit division code', 'parentCode', 'INVALID_DIVISION_CODE')
-    const q = ctx.knex('admin_divisions').select(selectColumns(ctx.knex, 'ADMIN_DIVISION')).orderBy('code')
-    if (level) q.where('level', level)
-    if (parentCode) q.where('parent_key', parentCode)
-    return (await q).map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r) as unknown as AdminDivision)
+    return (await listDivisions(ctx.knex, { level, parentCode })) as unknown as AdminDivision[]
   }
 
   @FieldResolver(() => AdminDivision, { nullable: true })
@@ -44,13 +36,8 @@ export class AdminDivisionResolver {
   }
 
   @FieldResolver(() => [AdminDivision])
-  async children(@Root() d: AdminDivision, @Ctx() ctx: Context) {
-    const rows = await ctx
-      .knex('admin_divisions')
-      .select(selectColumns(ctx.knex, 'ADMIN_DIVISION'))
-      .where('parent_id', d.id)
-      .orderBy('code')
-    return rows.map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))
+  children(@Root() d: AdminDivision, @Ctx() ctx: Context) {
+    return childDivisions(ctx.knex, d.id)
   }
 
   @FieldResolver(() => GeoJSONScalar, {
@@ -70,14 +57,6 @@ export class AdminDivisionResolver {
         'simplifyMeters',
         'INVALID_GEOMETRY',
       )
-    // Simplify in the UTM zone of the boundary (northern hemisphere) so the tolerance is in metres,
-    // preserving topology, then back to WGS 84.
-    const { rows } = await ctx.knex.raw(
-      `SELECT ST_AsGeoJSON(ST_Transform(ST_SimplifyPreserveTopology(ST_Transform(geom, z.srid), ?), 4326), 7)::json AS g
-         FROM admin_divisions, LATERAL (SELECT 32600 + floor((ST_X(ST_Centroid(geom)) + 180) / 6)::int + 1 AS srid) z
-        WHERE id = ?`,
-      [simplifyMeters, d.id],
-    )
-    return rows[0]?.g ?? null
+    return simplifiedBoundary(ctx.knex, d.id, simplifyMeters)
   }
 }

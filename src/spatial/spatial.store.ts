@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { decodeCursor, encodeCursor } from '../graphql/pagination.js'
+import { decodeCursor, encodeCursor } from '../shared/cursor.js'
 import { rowToObject, selectColumns, type EntityObject } from '../reconciliation/entity.store.js'
 import { badInput } from '../shared/errors.js'
 import { UUID } from '../shared/ids.js'

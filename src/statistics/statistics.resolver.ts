@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql'
 import { Arg, Ctx, FieldResolver, Float, Info, Query, Resolver, Root } from 'type-graphql'
-import { Department } from '../graphql/common.types.js'
+import { Department } from '../access/access.types.js'
 import { ObservationStatus } from '../graphql/enums.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import type { Context } from '../graphql/context.js'

@@ -12,7 +12,8 @@ import {
   relativeDifference,
   type DerivedCounts,
 } from './derivations.js'
-import { derivedCountsByPrefix, divisionByCode, observationRows, type ObservationRow } from './statistics.store.js'
+import { divisionByCode } from '../spatial/admin-division.store.js'
+import { derivedCountsByPrefix, observationRows, type ObservationRow } from './statistics.store.js'
 import type { DerivedStatistics } from './statistics.type.js'
 
 /** Default threshold of statisticsDiscrepancies: a published figure 5 % or more off the register count. */

@@ -9,41 +9,15 @@ import type { Indicator, Observation } from './statistics.type.js'
 // 330106 → '330106', city 330100 → '3301'); a person or legal entity belongs to it when the
 // division_key of its (resolved) address starts with the prefix. Each query groups by
 // left(division_key, length) so that many regions of one prefix length cost one pass.
-// The live computation over the registers (LIVE_DERIVED_COUNTS_SQL) stays as the reference the
-// tests compare the counts with, and as the benchmark's "before".
+// The live computation over the registers, the reference the tests compare these counts with (and
+// the benchmark's "before"), is test/support/live-derived-counts.ts.
 
 export interface AgeCutoffs {
   under15: string
   under65: string
 }
-export type CountsSource = 'counts' | 'live'
-
-/**
- * The live reference: one statement, one pass per register: residents (living persons by
- * residence address) per region, gender and age band ('R'); household-registered living persons
- * per region ('H'); ACTIVE legal entities per region, kind and GB/T 4754 division prefix such as
- * 'C39' or '39' ('L'). Bindings: length, under15, under65, pattern; length, pattern; length, pattern.
- */
-export const LIVE_DERIVED_COUNTS_SQL = (match: (column: string) => string) => `
-  SELECT 'R' AS part, left(a.division_key, ?) AS region, p.gender AS k1,
-         CASE WHEN p.birth_date IS NULL THEN 'UNKNOWN'
-              WHEN p.birth_date > ?::date THEN '0-14'
-              WHEN p.birth_date > ?::date THEN '15-64'
-              ELSE '65+' END AS k2,
-         count(*)::int AS n
-    FROM persons p JOIN addresses a ON a.id = p.residence_address_id
-   WHERE p.death_date IS NULL AND ${match('a.division_key')}
-   GROUP BY 2, 3, 4
-  UNION ALL
-  SELECT 'H', left(a.division_key, ?), NULL, NULL, count(*)::int
-    FROM persons p JOIN addresses a ON a.id = p.household_address_id
-   WHERE p.death_date IS NULL AND ${match('a.division_key')}
-   GROUP BY 2
-  UNION ALL
-  SELECT 'L', left(a.division_key, ?), le.kind, substring(le.industry_code from '^[A-T]{0,1}[0-9]{0,2}'), count(*)::int
-    FROM legal_entities le JOIN addresses a ON a.id = le.registered_address_id
-   WHERE le.status = 'ACTIVE' AND ${match('a.division_key')}
-   GROUP BY 2, 3, 4`
+/** Builds the one statement counting a group of same-length prefixes (see derivedCountsQuery). */
+export type CountsQuery = (knex: Knex, sameLengthPrefixes: string[], cutoffs: AgeCutoffs) => Knex.Raw
 
 /**
  * The same counts from the maintained aggregates. Residents are counted per birth YEAR, so the
@@ -100,33 +74,18 @@ export function boundarySide(cutoff: string): {
   return { year, side: 'young', lo: next.toISOString().slice(0, 10), hi: `${y}-12-31` }
 }
 
-const matcher = (one: boolean) => (column: string) => (one ? `${column} LIKE ?` : `${column} LIKE ANY(?::text[])`)
+export const matcher = (one: boolean) => (column: string) =>
+  one ? `${column} LIKE ?` : `${column} LIKE ANY(?::text[])`
 
 /**
- * The one statement counting a group of prefixes of the same length, from the maintained counts
- * or live (also used by bench/statistics.ts to time the SQL alone).
+ * The one statement counting a group of prefixes of the same length from the maintained counts
+ * (also used by bench/statistics.ts to time the SQL alone).
  */
-export function derivedCountsQuery(
-  knex: Knex,
-  sameLengthPrefixes: string[],
-  cutoffs: AgeCutoffs,
-  source: CountsSource = 'counts',
-): Knex.Raw {
+export const derivedCountsQuery: CountsQuery = (knex, sameLengthPrefixes, cutoffs) => {
   const length = sameLengthPrefixes[0].length
   // One prefix: a plain LIKE, which an index on division_key can serve.
   const one = sameLengthPrefixes.length === 1
   const pattern = one ? `${sameLengthPrefixes[0]}%` : sameLengthPrefixes.map((p) => `${p}%`)
-  if (source === 'live')
-    return knex.raw(LIVE_DERIVED_COUNTS_SQL(matcher(one)), [
-      length,
-      cutoffs.under15,
-      cutoffs.under65,
-      pattern,
-      length,
-      pattern,
-      length,
-      pattern,
-    ])
   const [b15, b65] = [boundarySide(cutoffs.under15), boundarySide(cutoffs.under65)]
   return knex.raw(AGGREGATE_DERIVED_COUNTS_SQL(matcher(one)), [
     length,
@@ -162,14 +121,14 @@ type CountRow = {
 
 /**
  * Register counts for each code prefix, ages as of the cut-off dates; a prefix with no persons or
- * legal entities maps to zero counts (never missing). `source` 'live' recomputes from the
- * registers (the reference); the default reads the maintained counts.
+ * legal entities maps to zero counts (never missing). Read from the maintained counts; a test
+ * passes its own `query` (the live reference) to compare.
  */
 export async function derivedCountsByPrefix(
   knex: Knex,
   prefixes: string[],
   cutoffs: AgeCutoffs,
-  source: CountsSource = 'counts',
+  query: CountsQuery = derivedCountsQuery,
 ): Promise<Map<string, DerivedCounts>> {
   const result = new Map<string, DerivedCounts>(prefixes.map((p) => [p, emptyCounts()]))
   const byLength = new Map<number, string[]>()
@@ -178,7 +137,7 @@ export async function derivedCountsByPrefix(
   // The two boundary-year bands: [younger band, older band].
   const bands = { B15: ['0-14', '15-64'], B65: ['15-64', '65+'] } as const
   for (const [, group] of byLength) {
-    const { rows } = await derivedCountsQuery(knex, group, cutoffs, source)
+    const { rows } = await query(knex, group, cutoffs)
     // region → 'B15:MALE' → whole boundary-year count, and the live count of its shorter side.
     const boundary = new Map<string, Map<string, { whole: number; side: number }>>()
     const at = (region: string, key: string) => {
@@ -299,12 +258,6 @@ export async function observationRows(
     indicatorCode: r.indicator_code,
     regionCode: r.region_code,
   }))
-}
-
-/** One division by code, as the GraphQL shape; null when none holds it. */
-export async function divisionByCode(knex: Knex, code: string): Promise<Record<string, unknown> | null> {
-  const row = await knex('admin_divisions').select(selectColumns(knex, 'ADMIN_DIVISION')).where('code', code).first()
-  return row ? rowToObject('ADMIN_DIVISION', row) : null
 }
 
 /** Names of divisions by id; an unknown id is missing from the map. */

@@ -1,5 +1,6 @@
 import { Field, Float, ID, Int, ObjectType } from 'type-graphql'
-import { CountByKey, MasterEntity } from '../graphql/common.types.js'
+import { CountByKey } from '../graphql/common.types.js'
+import { MasterEntity } from '../reconciliation/reconciliation.types.js'
 import { EntityType } from '../graphql/enums.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 

@@ -1,5 +1,5 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
-import type { GraphQLError } from 'graphql'
+import type { ServiceError } from '../shared/errors.js'
 import type { Knex } from 'knex'
 import { isValidDivisionCode } from '../reconciliation/rules/division-code.js'
 import { toCsv, UTF8_BOM } from './csv.js'
@@ -75,7 +75,7 @@ export function statsRouter(knex: Knex, options: StatsRouterOptions = {}): expre
       try {
         rows = await findObservations(knex, { indicatorId: indicator.id, regionCode: region ?? undefined }, from, to)
       } catch (e) {
-        const ext = (e as GraphQLError).extensions
+        const ext = (e as ServiceError).extensions
         if (ext?.code !== 'BAD_USER_INPUT') throw e
         // The service names GraphQL arguments; the route's parameters are `from` and `to`.
         const field = ext.field === 'periodFrom' ? 'from' : ext.field === 'periodTo' ? 'to' : String(ext.field)

@@ -19,6 +19,7 @@ import { applySubmission } from '../../src/reconciliation/submission.service.js'
 import { idNumberCheckChar } from '../../src/reconciliation/rules/id-number.js'
 import { createTestKey } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
+import { random } from '../support/ids.js'
 
 // The access log commits in groups: requests answered together share one statement and one
 // commit, the chain stays whole and in arrival order, and the signed checkpoints of the anchor
@@ -33,7 +34,7 @@ let personId = ''
 beforeAll(async () => {
   server = await startTestServer({ auditAnchor: anchor })
   steward = await createTestKey(server.knex, { roles: ['STEWARD'] })
-  const first17 = `33010619900101${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}`
+  const first17 = `33010619900101${String(Math.floor(random() * 1000)).padStart(3, '0')}`
   const idNumber = first17 + idNumberCheckChar(first17)
   const r = await withTransaction(server.knex, { operation: 'test', departmentCode: 'PSB' }, (tx) =>
     applySubmission(

@@ -10,6 +10,7 @@ import { idNumberCheckChar } from '../../src/reconciliation/rules/id-number.js'
 import type { EntityTypeName } from '../../src/shared/entity-types.js'
 import { createTestKey, principalIdOf } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
+import { random } from '../support/ids.js'
 
 let server: TestServer
 const opts = {
@@ -20,11 +21,11 @@ const opts = {
 const keys: Record<string, Record<string, string>> = {}
 
 function idNumber(): string {
-  const first17 = `330106199${Math.floor(Math.random() * 10)}0${1 + Math.floor(Math.random() * 9)}1${Math.floor(Math.random() * 10)}${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}`
+  const first17 = `330106199${Math.floor(random() * 10)}0${1 + Math.floor(random() * 9)}1${Math.floor(random() * 10)}${String(Math.floor(random() * 1000)).padStart(3, '0')}`
   return first17 + idNumberCheckChar(first17)
 }
 function creditCode(): string {
-  const first17 = `91330106${String(Math.floor(Math.random() * 1e9)).padStart(9, '0')}`
+  const first17 = `91330106${String(Math.floor(random() * 1e9)).padStart(9, '0')}`
   return first17 + creditCodeCheckChar(first17)
 }
 async function submit(

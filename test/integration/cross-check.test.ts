@@ -6,6 +6,7 @@ import { ruleSql } from '../../src/cross-check/predicates.js'
 import { createTestKey, principalIdOf } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { errorOf, makeCreditCode, makeIdNumber, submit } from './scenario.fixtures.js'
+import { random } from '../support/ids.js'
 
 // Cross-checks (CONTRACT §8) over real HTTP on a real database: each demo rule with hits and
 // non-hits, evidence masking, the access log, asOf, decisions, statistics, a restart during a
@@ -71,7 +72,7 @@ const square = (x: number, y: number, d: number) => ({
 
 // Persons of the benefit scenario (ref → ID number); since = benefit start 2024-03-01.
 const P: Record<string, string> = {}
-const inCityAddress = `杭州市西湖区文三路${Math.floor(Math.random() * 1e6)}号`
+const inCityAddress = `杭州市西湖区文三路${Math.floor(random() * 1e6)}号`
 
 beforeAll(async () => {
   server = await startTestServer()
@@ -387,8 +388,8 @@ describe('REAL_ESTATE_TAX_SOURCES', () => {
       { sourceKey: `t-${landless}`, attributes: { creditCode: landless, taxStatus: 'SUSPENDED' } },
     ])
     // A random spot in the extent, so no building of another test (or the demo) stands on these parcels.
-    const x = 118.5 + Math.random() * 2.1
-    const y = 29.2 + Math.random() * 1.3
+    const x = 118.5 + random() * 2.1
+    const y = 29.2 + random() * 1.3
     const p1 = `XC-${uniqueSuffix()}`.toUpperCase()
     const p2 = `XC-${uniqueSuffix()}`.toUpperCase()
     await submit(server, 'NRP', 'PARCEL', [

@@ -6,6 +6,7 @@ import { idNumberCheckChar, maskIdNumber } from '../../src/reconciliation/rules/
 import { createTestKey, principalIdOf } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { submit } from './scenario.fixtures.js'
+import { random } from '../support/ids.js'
 
 // Lookups by natural key are not an oracle for callers who may not see the key, every person
 // lookup is in the access log, and a deceased person is not found by id for callers for whom
@@ -47,7 +48,7 @@ async function accessRows(headers: Record<string, string>) {
 describe('rebuilding a masked ID number through lookups', () => {
   it('a department without the idNumber grant cannot use lookups as an oracle', async () => {
     const sfx = uniqueSuffix()
-    const target = idNumberOf('330111', '1984-07-15', String(Math.floor(Math.random() * 1000)).padStart(3, '0'))
+    const target = idNumberOf('330111', '1984-07-15', String(Math.floor(random() * 1000)).padStart(3, '0'))
     await submit(server, 'PSB', 'PERSON', [
       { sourceKey: `oracle-${sfx}`, attributes: { idNumber: target, name: `O ${sfx}` } },
     ])

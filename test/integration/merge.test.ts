@@ -10,6 +10,7 @@ import {
   submit,
   principalIdOf,
 } from './scenario.fixtures.js'
+import { random } from '../support/ids.js'
 
 // Identity resolution (CONTRACT.md §2, "Identity resolution") and reversible merges.
 
@@ -23,7 +24,7 @@ afterAll(async () => {
 
 /** A random birth date 1950..1999, so look-alikes from other tests and runs do not share it. */
 function randomBirth(): string {
-  const d = new Date(Date.UTC(1950, 0, 1) + Math.floor(Math.random() * 18_000) * 86_400_000)
+  const d = new Date(Date.UTC(1950, 0, 1) + Math.floor(random() * 18_000) * 86_400_000)
   return d.toISOString().slice(0, 10)
 }
 

@@ -1,7 +1,7 @@
-import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { submit } from './scenario.fixtures.js'
+import { random, randomInt } from '../support/ids.js'
 
 // The schema promises Address.fullText, AdminDivision.name, Indicator.name, … non-null. A
 // department whose value for such a field would not become the golden one (neither authority nor
@@ -21,8 +21,8 @@ const township = () => `330106${randomInt(100, 1000)}`
 describe('entities the service creates keep the schema non-null promises', () => {
   it('an address first sent by NRP (not a stand-in for fullText) is refused; public queries near it work', async () => {
     const sfx = uniqueSuffix()
-    const lon = 120.05 + Math.random() / 100
-    const lat = 30.25 + Math.random() / 100
+    const lon = 120.05 + random() / 100
+    const lat = 30.25 + random() / 100
     const address = { fullText: `杭州市西湖区承诺路${sfx}号` }
     const point = { type: 'Point', coordinates: [lon, lat] }
     const r = await submit(server, 'NRP', 'ADDRESS', [

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { lockEntities, type TxContext, withTransaction } from '../../src/db/transaction.js'
 import { changesAfter, type FeedPosition } from '../../src/reconciliation/history.store.js'
 import { testKnex, uniqueSuffix } from '../helpers.js'
+import { random } from '../support/ids.js'
 
 // Writers lock only the entities they touch, and the change feed is ordered by a position taken
 // at commit. These tests run real transactions on separate connections at the same moment; the
@@ -129,13 +130,13 @@ describe('change feed under concurrent writers', () => {
     const commitOrder = new Map<string, string[]>()
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let t = 0; t < 6; t++) {
-        const mine = entities.filter(() => Math.random() < 0.35)
+        const mine = entities.filter(() => random() < 0.35)
         const touched = mine.length ? mine : [entities[(w + t) % entities.length]]
         const tag = `${sfx}-${w}-${t}`
         await withTransaction(knex, { operation: 'test' }, async (tx) => {
           await lockEntities(tx, [...touched].reverse())
           for (const e of touched) await writeChanges(tx, e, tag, 2)
-          await new Promise((res) => setTimeout(res, Math.random() * 15))
+          await new Promise((res) => setTimeout(res, random() * 15))
         })
         // Under the entity lock, commit order per entity is the order writers finished.
         for (const e of touched) commitOrder.set(e, [...(commitOrder.get(e) ?? []), tag])

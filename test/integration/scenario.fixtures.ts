@@ -1,7 +1,7 @@
-import { randomInt } from 'node:crypto'
 import { creditCodeCheckChar } from '../../src/reconciliation/rules/credit-code.js'
 import { idNumberCheckChar } from '../../src/reconciliation/rules/id-number.js'
 import type { TestServer } from '../helpers.js'
+import { randomInt } from '../support/ids.js'
 
 // Shared by the scenario tests: valid random keys and one-line GraphQL calls as a department or steward.
 

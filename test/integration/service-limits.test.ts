@@ -2,6 +2,7 @@ import 'reflect-metadata'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_OPERATION_LABELS } from '../../src/graphql/metrics.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
+import { random } from '../support/ids.js'
 
 // Inputs that used to answer 500 or grow the service without bound: a subscription operation,
 // absurd OGC paging numbers, /metrics labels chosen by callers; and spreadsheet formulas in CSV.
@@ -97,7 +98,7 @@ describe('/metrics', () => {
 describe('/stats/*.csv neutralises spreadsheet formulas', () => {
   it('prefixes text starting with = + - @ tab or CR with an apostrophe; numbers stay numbers', async () => {
     const code = `T_F_${uniqueSuffix()}`.toUpperCase().replace(/[^A-Z0-9_]/g, '_')
-    const district = `65${String(10 + Math.floor(Math.random() * 89))}${String(10 + Math.floor(Math.random() * 89))}`
+    const district = `65${String(10 + Math.floor(random() * 89))}${String(10 + Math.floor(random() * 89))}`
     const submit = async (entityType: string, records: unknown[], department = 'STATS') => {
       const r = await server.gql(
         `mutation($input: SubmitRecordsInput!) { submitRecords(input: $input) { accepted rejected { code field message } } }`,

@@ -1,8 +1,8 @@
-import { randomInt } from 'node:crypto'
 import { expect } from 'vitest'
 import { creditCodeCheckChar, organizationCodeCheckChar } from '../../src/reconciliation/rules/credit-code.js'
 import { idNumberCheckChar } from '../../src/reconciliation/rules/id-number.js'
 import type { TestServer } from '../helpers.js'
+import { randomInt } from '../support/ids.js'
 
 // A small, self-contained piece of geography for one test file: a district square at a random
 // place inside the service extent (checked empty first), two townships, addresses on a grid,

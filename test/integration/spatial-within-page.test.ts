@@ -3,6 +3,7 @@ import * as turf from '@turf/turf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type GqlResult, type TestServer } from '../helpers.js'
 import { submit, type Position } from './spatial-fixtures.js'
+import { random } from '../support/ids.js'
 
 // addresses(filter: {within}) pages by id without parallel workers (spatial.store.ts); the set must
 // stay exactly ST_Within on a real district boundary (202 vertices, concave), boundary vertices excluded.
@@ -19,16 +20,16 @@ const points: { fullText: string; location: Position }[] = []
 beforeAll(async () => {
   server = await startTestServer()
   for (let attempt = 0; attempt < 50 && !district; attempt++) {
-    const code = `33${String(50 + Math.floor(Math.random() * 50))}${String(1 + Math.floor(Math.random() * 99)).padStart(2, '0')}`
+    const code = `33${String(50 + Math.floor(random() * 50))}${String(1 + Math.floor(random() * 99)).padStart(2, '0')}`
     const { rows } = await server.knex.raw('SELECT count(*) AS n FROM addresses WHERE division_key LIKE ?', [
       `${code}%`,
     ])
     if (Number(rows[0].n) === 0) district = code
   }
   const [minLon, minLat, maxLon, maxLat] = turf.bbox(boundary)
-  const tag = Math.random().toString(36).slice(2, 8)
+  const tag = random().toString(36).slice(2, 8)
   for (let i = 0; i < 40; i++) {
-    const location: Position = [minLon + Math.random() * (maxLon - minLon), minLat + Math.random() * (maxLat - minLat)]
+    const location: Position = [minLon + random() * (maxLon - minLon), minLat + random() * (maxLat - minLat)]
     points.push({ fullText: `边界测试${tag}路${i + 1}号`, location })
   }
   // Three boundary vertices: on the boundary, so not within.

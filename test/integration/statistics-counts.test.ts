@@ -1,10 +1,12 @@
 import 'reflect-metadata'
-import { randomInt, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ageBandCutoffs, type DerivedCounts } from '../../src/statistics/derivations.js'
 import { derivedCountsByPrefix } from '../../src/statistics/statistics.store.js'
+import { liveDerivedCountsQuery } from '../support/live-derived-counts.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { makeCreditCode, makeIdNumber, STEWARD, submit } from './scenario.fixtures.js'
+import { randomInt } from '../support/ids.js'
 
 // The maintained counts (person_counts, legal_entity_counts, kept by triggers) against the live
 // computation over the registers, after every kind of write: engine inserts and updates (address
@@ -184,7 +186,7 @@ async function expectCountsMatchLive(): Promise<Record<string, any>> {
     // Alone (LIKE) and several of one length at once (LIKE ANY), as the discrepancies query does.
     for (const group of [[district], [T1, T2], [V1]]) {
       const kept = plain(await derivedCountsByPrefix(server.knex, group, cutoffs))
-      const live = plain(await derivedCountsByPrefix(server.knex, group, cutoffs, 'live'))
+      const live = plain(await derivedCountsByPrefix(server.knex, group, cutoffs, liveDerivedCountsQuery))
       expect({ ref, group, counts: kept }).toEqual({ ref, group, counts: live })
       if (group[0] === district && ref === REFERENCE_DATES[0]) district0 = kept[district]
     }

@@ -1,10 +1,10 @@
 import 'reflect-metadata'
-import { randomInt } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { encodeCursor } from '../../src/graphql/pagination.js'
 import { CREDIT_CODE_CHARSET, creditCodeCheckChar } from '../../src/reconciliation/rules/credit-code.js'
 import { idNumberCheckChar } from '../../src/reconciliation/rules/id-number.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
+import { randomInt } from '../support/ids.js'
 
 // Every test works inside its own made-up township (a random 9-digit code under a Xinjiang-style
 // district) with villages below it, so counts computed here from the submitted records are the

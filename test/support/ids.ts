@@ -25,7 +25,15 @@ export function makeCreditCode(n: number, region = '330106'): string {
   return first17 + creditCodeCheckChar(first17)
 }
 
-/** A random integer below max, for spreading test keys; drawn from the run's seeded generator. */
-export function randomInt(max: number): number {
-  return rng.int(0, max - 1)
+/**
+ * A random integer in [0, max) or, with two arguments, in [min, max) — the same contract as
+ * node:crypto's randomInt — drawn from the run's seeded generator, for spreading test keys.
+ */
+export function randomInt(minOrMax: number, max?: number): number {
+  return max === undefined ? rng.int(0, minOrMax - 1) : rng.int(minOrMax, max - 1)
+}
+
+/** A random float in [0, 1) from the run's seeded generator (instead of Math.random, which no seed replays). */
+export function random(): number {
+  return rng.next()
 }
