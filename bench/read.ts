@@ -68,6 +68,10 @@ if (have < PERSONS) {
     log: { info: (m: string) => say(m) },
   })
 }
+// Planner statistics for what was just loaded (autovacuum may be off, as on the machine of the
+// runs in RESULTS.md): without them PostgreSQL guesses 249 holders per ID number and plans
+// PostGraphile's ORDER BY id LIMIT 1 lookups as primary-key walks.
+await knex.raw('ANALYZE')
 const personCount = Number((await knex('persons').count<{ n: string }[]>({ n: '*' }))[0].n)
 say(`${personCount} persons in the database`)
 await knex.raw('CREATE SCHEMA IF NOT EXISTS bench_pg')
@@ -415,7 +419,5 @@ writeFileSync(
     ? text.replace(/## Read\n\n[^\n]*\n\n/, `${intro}${section}\n`)
     : `${text.trimEnd()}\n\n${intro}${section}`,
 )
-// The repository's formatter also formats Markdown tables: keep RESULTS.md lint-clean.
-execFileSync('npx', ['biome', 'format', '--write', resultsPath], { cwd: root, stdio: 'ignore' })
 say(`written to bench/RESULTS.md`)
 process.exit(0)

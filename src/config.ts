@@ -7,6 +7,11 @@ export interface Config {
   databaseUrl?: string
   /** Connections to the database; the embedded one is a single session and always gets 1. */
   dbPoolMax: number
+  /**
+   * Hot read lookups as named prepared statements (real PostgreSQL; never on the embedded one).
+   * false for a database behind a socket to PGlite, or a pooler that does not keep them per client.
+   */
+  preparedStatements: boolean
   /** Where the embedded database keeps its files. */
   dataDir: string
   port: number
@@ -152,6 +157,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     replicaMaxLagMs: num(env, 'REPLICA_MAX_LAG_MS', 5000),
     replicaWaitMs: num(env, 'REPLICA_WAIT_MS', 1000),
     dbPoolMax: num(env, 'DB_POOL_MAX', 10),
+    preparedStatements: env.PREPARED_STATEMENTS !== 'false',
     dataDir: env.DATA_DIR || './.data/pglite',
     port: num(env, 'PORT', 4000),
     host: env.HOST || '0.0.0.0',

@@ -4,7 +4,10 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { createServer as createHttpServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled'
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled'
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
 import { expressMiddleware } from '@as-integrations/express5'
 import express from 'express'
@@ -26,6 +29,7 @@ import { createMetrics } from './graphql/metrics.js'
 import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
 import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
+import { lookaheadPlugin } from './graphql/lookahead.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
 import { ogcRouter } from './ogc/ogc.router.js'
@@ -116,6 +120,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     url,
     poolMax: embedded ? 1 : config.dbPoolMax,
     statementTimeoutMs: config.statementTimeoutMs,
+    // Hot lookups as prepared statements on real PostgreSQL only (see DbOptions.preparedStatements).
+    preparedStatements: !embedded && config.preparedStatements,
   })
   try {
     const applied = await migrateLatest(knex)
@@ -149,7 +155,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
         knex,
         config.readUrls.map((u) => ({
           url: u,
-          knex: createKnex({ url: u, poolMax: config.dbPoolMax, statementTimeoutMs: config.statementTimeoutMs }),
+          knex: createKnex({
+            url: u,
+            poolMax: config.dbPoolMax,
+            statementTimeoutMs: config.statementTimeoutMs,
+            preparedStatements: config.preparedStatements,
+          }),
         })),
         { maxLagMs: config.replicaMaxLagMs, readYourWritesWaitMs: config.replicaWaitMs },
       )
@@ -174,7 +185,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      // Installed by default, the cache-control plugin wraps every field's resolver to compute a
+      // Cache-Control header this API never sends (person data is not cacheable by proxies).
+      ApolloServerPluginCacheControlDisabled(),
       metrics.plugin,
+      // What the operation selects, for the loaders' column lists (src/graphql/lookahead.ts).
+      lookaheadPlugin(),
       accessPlugin({ log, limits: { maxDepth: config.maxQueryDepth, maxCost: config.maxQueryCost } }),
       // After a mutation the caller's next queries wait for a replica to replay it (read-your-writes).
       {

@@ -67,6 +67,8 @@ export async function startTestServer(overrides: Partial<Config> = {}): Promise<
       DATABASE_URL: inject('databaseUrl'),
       // The URL points at a socket, so the server cannot tell it is PGlite; this says so.
       DB_POOL_MAX: embedded ? '1' : '4',
+      // PGlite's socket connections share one session: a statement prepared by a closed one lives on.
+      PREPARED_STATEMENTS: embedded ? 'false' : 'true',
       HOST: '127.0.0.1',
       PORT: '0',
       SEED_DEMO: 'false',

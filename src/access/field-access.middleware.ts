@@ -1,12 +1,15 @@
 import {
+  defaultFieldResolver,
   GraphQLError,
   getNullableType,
   isListType,
   isNonNullType,
+  isObjectType,
   responsePathAsArray,
+  type GraphQLFieldResolver,
   type GraphQLResolveInfo,
+  type GraphQLSchema,
 } from 'graphql'
-import type { MiddlewareFn } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
 import { Page } from '../graphql/pagination.js'
 import { ENTITY_SPECS, fieldForAttribute } from '../reconciliation/fields.js'
@@ -14,11 +17,12 @@ import { maskIdNumber } from '../reconciliation/rules/id-number.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
 import { unauthenticated } from '../shared/errors.js'
 import { isAnonymous } from './guards.js'
-import { accessState, canSee } from './visibility.js'
+import { checkStorableArgs, PER_RECORD_FIELDS } from './input-safety.js'
+import { accessState, canSee, decide } from './visibility.js'
 
 /**
- * The one place field-level sharing is enforced (CONTRACT §4): a type-graphql global middleware
- * that knows which GraphQL field shows which registry field. A field the caller may not see
+ * The one place field-level sharing is enforced (CONTRACT §4): applyFieldAccess wraps, once at
+ * schema build, the resolver of every field that shows a registry field. A field the caller may not see
  * resolves to null with a FORBIDDEN_FIELD error (Person.idNumber is masked instead); values of
  * hidden fields are also blanked in provenance, history, change feed, source records and
  * conflicts; filtering on a hidden field is refused; reads of person data are noted for the
@@ -171,31 +175,15 @@ async function blankProvenance(
   return entries
 }
 
-export const fieldAccess: MiddlewareFn<Context> = async ({ root, args, context: ctx, info }, next) => {
+/** The value-blanking checks of the less travelled fields (provenance, history, source records, conflicts). */
+async function blankValues(
+  root: unknown,
+  ctx: Context,
+  info: GraphQLResolveInfo,
+  next: () => unknown,
+): Promise<unknown> {
   const parent = info.parentType.name
-  if (parent === 'Query' || parent === 'Mutation') {
-    await checkRootField(ctx, info, args)
-    return next()
-  }
-  const target = FIELD_TARGETS.get(`${parent}.${info.fieldName}`)
   const rootObj = (root ?? {}) as Record<string, unknown>
-  if (parent === 'Person' && typeof rootObj.id === 'string' && (target || PROVENANCE_FIELDS.has(info.fieldName))) {
-    const s = accessState(ctx)
-    s.personIds.add(rootObj.id)
-    s.personFields.add(info.fieldName)
-  }
-  if (target) {
-    const kind = parent === 'LegalEntity' ? entityKind('LEGAL_ENTITY', rootObj) : null
-    if (await canSee(ctx, target.entityType, target.field, kind)) return next()
-    if (parent === 'Person' && info.fieldName === 'idNumber') {
-      const value = await next()
-      return typeof value === 'string' ? maskIdNumber(value) : null
-    }
-    const error = forbiddenField(target.entityType, target.field)
-    if (!isNonNullType(info.returnType)) throw error
-    accessState(ctx).extraErrors.push({ message: error.message, path: responsePathAsArray(info.path) })
-    return emptyValue(info)
-  }
   const entityType = TYPE_TO_ENTITY.get(parent)
   if (entityType && info.fieldName === 'provenance') {
     return blankProvenance(
@@ -255,4 +243,97 @@ export const fieldAccess: MiddlewareFn<Context> = async ({ root, args, context: 
     return null
   }
   return next()
+}
+
+function isBlanked(parent: string, field: string): boolean {
+  return (
+    (TYPE_TO_ENTITY.has(parent) && field === 'provenance') ||
+    ((parent === 'FieldChange' || parent === 'Change') && (field === 'oldValue' || field === 'newValue')) ||
+    (parent === 'SourceRecord' && field === 'attributes') ||
+    (parent === 'Conflict' && (field === 'currentValue' || field === 'candidates' || field === 'suggestedValue'))
+  )
+}
+
+const isPromise = (v: unknown): v is PromiseLike<unknown> => !!v && typeof (v as { then?: unknown }).then === 'function'
+
+/**
+ * Installs field-level sharing into a built schema: each field's resolver is wrapped once, at
+ * build time, with only the checks that field needs (decided from its type and name here, not on
+ * every call), so the fields that show no registry value run their resolver unwrapped. Decisions
+ * are made once per (type, field, kind) per request and synchronously once the request's rules
+ * and grants are loaded (decide in ./visibility.ts). Arguments of every field with arguments pass
+ * the input-safety check first (./input-safety.ts).
+ */
+export function applyFieldAccess(schema: GraphQLSchema): void {
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue
+    const parent = type.name
+    const isRoot = parent === 'Query' || parent === 'Mutation' || parent === 'Subscription'
+    for (const field of Object.values(type.getFields())) {
+      const resolve: GraphQLFieldResolver<unknown, Context> = field.resolve ?? defaultFieldResolver
+      const hasArgs = field.args.length > 0
+      const checkArgs = hasArgs && !PER_RECORD_FIELDS.has(field.name)
+      let wrapped: GraphQLFieldResolver<unknown, Context> | undefined
+      if (isRoot) {
+        wrapped = (root, args, ctx, info) => {
+          if (checkArgs) checkStorableArgs(args)
+          return checkRootField(ctx, info, args).then(() => resolve(root, args, ctx, info))
+        }
+      } else {
+        const target = FIELD_TARGETS.get(`${parent}.${field.name}`)
+        const logsPerson = parent === 'Person' && (!!target || PROVENANCE_FIELDS.has(field.name))
+        const blanked = isBlanked(parent, field.name)
+        if (target) {
+          const byKind = parent === 'LegalEntity'
+          const staticKey = `${target.entityType}|${target.field}|`
+          const masks = parent === 'Person' && field.name === 'idNumber'
+          const nonNull = isNonNullType(field.type)
+          const denied = (root: unknown, args: Record<string, unknown>, ctx: Context, info: GraphQLResolveInfo) => {
+            if (masks) {
+              const value = resolve(root, args, ctx, info)
+              const mask = (v: unknown) => (typeof v === 'string' ? maskIdNumber(v) : null)
+              return isPromise(value) ? Promise.resolve(value).then(mask) : mask(value)
+            }
+            const error = forbiddenField(target.entityType, target.field)
+            if (!nonNull) throw error
+            accessState(ctx).extraErrors.push({ message: error.message, path: responsePathAsArray(info.path) })
+            return emptyValue(info)
+          }
+          wrapped = (root, args, ctx, info) => {
+            if (checkArgs) checkStorableArgs(args)
+            const rootObj = (root ?? {}) as Record<string, unknown>
+            if (logsPerson && typeof rootObj.id === 'string') {
+              const s = accessState(ctx)
+              s.personIds.add(rootObj.id)
+              s.personFields.add(field.name)
+            }
+            const kind = byKind ? entityKind('LEGAL_ENTITY', rootObj) : null
+            const d = decide(ctx, target.entityType, target.field, kind, kind ? staticKey + kind : staticKey)
+            if (d === true) return resolve(root, args, ctx, info)
+            if (d === false) return denied(root, args, ctx, info)
+            return d.then((ok) => (ok ? resolve(root, args, ctx, info) : denied(root, args, ctx, info)))
+          }
+        } else if (logsPerson || blanked) {
+          wrapped = (root, args, ctx, info) => {
+            if (checkArgs) checkStorableArgs(args)
+            const rootObj = (root ?? {}) as Record<string, unknown>
+            if (logsPerson && typeof rootObj.id === 'string') {
+              const s = accessState(ctx)
+              s.personIds.add(rootObj.id)
+              s.personFields.add(field.name)
+            }
+            return blanked
+              ? blankValues(root, ctx, info, () => resolve(root, args, ctx, info))
+              : resolve(root, args, ctx, info)
+          }
+        } else if (checkArgs) {
+          wrapped = (root, args, ctx, info) => {
+            checkStorableArgs(args)
+            return resolve(root, args, ctx, info)
+          }
+        }
+      }
+      if (wrapped) field.resolve = wrapped
+    }
+  }
 }

@@ -1,5 +1,4 @@
 import type { NextFunction, Request, Response } from 'express'
-import type { MiddlewareFn } from 'type-graphql'
 import { printable, valueProblem } from '../reconciliation/rules/storable.js'
 import { badInput } from '../shared/errors.js'
 
@@ -9,20 +8,19 @@ import { badInput } from '../shared/errors.js'
 // not refuse its batch.
 
 /** Mutations whose records are validated one by one (a bad record is rejected, not the request). */
-const PER_RECORD_FIELDS = new Set(['submitRecords'])
+export const PER_RECORD_FIELDS: ReadonlySet<string> = new Set(['submitRecords'])
 
 /**
- * type-graphql global middleware: every argument of every field (filters, keys, dates, cursors)
- * must be storable, else BAD_USER_INPUT naming the argument path.
+ * Every argument of every field (filters, keys, dates, cursors) must be storable, else
+ * BAD_USER_INPUT naming the argument path. Called by the field wrappers of applyFieldAccess
+ * (./field-access.middleware.ts) for every field that has arguments, except PER_RECORD_FIELDS.
  */
-export const inputSafety: MiddlewareFn = ({ args, info }, next) => {
-  if (args && !PER_RECORD_FIELDS.has(info.fieldName)) {
-    for (const [name, value] of Object.entries(args)) {
-      const problem = valueProblem(value, name)
-      if (problem) throw badInput(`${printable(problem[0], 100)} ${problem[1]}`, printable(problem[0], 100))
-    }
+export function checkStorableArgs(args: Record<string, unknown> | null | undefined): void {
+  if (!args) return
+  for (const [name, value] of Object.entries(args)) {
+    const problem = valueProblem(value, name)
+    if (problem) throw badInput(`${printable(problem[0], 100)} ${problem[1]}`, printable(problem[0], 100))
   }
-  return next()
 }
 
 function parameterProblem(req: Request): [string, string] | null {

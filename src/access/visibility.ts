@@ -1,4 +1,4 @@
-import type { AuthorityRule } from '../reconciliation/authority.store.js'
+import type { AuthorityRule, AuthorityRules } from '../reconciliation/authority.store.js'
 import type { EntityObject } from '../reconciliation/entity.store.js'
 import type { Context } from '../graphql/context.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
@@ -49,6 +49,9 @@ export interface AccessState {
   extraErrors: { message: string; path: (string | number)[] }[]
   /** Decisions made in this request, by `ENTITY_TYPE|field|kind` (a page of 500 persons asks the same few). */
   decisions: Map<string, boolean>
+  /** The request's rules and grants once loaded: later decisions are made without awaiting. */
+  rules?: AuthorityRules
+  resolvedGrants?: ReadonlySet<string>
 }
 
 const states = new WeakMap<object, AccessState>()
@@ -77,6 +80,39 @@ export function grantsOf(ctx: Context): Promise<ReadonlySet<string>> {
   return (s.grants ??= dept ? grantedFields(ctx.knex, dept) : Promise.resolve(new Set<string>()))
 }
 
+/**
+ * maySee with the request's rules and grants, synchronously when it can: the decision made earlier
+ * in this request, or made now once the request's rules and grants are loaded. A promise only for
+ * the request's first decisions (while rules and grants load). `key` is `ENTITY_TYPE|field|kind`.
+ */
+export function decide(
+  ctx: Context,
+  entityType: EntityTypeName,
+  field: string,
+  kind: string | null,
+  key: string,
+): boolean | Promise<boolean> {
+  const s = accessState(ctx)
+  const known = s.decisions.get(key)
+  if (known !== undefined) return known
+  if (s.rules && s.resolvedGrants) {
+    const decision = maySee(
+      ctx.principal,
+      entityType,
+      field,
+      s.rules.ruleFor(entityType, field, kind),
+      s.resolvedGrants,
+    )
+    s.decisions.set(key, decision)
+    return decision
+  }
+  return Promise.all([ctx.loaders.rules(), grantsOf(ctx)]).then(([rules, grants]) => {
+    s.rules = rules
+    s.resolvedGrants = grants
+    return decide(ctx, entityType, field, kind, key)
+  })
+}
+
 /** maySee with the request's rules and grants. */
 export async function canSee(
   ctx: Context,
@@ -84,14 +120,7 @@ export async function canSee(
   field: string,
   kind?: string | null,
 ): Promise<boolean> {
-  const decisions = accessState(ctx).decisions
-  const key = `${entityType}|${field}|${kind ?? ''}`
-  const known = decisions.get(key)
-  if (known !== undefined) return known
-  const [rules, grants] = await Promise.all([ctx.loaders.rules(), grantsOf(ctx)])
-  const decision = maySee(ctx.principal, entityType, field, rules.ruleFor(entityType, field, kind), grants)
-  decisions.set(key, decision)
-  return decision
+  return decide(ctx, entityType, field, kind ?? null, `${entityType}|${field}|${kind ?? ''}`)
 }
 
 /**

@@ -13,17 +13,33 @@ export interface DbOptions {
   /** 1 for embedded PGlite (a single session). */
   poolMax: number
   statementTimeoutMs?: number
+  /**
+   * Run the hot read lookups as named prepared statements (see namedStatement). Only for real
+   * PostgreSQL: behind pglite-socket every connection shares PGlite's one session, so a statement
+   * a closed connection prepared still exists and pg's per-connection bookkeeping would prepare
+   * it again ("prepared statement already exists").
+   */
+  preparedStatements?: boolean
+}
+
+const preparing = new WeakSet<Knex>()
+
+/** True when this knex was made with preparedStatements (a transaction of it: false). */
+export function preparesStatements(knex: Knex): boolean {
+  return preparing.has(knex)
 }
 
 /** A knex instance on the given database; nothing is connected until the first query. */
-export function createKnex({ url, poolMax, statementTimeoutMs }: DbOptions): Knex {
-  return knexFactory({
+export function createKnex({ url, poolMax, statementTimeoutMs, preparedStatements }: DbOptions): Knex {
+  const knex = knexFactory({
     client: 'pg',
     connection: statementTimeoutMs ? { connectionString: url, statement_timeout: statementTimeoutMs } : url,
     pool: { min: 0, max: poolMax, idleTimeoutMillis: 30000 },
     acquireConnectionTimeout: 20000,
     migrations: { migrationSource, tableName: 'knex_migrations' },
   })
+  if (preparedStatements) preparing.add(knex)
+  return knex
 }
 
 /** Runs every pending migration; returns the names applied (empty when up to date). */

@@ -9,13 +9,16 @@ import { openConflictFieldsOf } from '../reconciliation/conflicts.store.js'
 import { countGoldenValues } from '../reconciliation/data-items.store.js'
 import { listDataItems, type DataItemRecord } from '../reconciliation/data-items.service.js'
 import {
+  type JoinPlan,
   loadDivisionGeometries,
   loadEntities,
   loadEntityTypes,
   type EntityObject,
 } from '../reconciliation/entity.store.js'
+import { ENTITY_SPECS } from '../reconciliation/fields.js'
 import { goldenValuesOf, type GoldenRow } from '../reconciliation/golden-values.store.js'
 import { ENTITY_TYPES, type EntityTypeName } from '../shared/entity-types.js'
+import { neededFields, type Selection } from './lookahead.js'
 
 export type { GoldenRow }
 
@@ -39,6 +42,47 @@ export interface Loaders {
   itemValueCount: DataLoader<string, number>
   /** Boundaries of divisions, loaded only when selected (LAZY_GEOMETRY). */
   divisionGeometry: DataLoader<string, unknown>
+  /**
+   * What the request's operation selects, by type (set by lookaheadPlugin before it runs); the
+   * entity loaders of LEAN_TYPES read only the columns it shows. Unset: whole rows.
+   */
+  selection: { fields?: Selection }
+}
+
+/** Entity types whose loaders read only the selected columns. */
+const LEAN_TYPES: ReadonlySet<EntityTypeName> = new Set(['PERSON', 'LEGAL_ENTITY', 'ADDRESS', 'ADMIN_DIVISION'])
+
+/** The registry fields a request needs of an entity type (undefined: the whole row). */
+export function fieldsNeeded(loaders: Loaders, entityType: EntityTypeName): Set<string> | undefined {
+  return fieldsNeededOf(loaders.selection, entityType)
+}
+
+/**
+ * What a key lookup of this type reads in its one statement: the selected columns and, up to
+ * `depth` references deep, the entities its selected references name (each with its own selected
+ * columns), so their loaders are primed instead of running a statement each.
+ */
+export function joinPlan(loaders: Loaders, entityType: EntityTypeName, depth = 2): JoinPlan {
+  const fields = fieldsNeededOf(loaders.selection, entityType)
+  const selected = loaders.selection.fields?.get(ENTITY_SPECS[entityType].typeName)
+  const joins: JoinPlan['joins'] = []
+  if (depth > 0 && selected && LEAN_TYPES.has(entityType))
+    for (const f of ENTITY_SPECS[entityType].fields)
+      if (f.kind.type === 'reference' && selected.has(f.name) && LEAN_TYPES.has(f.kind.target))
+        joins.push({ field: f.name, plan: joinPlan(loaders, f.kind.target, depth - 1) })
+  return { entityType, fields, joins }
+}
+
+/** Primes the loaders with the entities a joined lookup read; returns the matches (lowest id first). */
+export function primeJoined(loaders: Loaders, rows: EntityObject[][]): EntityObject[] {
+  for (const row of rows) for (const e of row) loaders.entity[e.entityType].prime(e.id, e)
+  return rows.map((r) => r[0]).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+function fieldsNeededOf(selection: Loaders['selection'], entityType: EntityTypeName): Set<string> | undefined {
+  if (!LEAN_TYPES.has(entityType)) return undefined
+  const selected = selection.fields?.get(ENTITY_SPECS[entityType].typeName)
+  return selected ? neededFields(entityType, selected) : undefined
 }
 
 export interface Context {
@@ -55,13 +99,20 @@ export interface Context {
 
 /** A fresh DataLoader set: one per request, never shared, so no caller sees another's cache. */
 export function createLoaders(knex: Knex): Loaders {
+  const selection: Loaders['selection'] = {}
+  // Every load of a type in the request batches into one statement with the same columns: the
+  // union of what the whole operation selects of that type.
   const entity = Object.fromEntries(
-    ENTITY_TYPES.map((t) => [t, new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids))]),
+    ENTITY_TYPES.map((t) => [
+      t,
+      new DataLoader<string, EntityObject | null>((ids) => loadEntities(knex, t, ids, fieldsNeededOf(selection, t))),
+    ]),
   ) as Loaders['entity']
   let rules: Promise<AuthorityRules> | undefined
   let dataItems: Promise<DataItemRecord[]> | undefined
   const loadRules = () => (rules ??= cachedAuthorityRules(knex))
   return {
+    selection,
     rules: loadRules,
     dataItems: () => (dataItems ??= loadRules().then((r) => listDataItems(knex, r))),
     itemValueCount: new DataLoader(async (keys) => {

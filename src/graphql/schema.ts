@@ -2,8 +2,7 @@ import 'reflect-metadata'
 import type { GraphQLSchema } from 'graphql'
 import { buildSchema, type NonEmptyArray } from 'type-graphql'
 import { ACCESS_RESOLVERS } from '../access/access.resolver.js'
-import { fieldAccess } from '../access/field-access.middleware.js'
-import { inputSafety } from '../access/input-safety.js'
+import { applyFieldAccess } from '../access/field-access.middleware.js'
 import { CROSS_CHECK_RESOLVERS } from '../cross-check/cross-check.resolver.js'
 import { LegalEntityResolver } from '../legal-entity/legal-entity.resolver.js'
 import { PersonResolver } from '../population/person.resolver.js'
@@ -80,10 +79,13 @@ export function buildAppSchema(): Promise<GraphQLSchema> {
     resolvers: RESOLVERS,
     scalarsMap: [{ type: Date, scalar: DateTimeScalar }],
     orphanedTypes: [],
-    // Field-level sharing (CONTRACT §4) is enforced here, once, for every field of every type.
-    // Unstorable argument values are refused first (coded 400s, never an SQL error).
-    globalMiddlewares: [inputSafety, fieldAccess],
     validate: false,
+  }).then((schema) => {
+    // Field-level sharing (CONTRACT §4) is installed here, once, into the resolvers of the fields
+    // that need it (not as a type-graphql middleware around every field of every type).
+    // Unstorable argument values are refused first (coded 400s, never an SQL error).
+    applyFieldAccess(schema)
+    return schema
   })
   return built
 }

@@ -1,12 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import type { Context } from '../graphql/context.js'
+import { fieldsNeeded, joinPlan, primeJoined, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import { personPage } from '../population/person.resolver.js'
 import { Person, PersonConnection } from '../population/person.type.js'
-import { loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
+import { joinedRowsWhere, loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
 import { validateCreditCode } from '../reconciliation/rules/credit-code.js'
 import { badInput } from '../shared/errors.js'
 import { checkId } from '../shared/ids.js'
@@ -31,6 +31,15 @@ export class LegalEntityResolver {
   ): Promise<LegalEntity | null> {
     if (!id && !creditCode) throw badInput('give id or creditCode', 'id')
     const code = creditCode?.trim().toUpperCase()
+    if (!id && !asOf) {
+      // Found and loaded in one statement, with the selected columns and the selected
+      // representative and address joined; the loaders are primed so nested fields reuse the rows.
+      const [obj] = primeJoined(
+        ctx.loaders,
+        await joinedRowsWhere(ctx.knex, joinPlan(ctx.loaders, 'LEGAL_ENTITY'), 'credit_code', code!),
+      )
+      return obj ? asLegalEntity(obj) : null
+    }
     const entityId = id ? checkId(id) : (await legalEntityIdsByCreditCode(ctx.knex, [code!])).get(code!)
     if (!entityId) return null
     if (asOf) return asLegalEntity(await loadEntityAsOf(ctx.knex, 'LEGAL_ENTITY', entityId, asOf))
@@ -46,7 +55,9 @@ export class LegalEntityResolver {
   ) {
     const size = pageSize(first)
     const { rows, hasNextPage } = await keysetPage(
-      legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(legalEntityColumns(ctx.knex)),
+      legalEntityQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(
+        legalEntityColumns(ctx.knex, fieldsNeeded(ctx.loaders, 'LEGAL_ENTITY')),
+      ),
       size,
       after,
       'le.id',

@@ -44,7 +44,6 @@ export function legalEntityQuery(
   return q
 }
 
-/** The select list for legal-entity rows. */
 /** For each person id, the ids of the legal entities that person represents (by id), in the order of `personIds`. */
 export async function representedEntityIds(knex: Knex, personIds: readonly string[]): Promise<string[][]> {
   const rows: { id: string; legal_representative_id: string }[] = await knex('legal_entities')
@@ -60,8 +59,9 @@ export async function representedEntityIds(knex: Knex, personIds: readonly strin
   return personIds.map((id) => byPerson.get(id) ?? [])
 }
 
-export function legalEntityColumns(knex: Knex): (string | Knex.Raw)[] {
-  return selectColumns(knex, 'LEGAL_ENTITY', 'le')
+/** The select list for legal-entity rows (only the columns of `fields` when given: see selectColumns). */
+export function legalEntityColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
+  return selectColumns(knex, 'LEGAL_ENTITY', 'le', fields)
 }
 
 /** Ids of legal entities holding each credit code; an unheld code maps to nothing. */

@@ -1,17 +1,17 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import type { Context } from '../graphql/context.js'
+import { fieldsNeeded, joinPlan, primeJoined, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { checkId } from '../shared/ids.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
-import { loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
+import { joinedRowsWhere, loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
 import { validateIdNumber } from '../reconciliation/rules/id-number.js'
 import { badInput } from '../shared/errors.js'
 import { Address } from '../spatial/address.type.js'
 import { LegalEntity } from '../legal-entity/legal-entity.type.js'
 import { PersonFilter } from './person.input.js'
-import { personColumns, personIdsByIdNumber, personQuery, personRowByIdNumber } from './person.store.js'
+import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
@@ -25,7 +25,9 @@ export async function personPage(
 ) {
   const size = pageSize(first)
   const { rows, hasNextPage } = await keysetPage(
-    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(personColumns(ctx.knex)),
+    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(
+      personColumns(ctx.knex, fieldsNeeded(ctx.loaders, 'PERSON')),
+    ),
     size,
     after,
     'p.id',
@@ -61,11 +63,13 @@ export class PersonResolver {
     if (!id && !idNumber) throw badInput('give id or idNumber', 'id')
     let personId = id ? checkId(id) : undefined
     if (!personId && !asOf) {
-      // Found and loaded in one statement; the loader is primed so nested fields reuse the row.
-      const row = await personRowByIdNumber(ctx.knex, idNumber!.trim().toUpperCase())
-      if (!row) return null
-      const obj = rowToObject('PERSON', row)
-      ctx.loaders.entity.PERSON.prime(obj.id, obj)
+      // Found and loaded in one statement, with the selected columns and the selected addresses,
+      // their divisions and the employer joined; the loaders are primed so nested fields reuse the rows.
+      const [obj] = primeJoined(
+        ctx.loaders,
+        await joinedRowsWhere(ctx.knex, joinPlan(ctx.loaders, 'PERSON'), 'id_number', idNumber!.trim().toUpperCase()),
+      )
+      if (!obj) return null
       return (await hiddenAsDeceased(ctx, obj)) ? null : asPerson(obj)
     }
     if (!personId)

@@ -65,16 +65,12 @@ export function residentsQuery(knex: Knex, addressId: string): Knex.QueryBuilder
   return knex('persons as p').where('p.residence_address_id', addressId).whereNull('p.death_date')
 }
 
-/** The select list for person rows. */
-export function personColumns(knex: Knex): (string | Knex.Raw)[] {
-  return selectColumns(knex, 'PERSON', 'p')
+/** The select list for person rows (only the columns of `fields` when given: see selectColumns). */
+export function personColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
+  return selectColumns(knex, 'PERSON', 'p', fields)
 }
 
 /** Ids of persons holding each ID number; an unheld number maps to nothing. */
-/** The person holding an ID number, whole row, in one statement (the lookup and the load at once); undefined when none. */
-export async function personRowByIdNumber(knex: Knex, idNumber: string): Promise<Record<string, unknown> | undefined> {
-  return knex('persons').select(selectColumns(knex, 'PERSON')).where('id_number', idNumber).orderBy('id').first()
-}
 
 export async function personIdsByIdNumber(knex: Knex, idNumbers: string[]): Promise<Map<string, string>> {
   const rows = await knex('persons').select('id', 'id_number').whereIn('id_number', idNumbers)

@@ -95,6 +95,8 @@ describe('statements per request', () => {
       residenceAddress: { fullText: `杭州市西湖区读路${sfx}号`, division: { code: township } },
     })
     expect(statements.length).toBeLessThanOrEqual(1 + 3 + 1)
+    // In fact one: the lookup joins the selected address and division (and primes their loaders).
+    expect(statements.filter((s) => !/access_log_append/.test(s))).toHaveLength(1)
     expect(statements.filter((s) => /access_log_append/.test(s))).toHaveLength(1)
     expect(statements.filter((s) => /authority_rules|sharing_grants/.test(s))).toEqual([])
     expect(statements.filter((s) => /ST_AsGeoJSON\([^)]*geom\b/i.test(s))).toEqual([])
@@ -119,10 +121,26 @@ describe('statements per request', () => {
     const withRep = await counted(q, steward)
     expect(withRep.data.legalEntity).toEqual({ name: `读公司${sfx}`, legalRepresentative: { name: `读${sfx}` } })
     expect(withRep.statements.length).toBeLessThanOrEqual(1 + 2 + 1)
+    expect(withRep.statements.filter((s) => !/access_log_append/.test(s))).toHaveLength(1)
     const fromRow = await counted(`{ legalEntity(creditCode: "${creditCode}") { name legalRepresentativeName } }`)
     expect(fromRow.data.legalEntity).toEqual({ name: `读公司${sfx}`, legalRepresentativeName: `读${sfx}` })
     expect(fromRow.statements.length).toBeLessThanOrEqual(1 + 1)
     expect(fromRow.statements.filter((s) => /access_log/.test(s))).toEqual([])
+  })
+
+  it('loaders read only the selected columns; a field selected through a fragment is still read', async () => {
+    const lean = await counted(personQuery)
+    // No address point turned into GeoJSON, no column of a field nobody asked for.
+    expect(lean.statements.filter((s) => /ST_AsGeoJSON/i.test(s))).toEqual([])
+    expect(lean.statements.filter((s) => /"(gender|ethnicity|road)"/.test(s))).toEqual([])
+    const viaFragment = await counted(
+      `query { person(idNumber: "${idNumber}") { ...P } }
+       fragment P on Person { gender residenceAddress { ... on MasterEntity { id } ... on Address { road location } } }`,
+    )
+    expect(viaFragment.statements.filter((s) => /ST_AsGeoJSON\([^)]*location/i.test(s))).toHaveLength(1)
+    expect(viaFragment.data.person).toHaveProperty('gender')
+    expect(viaFragment.data.person.residenceAddress).toHaveProperty('location')
+    expect(viaFragment.data.person.residenceAddress.id).toEqual(expect.any(String))
   })
 
   it('an unknown ID number costs one statement and logs nothing', async () => {
