@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 
-// Maintained per-address counts behind areaSummary (src/spatial/README.md, "Area summaries").
+// Maintained per-address counts behind areaSummary (docs/gis.md, "Area summaries").
 //
 // address_counts has ONE ROW PER ADDRESS: its point (a copy of addresses.location), the point's
 // cell on a 2^20 × 2^20 lon/lat grid as a Morton (Z-order) key, and the number of LIVING persons
@@ -144,6 +144,9 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     `CREATE INDEX address_counts_cell_idx ON address_counts (cell) INCLUDE (residents, legal_entities, location)`,
   )
+  // Statistics for the planner now; the visibility map that index-only scans need follows with the
+  // first (auto)vacuum (a migration runs in a transaction, where VACUUM cannot).
+  await knex.raw('ANALYZE address_counts')
 }
 
 export async function down(knex: Knex): Promise<void> {
