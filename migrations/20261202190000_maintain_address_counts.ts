@@ -6,14 +6,17 @@ import type { Knex } from 'knex'
 // cell on a 2^20 × 2^20 lon/lat grid as a Morton (Z-order) key, and the number of LIVING persons
 // whose residence address it is and of legal entities (any status) registered there. A polygon's
 // summary then never joins persons or legal_entities: it covers the polygon with quadtree cells
-// (each a contiguous range of Morton keys), sums the counts of cells wholly inside from the btree
-// index alone, and tests point-in-polygon only for the addresses in cells crossing the boundary.
+// (each a contiguous range of Morton keys), sums the counts of cells wholly inside through the
+// btree index on the key without testing their points, and tests point-in-polygon only for the
+// addresses in cells crossing the boundary. A count update changes no indexed column: with
+// fillfactor 70 it is a HOT update (no index write). Rows are written in cell order at the backfill.
 //
 // Statement-level AFTER triggers with transition tables keep it exact in the same transaction as
 // every write to persons / legal_entities / addresses, whoever writes (engine, merges, SQL loads),
 // the pattern of 20261127130100_maintain_statistics_counts. Rows are per address, so concurrent
-// writers only meet on the same address (no shared counter row); each statement's upsert goes in
-// address order so two statements cannot deadlock on each other's rows.
+// writers only meet on the same address (no shared counter row). Two transactions updating the
+// same addresses in different orders could deadlock (PostgreSQL then aborts one); writes
+// serialize on the engine's advisory lock today, as for the statistics counts.
 // Invariant after every statement: one row per address, with its location, and
 //   residents      = count(persons WHERE residence_address_id = address AND death_date IS NULL)
 //   legal_entities = count(legal_entities WHERE registered_address_id = address)
@@ -44,11 +47,18 @@ CREATE FUNCTION address_cell(p geometry) RETURNS bigint LANGUAGE sql IMMUTABLE S
        | (morton_spread(least(1048575, greatest(0, floor((ST_Y(p) + 90) * 1048576 / 180)))::bigint) << 1)
 $$`
 
-/** Adds (address a, delta d) rows to one count column, at addresses that exist, in address order. */
+/**
+ * Adds (address a, delta d) rows to one count column. The rows there are updated in place (only
+ * the count changes, and no index holds it: a HOT update, no index write). An address without a
+ * row yet — inserted by the same statement, in a writable CTE whose triggers fired first — gets
+ * one if it exists; a delta for an address deleted meanwhile is dropped.
+ */
 const bump = (column: string, deltas: string) => `
-  INSERT INTO address_counts AS c (address_id, location, ${column})
-  SELECT a.id, a.location, sum(t.d) FROM (${deltas}) t JOIN addresses a ON a.id = t.a
-   GROUP BY a.id HAVING sum(t.d) <> 0 ORDER BY a.id
+  WITH d AS MATERIALIZED (SELECT t.a, sum(t.d) AS n FROM (${deltas}) t GROUP BY t.a HAVING sum(t.d) <> 0),
+  u AS (UPDATE address_counts c SET ${column} = c.${column} + d.n FROM d WHERE c.address_id = d.a RETURNING c.address_id)
+  INSERT INTO address_counts AS c (address_id, location, cell, ${column})
+  SELECT a.id, a.location, address_cell(a.location), d.n FROM d JOIN addresses a ON a.id = d.a
+   WHERE NOT EXISTS (SELECT 1 FROM u WHERE u.address_id = d.a) ORDER BY a.id
   ON CONFLICT (address_id) DO UPDATE SET ${column} = c.${column} + excluded.${column}`
 
 /** The three delta functions (insert, delete, update) of one register. */
@@ -88,12 +98,13 @@ const FUNCTIONS = [
   ),
   fn(
     'area_addresses_insert',
-    `INSERT INTO address_counts AS c (address_id, location) SELECT id, location FROM new_rows ORDER BY id
-     ON CONFLICT (address_id) DO UPDATE SET location = excluded.location`,
+    `INSERT INTO address_counts AS c (address_id, location, cell)
+     SELECT id, location, address_cell(location) FROM new_rows ORDER BY id
+     ON CONFLICT (address_id) DO UPDATE SET location = excluded.location, cell = excluded.cell`,
   ),
   fn(
     'area_addresses_update',
-    `UPDATE address_counts c SET location = n.location FROM new_rows n JOIN old_rows o ON o.id = n.id
+    `UPDATE address_counts c SET location = n.location, cell = address_cell(n.location) FROM new_rows n JOIN old_rows o ON o.id = n.id
       WHERE c.address_id = n.id AND o.location IS DISTINCT FROM n.location`,
   ),
   fn('area_addresses_delete', `DELETE FROM address_counts c USING old_rows o WHERE c.address_id = o.id`),
@@ -122,30 +133,31 @@ const createTrigger = (name: string, table: string) => {
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(SPREAD)
   await knex.raw(CELL)
+  // fillfactor 70: room on each page for the new versions of count updates (HOT updates).
   await knex.raw(`CREATE TABLE address_counts (
     address_id uuid PRIMARY KEY,
     location geometry(Point, 4326),
-    cell bigint GENERATED ALWAYS AS (address_cell(location)) STORED,
+    cell bigint,
     residents int NOT NULL DEFAULT 0,
-    legal_entities int NOT NULL DEFAULT 0)`)
+    legal_entities int NOT NULL DEFAULT 0) WITH (fillfactor = 70)`)
   await knex.raw(
     `COMMENT ON TABLE address_counts IS 'Per address: its point, Morton cell, living residents and registered legal entities; kept by triggers (areaSummary)'`,
   )
   for (const f of FUNCTIONS) await knex.raw(f)
   for (const [name, table] of TRIGGERS) await knex.raw(createTrigger(name, table))
   // Backfill from what is there (same transaction as the triggers, so nothing is missed).
-  await knex.raw(`INSERT INTO address_counts (address_id, location, residents, legal_entities)
-    SELECT a.id, a.location, coalesce(r.n, 0), coalesce(l.n, 0) FROM addresses a
+  // In cell order, so that a cell's rows share pages (the summary reads them by cell range).
+  await knex.raw(`INSERT INTO address_counts (address_id, location, cell, residents, legal_entities)
+    SELECT a.id, a.location, address_cell(a.location), coalesce(r.n, 0), coalesce(l.n, 0) FROM addresses a
       LEFT JOIN (SELECT residence_address_id AS id, count(*) AS n FROM persons
                   WHERE death_date IS NULL AND residence_address_id IS NOT NULL GROUP BY 1) r ON r.id = a.id
       LEFT JOIN (SELECT registered_address_id AS id, count(*) AS n FROM legal_entities
-                  WHERE registered_address_id IS NOT NULL GROUP BY 1) l ON l.id = a.id`)
-  // The summary reads cell ranges from this index alone (index-only scans).
-  await knex.raw(
-    `CREATE INDEX address_counts_cell_idx ON address_counts (cell) INCLUDE (residents, legal_entities, location)`,
-  )
-  // Statistics for the planner now; the visibility map that index-only scans need follows with the
-  // first (auto)vacuum (a migration runs in a transaction, where VACUUM cannot).
+                  WHERE registered_address_id IS NOT NULL GROUP BY 1) l ON l.id = a.id
+     ORDER BY 3`)
+  // The summary reads cell ranges through this index. The counts are deliberately not in it
+  // (INCLUDE would allow index-only scans, but every count update would then write two index
+  // entries, and after writes the scans visit the heap anyway until a vacuum).
+  await knex.raw(`CREATE INDEX address_counts_cell_idx ON address_counts (cell)`)
   await knex.raw('ANALYZE address_counts')
 }
 

@@ -325,7 +325,7 @@ const classifyCell = (z: string, x: string, y: string) => `(
 // covered by quadtree cells: the recursion splits cells that cross the boundary down to
 // AREA_CELL_DEPTH levels below the bounding box's level. A cell is a contiguous range of Morton
 // keys, so a cell inside (ST_ContainsProperly: every point of it is in the interior, as ST_Within
-// requires) is summed from the btree index alone, without a point test; a boundary cell's
+// requires) is summed through the btree index on the key, without a point test; a boundary cell's
 // addresses are tested with ST_Within one by one; cells outside are skipped. Cell envelopes are
 // widened by 1e-9° so that float rounding of a point's cell cannot put it outside its cell.
 // Buildings count when their footprint touches the area at all. Area on the spheroid.

@@ -352,6 +352,6 @@ describe('steward console', () => {
     )
     expect(requests.length).toBeGreaterThan(10)
     expect(outside).toEqual([])
-    expect(requests.some((u) => u.includes('/ogc/collections/admin-divisions/items'))).toBe(true)
+    expect(requests.some((u) => u.includes('/tiles/admin-divisions.json'))).toBe(true)
   })
 })
