@@ -204,8 +204,8 @@ const filterRows: Row[] = []
 }
 
 // ---------------------------------------------------------------- areaSummary
-// The migration filled address_counts in one statement; as autovacuum would soon after, set the
-// visibility map (index-only scans) and the statistics before timing.
+// The migration filled address_counts in one statement; vacuum and analyze it before timing, as
+// autovacuum would soon after.
 await direct.query('VACUUM ANALYZE address_counts')
 // After: areaSummary through GraphQL (maintained per-address counts, quadtree cover). Before: the
 // live statement the service ran until migration 20261202190000 (test/support/live-area-summary.ts),
