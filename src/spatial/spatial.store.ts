@@ -307,8 +307,8 @@ export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise
 /**
  * Levels of quadtree cells below the first level whose cell is as large as the polygon's bounding
  * box. Deeper: fewer addresses tested point-in-polygon along the boundary, more cells to classify
- * (8 levels: ~1,300 cells, ~700 of them on the boundary, for a 311 km² district; p50 ~64 ms at
- * 1,000,000 addresses, bench/RESULTS.md "GIS").
+ * (8 levels: ~1,300 cells, ~700 of them on the boundary, for a 311 km² district at 1,000,000
+ * addresses; bench/RESULTS.md "GIS").
  */
 export const AREA_CELL_DEPTH = 8
 
@@ -371,7 +371,7 @@ export async function areaSummary(
 ): Promise<AreaSummaryRow> {
   const g = polygonParam(geometry, 'geometry', maxVertices)
   // Without JIT: the recursive cover's row estimates are far off, and compiling the plan they
-  // suggest took ~1 s on 1,000,000 addresses for a statement that runs in ~50 ms. Without parallel
+  // suggest took ~1 s on 1,000,000 addresses for a statement that runs in 50–150 ms. Without parallel
   // workers: the work is hundreds of short index range scans.
   const r = await knex.transaction(async (trx) => {
     await trx.raw(`SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`)
