@@ -20,7 +20,9 @@ import { createServer } from '../src/server.js'
 import { createRng } from '../src/shared/random.js'
 import { tileLayer, tileProperties } from '../src/tiles/tiles.layers.js'
 import { tileStatement } from '../src/tiles/tiles.store.js'
-import { AREA, loadBenchCity } from './load-city.js'
+import { areaSummary } from '../src/spatial/spatial.store.js'
+import { liveAreaSummary } from '../test/support/live-area-summary.js'
+import { AREA, TAG, loadBenchCity } from './load-city.js'
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -51,6 +53,10 @@ const server = await createServer(config)
 const knex = server.knex
 const direct = new pg.Client({ connectionString: databaseUrl })
 await direct.connect()
+const loadAtStart = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' / ')
 const loadStarted = performance.now()
 const { boundaries, total } = await loadBenchCity(knex, config, N)
 const loadSeconds = (performance.now() - loadStarted) / 1000
@@ -91,7 +97,7 @@ interface Row {
 }
 const tileRows: Row[] = []
 for (const [layerId, zooms] of [
-  ['addresses', [14, 15, 16]],
+  ['addresses', [15, 16]],
   ['admin-divisions', [12, 13, 14, 15, 16]],
 ] as [string, number[]][]) {
   const layer = tileLayer(layerId)!
@@ -198,8 +204,18 @@ const filterRows: Row[] = []
 }
 
 // ---------------------------------------------------------------- areaSummary
+// The migration filled address_counts in one statement; vacuum and analyze it before timing, as
+// autovacuum would soon after.
+await direct.query('VACUUM ANALYZE address_counts')
+// After: areaSummary through GraphQL (maintained per-address counts, quadtree cover). Before: the
+// live statement the service ran until migration 20261202190000 (test/support/live-area-summary.ts),
+// directly through pg. The two alternate; the answers must agree.
 const district = boundaries.features.find((f) => f.properties.code === '330106')!.geometry
 const summary: number[] = []
+const summarySql: number[] = []
+const live: number[] = []
+const answers: { kept: unknown; live: unknown } = { kept: null, live: null }
+let graphqlAddresses = -1
 for (let i = -2; i < SUMMARY_RUNS; i++) {
   const t = await time(async () => {
     const res = await fetch(`${server.url}/graphql`, {
@@ -210,12 +226,88 @@ for (let i = -2; i < SUMMARY_RUNS; i++) {
         variables: { p: district },
       }),
     })
-    const body = (await res.json()) as { errors?: unknown }
+    const body = (await res.json()) as { errors?: unknown; data?: { areaSummary: { addressCount: number } } }
     if (body.errors) throw new Error(JSON.stringify(body.errors))
+    // Anonymous: residentCount is rounded (disclosure rules); addressCount is exact.
+    graphqlAddresses = body.data!.areaSummary.addressCount
   })
-  if (i >= 0) summary.push(t)
+  const s = await time(async () => {
+    const r = await areaSummary(knex, district)
+    answers.kept = {
+      addressCount: r.addressCount,
+      residentCount: r.residentCount,
+      legalEntityCount: r.legalEntityCount,
+    }
+  })
+  const l = await time(async () => {
+    const r = await liveAreaSummary(knex, district)
+    answers.live = {
+      addressCount: r.addressCount,
+      residentCount: r.residentCount,
+      legalEntityCount: r.legalEntityCount,
+    }
+  })
+  if (
+    JSON.stringify(answers.kept) !== JSON.stringify(answers.live) ||
+    graphqlAddresses !== (answers.live as { addressCount: number }).addressCount
+  )
+    throw new Error(`areaSummary differs from the live count: ${JSON.stringify(answers)}`)
+  if (i >= 0) {
+    summary.push(t)
+    summarySql.push(s)
+    live.push(l)
+  }
 }
-console.log({ areaSummaryP50: quantile(summary, 0.5) })
+const summaryAnswer = answers.kept as { addressCount: number; residentCount: number }
+console.log({ areaSummaryP50: quantile(summary, 0.5), liveP50: quantile(live, 0.5), answers })
+
+// ---------------------------------------------------------------- trigger overhead on writes
+// The same bulk statements with the area_* triggers (address_counts) enabled and disabled, each
+// in a transaction rolled back, alternating; the other triggers (statistics counts, feed) stay on.
+const WRITE_ROWS = Math.min(N, 20_000)
+const AREA_TRIGGERS = ['persons', 'legal_entities', 'addresses'].flatMap((t) =>
+  ['insert', 'update', 'delete', 'truncate'].map((e) => [t, `area_${t === 'legal_entities' ? 'entities' : t}_${e}`]),
+)
+const writes: Record<string, { on: number[]; off: number[] }> = {}
+const WRITE_CASES: [string, string][] = [
+  [
+    `insert ${WRITE_ROWS.toLocaleString('en')} persons`,
+    `WITH ps AS MATERIALIZED (SELECT gen_random_uuid() AS id, i FROM generate_series(1, ${WRITE_ROWS}) i),
+       e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'PERSON', $1 FROM ps)
+     INSERT INTO persons (id, gender, residence_address_id, updated_txid)
+     SELECT id, 'MALE', md5('${TAG}' || 'addr' || (1 + abs(hashint4(i + 7)) % ${N}))::uuid, $1 FROM ps`,
+  ],
+  [
+    `move ${WRITE_ROWS.toLocaleString('en')} persons (UPDATE residence)`,
+    `UPDATE persons SET residence_address_id = md5('${TAG}' || 'addr' || (1 + abs(hashint4(hashtext(id::text))) % ${N}))::uuid, updated_txid = $1
+      WHERE id IN (SELECT id FROM persons WHERE residence_address_key LIKE '${TAG}%' ORDER BY id LIMIT ${WRITE_ROWS})`,
+  ],
+  [
+    `insert ${WRITE_ROWS.toLocaleString('en')} addresses`,
+    `WITH pts AS MATERIALIZED (SELECT gen_random_uuid() AS id FROM generate_series(1, ${WRITE_ROWS})),
+       e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'ADDRESS', $1 FROM pts)
+     INSERT INTO addresses (id, full_text, location, updated_txid)
+     SELECT id, 'w', ST_SetSRID(ST_MakePoint(120 + random() * 0.3, 30.2 + random() * 0.2), 4326), $1 FROM pts`,
+  ],
+]
+for (let round = 0; round < 4; round++) {
+  for (const [name, sql] of WRITE_CASES) {
+    writes[name] ??= { on: [], off: [] }
+    for (const on of round % 2 ? [true, false] : [false, true]) {
+      await direct.query('BEGIN')
+      if (!on)
+        for (const [t, trigger] of AREA_TRIGGERS) await direct.query(`ALTER TABLE ${t} DISABLE TRIGGER ${trigger}`)
+      const { rows } = await direct.query(
+        `INSERT INTO transactions (operation) VALUES ('bench: writes') RETURNING txid`,
+      )
+      const ms = await time(() => direct.query(sql, [rows[0].txid]))
+      await direct.query('ROLLBACK')
+      writes[name][on ? 'on' : 'off'].push(ms)
+    }
+  }
+}
+const median = (xs: number[]) => quantile(xs, 0.5)
+console.log(writes)
 
 await direct.end()
 await server.close()
@@ -231,31 +323,57 @@ const table = (rows: Row[], http: string, sql: string) =>
         `| ${r.name} | ${r.runs} | ${f(r.httpP50)} | ${f(r.httpP99)} | ${f(r.sqlP50)} | ${f(r.sqlP99)} | ${(r.httpP99 / r.sqlP99).toFixed(2)} |${r.bytes !== undefined ? ` ${r.bytes} |` : ''}`,
     ),
   ].join('\n')
+const load = os
+  .loadavg()
+  .map((x) => x.toFixed(2))
+  .join(' / ')
 const section = [
-  '## GIS',
+  `### Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   '',
-  `Command: \`DATABASE_URL=… npm run bench:gis -- --addresses ${N} --runs ${RUNS} --summary-runs ${SUMMARY_RUNS}\` (${new Date().toISOString().slice(0, 10)})`,
-  `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, shared with other engineers' builds and tests while it ran (loaded; absolute numbers are pessimistic, ratios are from the same run).`,
+  `Command: \`DATABASE_URL=… npm run bench:gis -- --addresses ${N} --runs ${RUNS} --summary-runs ${SUMMARY_RUNS}\``,
+  `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, PostgreSQL on the same host, shared with other engineers' work; load average at the start ${loadAtStart}, at the end ${load} (1 / 5 / 15 min).`,
   `Data: ${N.toLocaleString('en')} synthetic addresses (${total.toLocaleString('en')} in the table) and as many persons, uniform over ${AREA.lon.join('–')}°E × ${AREA.lat.join('–')}°N (load ${loadSeconds.toFixed(0)} s in this run); tiles drawn at random over that area with a fixed seed, tile cache off (every tile rendered), 5 warm-up runs, HTTP and direct SQL alternating.`,
   '',
-  '### Vector tiles: HTTP vs the same ST_AsMVT statement through pg',
+  '#### Vector tiles: HTTP vs the same ST_AsMVT statement through pg',
   '',
   table(tileRows, 'HTTP', 'direct SQL'),
   '',
-  '### CQL2 filter page vs hand-written SQL',
+  '#### CQL2 filter page vs hand-written SQL',
   '',
   table(filterRows, 'HTTP', 'hand SQL'),
   '',
-  '### areaSummary(district 330106) through GraphQL',
+  `#### areaSummary(district 330106): ${summaryAnswer.addressCount.toLocaleString('en')} addresses, ${summaryAnswer.residentCount.toLocaleString('en')} residents inside`,
   '',
-  `p50 ${quantile(summary, 0.5).toFixed(0)} ms, p99 ${quantile(summary, 0.99).toFixed(0)} ms over ${SUMMARY_RUNS} runs (goal p50 < 200 ms).`,
+  '| path | runs | p50 ms | p99 ms |',
+  '|---|---:|---:|---:|',
+  `| GraphQL over HTTP, anonymous (maintained counts) | ${SUMMARY_RUNS} | ${f(quantile(summary, 0.5))} | ${f(quantile(summary, 0.99))} |`,
+  `| the store's statement alone (maintained counts) | ${SUMMARY_RUNS} | ${f(quantile(summarySql, 0.5))} | ${f(quantile(summarySql, 0.99))} |`,
+  `| before: the live statement (joins persons, legal entities) | ${SUMMARY_RUNS} | ${f(quantile(live, 0.5))} | ${f(quantile(live, 0.99))} |`,
+  '',
+  `Same answers both ways in every run. Goal p50 < 200 ms: ${quantile(summary, 0.5) < 200 ? 'met' : 'missed'} (${quantile(summary, 0.5).toFixed(0)} ms); live/maintained p50 ratio ${(quantile(live, 0.5) / quantile(summary, 0.5)).toFixed(1)}×.`,
+  '',
+  '#### Write overhead of the address_counts triggers',
+  '',
+  'One statement each, in a transaction rolled back, 4 runs with the area_* triggers enabled and 4 disabled (alternating); median ms.',
+  '',
+  '| statement | triggers off | triggers on | overhead |',
+  '|---|---:|---:|---:|',
+  ...Object.entries(writes).map(
+    ([name, w]) =>
+      `| ${name} | ${f(median(w.off))} | ${f(median(w.on))} | ${(((median(w.on) - median(w.off)) / median(w.off)) * 100).toFixed(0)} % |`,
+  ),
   '',
 ].join('\n')
 const path = new URL('./RESULTS.md', import.meta.url)
 const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmark results\n'
 const start = old.indexOf('## GIS')
 const next = start >= 0 ? old.indexOf('\n## ', start + 1) : -1
+// A new dated subsection at the end of "## GIS" (earlier runs stay for comparison).
 const updated =
-  start >= 0 ? old.slice(0, start) + section + (next >= 0 ? old.slice(next + 1) : '') : `${old.trimEnd()}\n\n${section}`
+  start < 0
+    ? `${old.trimEnd()}\n\n## GIS\n\n${section}`
+    : next < 0
+      ? `${old.trimEnd()}\n\n${section}`
+      : `${old.slice(0, next).trimEnd()}\n\n${section}\n${old.slice(next)}`
 writeFileSync(path, updated)
 console.log(section)

@@ -18,6 +18,7 @@ import * as assignFeedPositionAtCommit from './20261202140000_assign_feed_positi
 import * as appendAccessLogInGroups from './20261202120000_append_access_log_in_groups.js'
 import * as createCheckedGeometryFunction from './20261202110000_create_checked_geometry_function.js'
 import * as createDataItems from './20261202130000_create_data_items.js'
+import * as maintainAddressCounts from './20261202190000_maintain_address_counts.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -43,6 +44,7 @@ export const migrations: Record<string, Migration> = {
   '20261202120000_append_access_log_in_groups': appendAccessLogInGroups,
   '20261202110000_create_checked_geometry_function': createCheckedGeometryFunction,
   '20261202130000_create_data_items': createDataItems,
+  '20261202190000_maintain_address_counts': maintainAddressCounts,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

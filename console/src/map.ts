@@ -1,23 +1,40 @@
 import * as maplibregl from 'maplibre-gl'
 import 'maplibre-gl/dist/maplibre-gl.css'
 import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url'
-import { ogc } from './api.js'
+import { ApiError, session } from './api.js'
 
-// MapLibre with no tiles from outside: a plain background, district boundaries from /ogc as the
-// base layer, and the entity's geometry on top (vector tiles at /tiles can replace the GeoJSON
-// base later). No labels, so no glyph or sprite files are needed.
+// MapLibre with no tiles from outside: a plain background, district boundaries as the base layer
+// from the service's own vector tiles (/tiles/admin-divisions, described by its TileJSON), and the
+// entity's geometry on top. No labels, so no glyph or sprite files are needed.
 maplibregl.setWorkerUrl(workerUrl)
 
 type Geo = GeoJSON.FeatureCollection | GeoJSON.Feature
 
-let districts: Promise<GeoJSON.FeatureCollection> | undefined
-/** District boundaries, fetched once per page. */
-function districtBoundaries(): Promise<GeoJSON.FeatureCollection> {
-  districts ??= ogc('/collections/admin-divisions/items?limit=2000').then((fc: GeoJSON.FeatureCollection) => ({
-    type: 'FeatureCollection',
-    features: fc.features.filter((f) => f.properties?.level === 'DISTRICT'),
-  }))
-  return districts
+interface TileJson {
+  tiles: string[]
+  minzoom: number
+  maxzoom: number
+  bounds: [number, number, number, number]
+}
+
+let divisions: Promise<TileJson> | undefined
+/** The divisions layer's TileJSON (tile URL, zoom range, bounds of the data), fetched once per page. */
+function divisionTiles(): Promise<TileJson> {
+  divisions ??= fetch('/tiles/admin-divisions.json', {
+    headers: session.key() ? { authorization: `Bearer ${session.key()}` } : {},
+  })
+    .catch(() => {
+      throw new ApiError([], true)
+    })
+    .then((res) => {
+      if (!res.ok)
+        throw new ApiError([{ message: `HTTP ${res.status}`, extensions: { code: 'INTERNAL_SERVER_ERROR' } }])
+      return res.json() as Promise<TileJson>
+    })
+  divisions.catch(() => {
+    divisions = undefined
+  })
+  return divisions
 }
 
 function extend(bounds: maplibregl.LngLatBounds, g: GeoJSON.Geometry): void {
@@ -31,7 +48,7 @@ function extend(bounds: maplibregl.LngLatBounds, g: GeoJSON.Geometry): void {
 
 /** Draws a map into `el`: districts, plus `overlay` (an entity's geometry) zoomed to; returns the map. */
 export async function drawMap(el: HTMLElement, overlay?: Geo | null): Promise<maplibregl.Map> {
-  const base = await districtBoundaries()
+  const tiles = await divisionTiles()
   const map = new maplibregl.Map({
     container: el,
     style: {
@@ -44,24 +61,40 @@ export async function drawMap(el: HTMLElement, overlay?: Geo | null): Promise<ma
     attributionControl: false,
     // Lets the end-to-end test read the canvas pixels back.
     canvasContextAttributes: { preserveDrawingBuffer: true },
+    // The tiles are the service's own: they go with the caller's key like every other request.
+    transformRequest: (url) =>
+      url.startsWith(`${location.origin}/tiles/`) && session.key()
+        ? { url, headers: { authorization: `Bearer ${session.key()}` } }
+        : { url },
   })
   map.addControl(new maplibregl.NavigationControl({ showCompass: false }))
   await new Promise<void>((resolve) => map.on('load', () => resolve()))
-  map.addSource('districts', { type: 'geojson', data: base })
+  map.addSource('divisions', {
+    type: 'vector',
+    tiles: tiles.tiles,
+    minzoom: tiles.minzoom,
+    maxzoom: tiles.maxzoom,
+    bounds: tiles.bounds,
+  })
+  const districts: maplibregl.FilterSpecification = ['==', ['get', 'level'], 'DISTRICT']
   map.addLayer({
     id: 'districts-fill',
     type: 'fill',
-    source: 'districts',
+    source: 'divisions',
+    'source-layer': 'admin-divisions',
+    filter: districts,
     paint: { 'fill-color': '#cfe3d4', 'fill-opacity': 0.6 },
   })
   map.addLayer({
     id: 'districts-line',
     type: 'line',
-    source: 'districts',
+    source: 'divisions',
+    'source-layer': 'admin-divisions',
+    filter: districts,
     paint: { 'line-color': '#4a7a5a', 'line-width': 1.2 },
   })
-  const bounds = new maplibregl.LngLatBounds()
-  for (const f of base.features) if (f.geometry) extend(bounds, f.geometry)
+  const [x0, y0, x1, y1] = tiles.bounds
+  const bounds = new maplibregl.LngLatBounds([x0, y0], [x1, y1])
   if (overlay) {
     map.addSource('entity', { type: 'geojson', data: overlay })
     map.addLayer({

@@ -64,7 +64,7 @@ export function landingHtml(doc: { title: string; description: string; links: Li
 <h2>In QGIS</h2>
 <p><b>Features:</b> Layer → Add Layer → Add WFS / OGC API – Features Layer → New, URL <code>${esc(`${serverRoot}/ogc`)}</code>.</p>
 <p><b>Vector tiles:</b> Layer → Add Layer → Add Vector Tile Layer → New → Generic connection, URL
-<code>${esc(`${tiles}/admin-divisions/{z}/{x}/{y}.mvt`)}</code>, min zoom 0, max zoom 22 (layers: admin-divisions from z0, parcels from z12, buildings from z13, addresses from z14; TileJSON at <code>${esc(`${tiles}/{layer}.json`)}</code>).</p>
+<code>${esc(`${tiles}/admin-divisions/{z}/{x}/{y}.mvt`)}</code>, min zoom 0, max zoom 22 (layers: admin-divisions from z0, parcels from z12, buildings from z13, addresses from z15; TileJSON at <code>${esc(`${tiles}/{layer}.json`)}</code>).</p>
 <h2>In MapLibre GL JS</h2>
 <pre>${esc(`map.addSource('addresses', { type: 'vector', url: '${tiles}/addresses.json' })
 map.addLayer({ id: 'addresses', type: 'circle', source: 'addresses', 'source-layer': 'addresses',

@@ -304,17 +304,56 @@ export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise
     )
 }
 
-// Points inside (ST_Within: interior) for residents, legal entities and addresses; buildings count
-// when their footprint touches the area at all. Area on the spheroid.
+/**
+ * Levels of quadtree cells below the first level whose cell is as large as the polygon's bounding
+ * box. Deeper: fewer addresses tested point-in-polygon along the boundary, more cells to classify
+ * (8 levels: ~1,300 cells, ~700 of them on the boundary, for a 311 km² district at 1,000,000
+ * addresses; bench/RESULTS.md "GIS").
+ */
+export const AREA_CELL_DEPTH = 8
+
+/** One quadtree cell (level z, column x, row y) classified against the polygon: I inside, O outside, B boundary leaf, S split further. */
+const classifyCell = (z: string, x: string, y: string) => `(
+  SELECT CASE WHEN ST_ContainsProperly((SELECT g FROM g), e) THEN 'I'
+              WHEN NOT ST_Intersects((SELECT g FROM g), e) THEN 'O'
+              WHEN ${z} >= (SELECT zmax FROM box) THEN 'B' ELSE 'S' END
+    FROM ST_MakeEnvelope(${x} * 360 / 2 ^ ${z} - 180 - 1e-9, ${y} * 180 / 2 ^ ${z} - 90 - 1e-9,
+                         (${x} + 1) * 360 / 2 ^ ${z} - 180 + 1e-9, (${y} + 1) * 180 / 2 ^ ${z} - 90 + 1e-9, 4326) e)`
+
+// Counts from address_counts (one row per address: point, Morton cell key on the 2^20 grid, living
+// residents, registered legal entities; kept by triggers, migration 20261202190000). The polygon is
+// covered by quadtree cells: the recursion splits cells that cross the boundary down to
+// AREA_CELL_DEPTH levels below the bounding box's level. A cell is a contiguous range of Morton
+// keys, so a cell inside (ST_ContainsProperly: every point of it is in the interior, as ST_Within
+// requires) is summed through the btree index on the key, without a point test; a boundary cell's
+// addresses are tested with ST_Within one by one; cells outside are skipped. Cell envelopes are
+// widened by 1e-9° so that float rounding of a point's cell cannot put it outside its cell.
+// Buildings count when their footprint touches the area at all. Area on the spheroid.
 export const AREA_SUMMARY_SQL = `
-WITH g AS MATERIALIZED (SELECT checked_query_geometry(?, ?) AS g)
-SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km,
-  (SELECT count(*) FROM persons p JOIN addresses a ON a.id = p.residence_address_id
-    WHERE p.death_date IS NULL AND ST_Within(a.location, (SELECT g FROM g))) AS resident_count,
-  (SELECT count(*) FROM legal_entities le JOIN addresses a ON a.id = le.registered_address_id
-    WHERE ST_Within(a.location, (SELECT g FROM g))) AS legal_entity_count,
-  (SELECT count(*) FROM addresses a WHERE ST_Within(a.location, (SELECT g FROM g))) AS address_count,
-  (SELECT count(*) FROM buildings b WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) AS building_count`
+WITH RECURSIVE g AS MATERIALIZED (SELECT checked_query_geometry(?, ?) AS g),
+box AS MATERIALIZED (
+  SELECT ST_XMin(g) AS x0, ST_YMin(g) AS y0, ST_XMax(g) AS x1, ST_YMax(g) AS y1, z, least(20, z + ${AREA_CELL_DEPTH}) AS zmax
+    FROM g, LATERAL (SELECT greatest(0, least(20, floor(ln(360 / greatest(ST_XMax(g) - ST_XMin(g), 2 * (ST_YMax(g) - ST_YMin(g)), 1e-9)) / ln(2))))::int AS z) l),
+cells(z, x, y, state) AS (
+  SELECT b.z, x, y, ${classifyCell('b.z', 'x', 'y')}
+    FROM box b, generate_series(floor((b.x0 + 180) * 2 ^ b.z / 360)::int, least(2 ^ b.z - 1, floor((b.x1 + 180) * 2 ^ b.z / 360))::int) x,
+         generate_series(floor((b.y0 + 90) * 2 ^ b.z / 180)::int, least(2 ^ b.z - 1, floor((b.y1 + 90) * 2 ^ b.z / 180))::int) y
+  UNION ALL
+  SELECT c.z + 1, 2 * c.x + d.dx, 2 * c.y + d.dy, ${classifyCell('(c.z + 1)', '(2 * c.x + d.dx)', '(2 * c.y + d.dy)')}
+    FROM cells c CROSS JOIN (VALUES (0, 0), (0, 1), (1, 0), (1, 1)) d(dx, dy)
+   WHERE c.state = 'S'),
+ranges AS MATERIALIZED (
+  SELECT state, k << (2 * (20 - z)) AS lo, (k + 1) << (2 * (20 - z)) AS hi
+    FROM cells, LATERAL (SELECT morton_spread(x) | (morton_spread(y) << 1) AS k) m
+   WHERE state IN ('I', 'B')),
+counted AS (
+  SELECT coalesce(sum(s.n), 0) AS address_count, coalesce(sum(s.r), 0) AS resident_count, coalesce(sum(s.l), 0) AS legal_entity_count
+    FROM ranges r CROSS JOIN LATERAL (
+      SELECT count(*) AS n, sum(c.residents) AS r, sum(c.legal_entities) AS l FROM address_counts c
+       WHERE c.cell >= r.lo AND c.cell < r.hi AND (r.state = 'I' OR ST_Within(c.location, (SELECT g FROM g)))) s)
+SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km, counted.*,
+  (SELECT count(*) FROM buildings b WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) AS building_count
+  FROM counted`
 
 export interface AreaSummaryRow {
   areaSqKm: number
@@ -331,8 +370,13 @@ export async function areaSummary(
   maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
 ): Promise<AreaSummaryRow> {
   const g = polygonParam(geometry, 'geometry', maxVertices)
-  const { rows } = await knex.raw(AREA_SUMMARY_SQL, [g.geojson, g.field])
-  const r = rows[0]
+  // Without JIT: the recursive cover's row estimates are far off, and compiling the plan they
+  // suggest took ~1 s on 1,000,000 addresses for a statement that runs in 50–150 ms. Without parallel
+  // workers: the work is hundreds of short index range scans.
+  const r = await knex.transaction(async (trx) => {
+    await trx.raw(`SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`)
+    return (await trx.raw(AREA_SUMMARY_SQL, [g.geojson, g.field])).rows[0]
+  })
   return {
     areaSqKm: Number(r.area_sq_km),
     residentCount: Number(r.resident_count),

@@ -43,7 +43,9 @@ export const TILE_LAYERS: TileLayer[] = [
   {
     id: 'addresses',
     collection: collection('addresses'),
-    minZoom: 14,
+    // From z15: at z14 a city tile held ~3,300 points and ~300 KB at 1,000,000 addresses (p99 1.2 s
+    // on a loaded host, bench/RESULTS.md "GIS"); at z15 a quarter of that.
+    minZoom: 15,
     maxZoom: 22,
     maxFeatures: 20_000,
     simplify: false,

@@ -301,9 +301,18 @@ describe('steward console', () => {
     await textIs('header nav a', '冲突队列')
   })
 
-  it('draws district boundaries on the map from /ogc (non-blank canvas)', async () => {
+  it('draws district boundaries on the map from the /tiles vector tiles (non-blank canvas)', async () => {
+    // Tile requests come from MapLibre's worker; the context sees them all.
+    const tileRequests: string[] = []
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().includes('/tiles/admin-divisions')) tileRequests.push(r.url())
+    }
+    page.context().on('request', onRequest)
     await page.goto(`${server.url}/console/#/map`)
     await page.locator('#map[data-drawn=true]').waitFor({ timeout: 30_000 })
+    page.context().off('request', onRequest)
+    expect(tileRequests.some((u) => u.endsWith('/tiles/admin-divisions.json'))).toBe(true)
+    expect(tileRequests.some((u) => /\/tiles\/admin-divisions\/\d+\/\d+\/\d+\.mvt$/.test(u))).toBe(true)
     const colours = await page.evaluate(() => {
       const canvas = document.querySelector('#map canvas') as HTMLCanvasElement
       const copy = document.createElement('canvas')
@@ -343,6 +352,6 @@ describe('steward console', () => {
     )
     expect(requests.length).toBeGreaterThan(10)
     expect(outside).toEqual([])
-    expect(requests.some((u) => u.includes('/ogc/collections/admin-divisions/items'))).toBe(true)
+    expect(requests.some((u) => u.includes('/tiles/admin-divisions.json'))).toBe(true)
   })
 })

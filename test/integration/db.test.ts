@@ -64,8 +64,13 @@ describe('database', () => {
       .select('tablename', 'indexdef')
       .whereRaw('schemaname = current_schema()')
       .andWhereILike('indexdef', '%USING gist%')
+    // address_counts.location is a copy of addresses.location that areaSummary reads by Morton cell
+    // key (btree address_counts_cell_idx); nothing searches it spatially, so a GiST index there
+    // would only slow address writes.
+    const readByCell = (table: string, column: string) => table === 'address_counts' && column === 'location'
     const unindexed = columns.filter(
       ({ table, column }) =>
+        !readByCell(table, column) &&
         !gist.some((i) => i.tablename === table && new RegExp(`USING gist \\("?${column}"?\\)`).test(i.indexdef)),
     )
     expect(unindexed).toEqual([])

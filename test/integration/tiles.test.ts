@@ -168,7 +168,7 @@ describe('vector tiles', () => {
     const tj: any = await res.json()
     expect(tj.tilejson).toBe('3.0.0')
     expect(tj.tiles).toEqual([`${server.url}/tiles/addresses/{z}/{x}/{y}.mvt`])
-    expect(tj.minzoom).toBe(14)
+    expect(tj.minzoom).toBe(15)
     expect(tj.maxzoom).toBe(22)
     const [x0, y0, x1, y1] = tj.bounds
     for (const a of fx.addresses) {

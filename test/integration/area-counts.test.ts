@@ -1,0 +1,294 @@
+import 'reflect-metadata'
+import { randomUUID } from 'node:crypto'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { areaSummary } from '../../src/spatial/spatial.store.js'
+import { liveAreaSummary } from '../support/live-area-summary.js'
+import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
+import { makeCreditCode, makeIdNumber, STEWARD, submit } from './scenario.fixtures.js'
+import { randomInt } from '../support/ids.js'
+
+// areaSummary from the maintained per-address counts (address_counts, kept by triggers; the
+// quadtree cover in src/spatial/spatial.store.ts) against the live count over the registers
+// (test/support/live-area-summary.ts), after every kind of write: engine inserts and updates
+// (moves, deaths, an address moving its point, legal-entity changes), merges of persons and of
+// addresses, and plain SQL writes (bulk updates, a multi-table insert in one statement, deletes).
+// Points lie on quadtree cell edges (the fixture's origin is a cell corner down to level 13) and
+// on polygon edges (ST_Within excludes them), so both the cell classification and the point
+// tests are exercised at their edges. After each write: every polygon answers the same both ways,
+// and the whole address_counts table equals a recount from scratch.
+
+let server: TestServer
+const sfx = uniqueSuffix()
+// Level-13 cell size in degrees: every multiple of it from −180 / −90 is a cell edge at levels ≤ 13.
+const CW = 360 / 2 ** 13
+const CH = 180 / 2 ** 13
+const LON0 = -180 + (6800 + randomInt(0, 40)) * CW // ~118.8–120.6° E, inside the service extent
+const LAT0 = -90 + (5440 + randomInt(0, 40)) * CH // ~29.5–30.4° N
+const STEP = 0.004
+
+type Ring = [number, number][]
+const box = (x0: number, y0: number, x1: number, y1: number): Ring => [
+  [x0, y0],
+  [x1, y0],
+  [x1, y1],
+  [x0, y1],
+  [x0, y0],
+]
+const polygon = (...rings: Ring[]) => ({ type: 'Polygon', coordinates: rings })
+
+// A 5 × 5 grid of addresses from the origin (a cell corner), STEP apart.
+const grid: { label: string; at: [number, number] }[] = []
+for (let i = 0; i < 5; i++)
+  for (let j = 0; j < 5; j++) grid.push({ label: `g${i}${j}`, at: [LON0 + i * STEP, LAT0 + j * STEP] })
+// Two more on the edges of a level-13 cell east of the origin.
+grid.push({ label: 'edge1', at: [LON0 + CW, LAT0 + 0.001] }, { label: 'edge2', at: [LON0 + CW, LAT0 + CH] })
+
+const POLYGONS: Record<string, unknown> = {
+  // Everything of the fixture, well inside.
+  all: polygon(box(LON0 - 0.01, LAT0 - 0.01, LON0 + 0.05, LAT0 + 0.03)),
+  // West edge through the grid's third column and south edge through its first row: those points are on the boundary.
+  edges: polygon(box(LON0 + 2 * STEP, LAT0, LON0 + 0.05, LAT0 + 0.05)),
+  // Exactly one level-13 cell: its edges are the polygon's; edge1 and edge2 lie on them.
+  cell: polygon(box(LON0, LAT0, LON0 + CW, LAT0 + CH)),
+  // A hole around one grid point, and a second part around another.
+  multi: {
+    type: 'MultiPolygon',
+    coordinates: [
+      [
+        box(LON0 - 0.001, LAT0 - 0.001, LON0 + 0.013, LAT0 + 0.013),
+        box(LON0 + STEP - 0.001, LAT0 + STEP - 0.001, LON0 + STEP + 0.001, LAT0 + STEP + 0.001).reverse(),
+      ],
+      [box(LON0 + 4 * STEP - 0.0005, LAT0 + 4 * STEP - 0.0005, LON0 + 4 * STEP + 0.0005, LAT0 + 4 * STEP + 0.0005)],
+    ],
+  },
+  // A thin triangle around one point.
+  tiny: polygon([
+    [LON0 + STEP - 1e-6, LAT0 + 2 * STEP - 1e-6],
+    [LON0 + STEP + 2e-6, LAT0 + 2 * STEP],
+    [LON0 + STEP, LAT0 + 2 * STEP + 2e-6],
+    [LON0 + STEP - 1e-6, LAT0 + 2 * STEP - 1e-6],
+  ]),
+  // Most of China: many cells wholly inside, and everything the other test files put there.
+  large: polygon(box(70, 0, 140, 55)),
+}
+
+const addr = (label: string) => `测试市面积${sfx}路${label}号`
+const addressRecord = (label: string, at: [number, number]) => ({
+  sourceKey: `area-${label}-${sfx}`,
+  attributes: { fullText: addr(label) },
+  geometry: { type: 'Point', coordinates: at },
+})
+const persons = Array.from({ length: 40 }, (_, i) => ({
+  key: `p${i}`,
+  idNumber: makeIdNumber(`19${String(50 + (i % 40)).padStart(2, '0')}-03-0${1 + (i % 9)}`),
+  residence: grid[(i * 7) % grid.length].label,
+  deathDate: i % 9 === 4 ? '2024-01-01' : undefined,
+}))
+const personRecord = (p: (typeof persons)[number]) => ({
+  sourceKey: `area-${p.key}-${sfx}`,
+  attributes: {
+    idNumber: p.idNumber,
+    name: `面积${sfx}${p.key}`,
+    gender: 'MALE',
+    residenceAddressText: addr(p.residence),
+    ...(p.deathDate ? { deathDate: p.deathDate } : {}),
+  },
+})
+const entities = Array.from({ length: 8 }, (_, i) => ({
+  key: `e${i}`,
+  creditCode: makeCreditCode(),
+  status: i === 3 ? 'CANCELLED' : 'ACTIVE',
+  address: grid[(i * 5 + 2) % grid.length].label,
+}))
+const entityRecord = (e: (typeof entities)[number]) => ({
+  sourceKey: `area-${e.key}-${sfx}`,
+  attributes: {
+    creditCode: e.creditCode,
+    name: `面积企业${sfx}${e.key}`,
+    kind: 'ENTERPRISE',
+    status: e.status,
+    registeredAddressText: addr(e.address),
+  },
+})
+
+async function ok(department: string, type: string, records: unknown[]) {
+  const r = await submit(server, department, type, records as never)
+  expect(r.rejected).toEqual([])
+  return r
+}
+
+async function entityId(type: string, sourceKey: string, department: string): Promise<string> {
+  const row = await server
+    .knex('source_records')
+    .where({ department_code: department, source_key: sourceKey, entity_type: type })
+    .first()
+  return row.entity_id
+}
+
+/** Rows of address_counts that a recount from scratch does not reproduce, both ways. */
+async function tableDifferences(): Promise<unknown[]> {
+  const { rows } = await server.knex.raw(`
+    WITH live AS (
+      SELECT a.id AS address_id, ST_AsEWKT(a.location) AS location, address_cell(a.location) AS cell,
+             (SELECT count(*) FROM persons p WHERE p.residence_address_id = a.id AND p.death_date IS NULL)::int AS residents,
+             (SELECT count(*) FROM legal_entities le WHERE le.registered_address_id = a.id)::int AS legal_entities
+        FROM addresses a),
+    kept AS (SELECT address_id, ST_AsEWKT(location), cell, residents, legal_entities FROM address_counts)
+    SELECT 'not kept' AS what, row_to_json(x)::text AS r FROM (SELECT * FROM live EXCEPT SELECT * FROM kept) x
+    UNION ALL SELECT 'kept, not live', row_to_json(x)::text FROM (SELECT * FROM kept EXCEPT SELECT * FROM live) x`)
+  return rows
+}
+
+/** Live counts inside the polygon over this file's addresses only. */
+async function own(g: unknown): Promise<{ addressCount: number; residentCount: number; legalEntityCount: number }> {
+  const { rows } = await server.knex.raw(
+    `WITH g AS (SELECT ST_SetSRID(ST_GeomFromGeoJSON(?), 4326) AS g),
+          a AS (SELECT id FROM addresses WHERE full_text LIKE ? AND ST_Within(location, (SELECT g FROM g)))
+     SELECT (SELECT count(*) FROM a)::int AS "addressCount",
+            (SELECT count(*) FROM persons p JOIN a ON a.id = p.residence_address_id WHERE p.death_date IS NULL)::int AS "residentCount",
+            (SELECT count(*) FROM legal_entities le JOIN a ON a.id = le.registered_address_id)::int AS "legalEntityCount"`,
+    [JSON.stringify(g), `测试市面积${sfx}路%`],
+  )
+  return rows[0]
+}
+
+/** Every polygon both ways, and the table against a recount; returns the summaries (to see that something moved). */
+async function expectSummariesMatchLive(): Promise<Record<string, unknown>> {
+  const out: Record<string, unknown> = {}
+  for (const [name, g] of Object.entries(POLYGONS)) {
+    const kept = await areaSummary(server.knex, g)
+    const live = await liveAreaSummary(server.knex, g)
+    expect({ name, ...kept }).toEqual({ name, ...live })
+    out[name] = kept
+  }
+  expect(await tableDifferences()).toEqual([])
+  return out
+}
+
+beforeAll(async () => {
+  server = await startTestServer()
+  await ok(
+    'CAB',
+    'ADDRESS',
+    grid.map((g) => addressRecord(g.label, g.at)),
+  )
+  await ok('AMR', 'LEGAL_ENTITY', entities.map(entityRecord))
+  await ok('PSB', 'PERSON', persons.map(personRecord))
+})
+
+afterAll(async () => {
+  await server?.close()
+})
+
+describe('areaSummary from maintained per-address counts', () => {
+  it('equals the live count after the initial submissions, points on cell and polygon edges included', async () => {
+    await expectSummariesMatchLive()
+    // The polygons hold what the fixture says (counted live over this file's addresses only: the
+    // database is shared, and a kept one holds earlier runs').
+    const s = Object.fromEntries(await Promise.all(Object.keys(POLYGONS).map(async (k) => [k, await own(POLYGONS[k])])))
+    expect(s.all).toMatchObject({ addressCount: grid.length, legalEntityCount: entities.length })
+    expect(s.all.residentCount).toBe(persons.filter((p) => !p.deathDate).length)
+    // Columns 0–1 are outside, column 2 and row 0 on the boundary (not within): columns 3–4 of
+    // rows 1–4, and edge1 and edge2.
+    expect(s.edges.addressCount).toBe(2 * 4 + 2)
+    // The cell's own edges hold the origin, edge1 and edge2 and the grid points with i = 0 or j = 0.
+    expect(s.cell.addressCount).toBeGreaterThan(0)
+    expect(s.tiny.addressCount).toBe(1)
+    expect(s.large.addressCount).toBeGreaterThanOrEqual(grid.length)
+  })
+
+  it('follows moves, deaths, an address moving its point and legal-entity changes (engine writes)', async () => {
+    const before = await expectSummariesMatchLive()
+    persons[0].residence = 'g44'
+    persons[1].deathDate = '2025-06-01'
+    persons[2].residence = 'edge2'
+    await ok('PSB', 'PERSON', [persons[0], persons[1], persons[2]].map(personRecord))
+    entities[0].address = 'g00'
+    entities[1].status = 'CANCELLED'
+    await ok('AMR', 'LEGAL_ENTITY', [entities[0], entities[1]].map(entityRecord))
+    // g22 moves out of the fixture's square altogether; g11 moves onto the cell's east edge.
+    await ok('CAB', 'ADDRESS', [
+      addressRecord('g22', [LON0 + 0.08, LAT0 + 0.08]),
+      addressRecord('g11', [LON0 + CW, LAT0 + 0.002]),
+    ])
+    const after = await expectSummariesMatchLive()
+    expect(after).not.toEqual(before)
+  })
+
+  it('follows merges of persons and of addresses', async () => {
+    const x = await entityId('PERSON', `area-${persons[5].key}-${sfx}`, 'PSB')
+    const y = await entityId('PERSON', `area-${persons[6].key}-${sfx}`, 'PSB')
+    const m = await server.gql(
+      `mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same person") { id } }`,
+      { s: x, m: y },
+      STEWARD,
+    )
+    expect(m.errors).toBeUndefined()
+    await expectSummariesMatchLive()
+    const a = await entityId('ADDRESS', `area-g33-${sfx}`, 'CAB')
+    const b = await entityId('ADDRESS', `area-g34-${sfx}`, 'CAB')
+    const am = await server.gql(
+      `mutation($s: ID!, $m: ID!) { mergeEntities(survivorId: $s, mergedId: $m, reason: "same door") { id } }`,
+      { s: a, m: b },
+      STEWARD,
+    )
+    expect(am.errors).toBeUndefined()
+    expect(await server.knex('addresses').where('id', b).first()).toBeUndefined()
+    await expectSummariesMatchLive()
+  })
+
+  it('follows plain SQL writes: bulk updates, an insert of addresses and persons in one statement, deletes', async () => {
+    const ids = (await server.knex('persons').select('id').where('name', 'like', `面积${sfx}%`)).map(
+      (r: { id: string }) => r.id,
+    )
+    expect(ids.length).toBeGreaterThan(20)
+    const g00 = await entityId('ADDRESS', `area-g00-${sfx}`, 'CAB')
+    const g44 = await entityId('ADDRESS', `area-g44-${sfx}`, 'CAB')
+    const before = await expectSummariesMatchLive()
+    await server.knex.transaction(async (trx) => {
+      await trx('persons').whereIn('id', ids.slice(0, 5)).update({ residence_address_id: g00 })
+      await trx('persons').whereIn('id', ids.slice(5, 9)).update({ death_date: '2025-01-01' })
+      await trx('persons')
+        .whereIn('id', ids.slice(9, 12))
+        .update({ death_date: null, name: trx.raw(`name || '改'`) })
+      await trx('persons').whereIn('id', ids.slice(12, 14)).delete()
+      await trx('legal_entities').where('name', 'like', `面积企业${sfx}%`).update({ registered_address_id: g44 })
+      await trx.raw(`UPDATE addresses SET location = ST_Translate(location, 0.0001, 0) WHERE id = ?`, [g44])
+      // Addresses and the persons living there in one statement: the two tables' triggers fire in either order.
+      const [{ txid }] = await trx('transactions').insert({ operation: 'test: plain SQL writes' }).returning('txid')
+      const [fa, fb, pa, pb] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()]
+      await trx.raw(
+        `WITH e AS (INSERT INTO entities (id, entity_type, created_txid)
+                    VALUES (?, 'ADDRESS', ?), (?, 'ADDRESS', ?), (?, 'PERSON', ?), (?, 'PERSON', ?)),
+              a AS (INSERT INTO addresses (id, full_text, location)
+                    VALUES (?, 'sql-a', ST_SetSRID(ST_MakePoint(?, ?), 4326)), (?, 'sql-b', ST_SetSRID(ST_MakePoint(?, ?), 4326)))
+         INSERT INTO persons (id, name, residence_address_id) VALUES (?, '面积sqlA', ?), (?, '面积sqlB', ?)`,
+        [
+          fa,
+          txid,
+          fb,
+          txid,
+          pa,
+          txid,
+          pb,
+          txid,
+          fa,
+          LON0 + 0.001,
+          LAT0 + 0.001,
+          fb,
+          LON0 + CW,
+          LAT0 + 0.003,
+          pa,
+          fa,
+          pb,
+          fb,
+        ],
+      )
+    })
+    const after = await expectSummariesMatchLive()
+    expect(after).not.toEqual(before)
+    // Deleting an address row directly: the foreign keys clear the references (ON DELETE SET NULL).
+    await server.knex('addresses').where('id', g00).delete()
+    await expectSummariesMatchLive()
+  })
+})
