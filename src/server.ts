@@ -9,7 +9,6 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled'
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer'
-import { expressMiddleware } from '@as-integrations/express5'
 import express from 'express'
 import type { Knex } from 'knex'
 import { pino, type Logger } from 'pino'
@@ -29,6 +28,7 @@ import { createMetrics } from './graphql/metrics.js'
 import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
 import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
+import { graphqlHandler, jsonBody } from './graphql/http-handler.js'
 import { lookaheadPlugin } from './graphql/lookahead.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
@@ -39,6 +39,7 @@ import { assertPortFree, listenOn } from './shared/listen.js'
 
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
+const MAX_BODY_BYTES = 2 * 1024 * 1024
 /** Largest GraphQL document, in lexical tokens. */
 const MAX_QUERY_TOKENS = 15_000
 
@@ -206,6 +207,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ],
   })
   await apollo.start()
+  const graphql = graphqlHandler(apollo, async ({ req, res }) => {
+    const principal = requestPrincipal(res)
+    // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
+    const reads = replicas && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
+    return {
+      knex: reads,
+      primary: knex,
+      config,
+      principal,
+      purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
+      loaders: createLoaders(reads),
+    }
+  })
+  // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
+  const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
+  app.post('/graphql', gate, jsonBody(MAX_BODY_BYTES), graphql)
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' })
@@ -232,28 +249,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   })
   app.use(graphiqlRouter({ endpoint: '/graphql' }))
   app.use('/console', consoleRouter())
-  // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
-  const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
-  app.use(
-    '/graphql',
-    gate,
-    express.json({ limit: MAX_BODY }),
-    expressMiddleware(apollo, {
-      context: async ({ req, res }) => {
-        const principal = requestPrincipal(res)
-        // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
-        const reads = replicas && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
-        return {
-          knex: reads,
-          primary: knex,
-          config,
-          principal,
-          purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
-          loaders: createLoaders(reads),
-        }
-      },
-    }),
-  )
+  // POST /graphql (every department app's read) is the first route express tries; GET (GraphiQL
+  // for a browser, else a query) falls through to the same handler below.
+  app.use('/graphql', gate, jsonBody(MAX_BODY_BYTES), graphql)
   app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
   app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
   app.use('/tiles', gate, rejectUnsafeParameters, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))

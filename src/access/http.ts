@@ -3,7 +3,7 @@ import { GraphQLError } from 'graphql'
 import type { Knex } from 'knex'
 import { ERROR_CODES } from '../shared/errors.js'
 import { bearerKey } from './authenticate.js'
-import { isKeyCached, principalForKey } from './keys.js'
+import { cachedPrincipal, principalForKey } from './keys.js'
 import { ANONYMOUS, type Principal } from './principal.js'
 import { RateLimiter } from './rate-limit.js'
 
@@ -50,7 +50,9 @@ export function accessGate(knex: Knex, limits: { burst: number; perSecond: numbe
       } catch (e) {
         return sendError(res, 401, 'UNAUTHENTICATED', (e as GraphQLError).message)
       }
-      if (key === undefined || !isKeyCached(key)) {
+      // A key verified moments ago skips the per-address limit and a second hash of the key.
+      const cached = key === undefined ? undefined : cachedPrincipal(key)
+      if (!cached) {
         const wait = (key === undefined ? 0 : failures.wait(ip)) || limiter.take(`ip:${ip}`)
         if (wait) return limited(res, wait)
       }
@@ -58,7 +60,7 @@ export function accessGate(knex: Knex, limits: { burst: number; perSecond: numbe
         res.locals.principal = ANONYMOUS
         return next()
       }
-      const principal = await principalForKey(knex, key)
+      const principal = cached ?? (await principalForKey(knex, key))
       if (!principal) {
         failures.take(ip)
         res.setHeader('WWW-Authenticate', 'Bearer')

@@ -118,6 +118,7 @@ export async function revokePrincipal(knex: Knex, id: string): Promise<boolean> 
 const KEY_CACHE_MS = 30_000
 const KEY_CACHE_MAX = 10_000
 const keyCache = new Map<string, { principal: Principal; until: number }>()
+const cacheKeyOf = (key: string) => createHash('sha256').update(key).digest('base64url')
 
 /** Empties the verified-key cache (after a revocation). */
 export function clearKeyCache(): void {
@@ -130,9 +131,8 @@ let decoyHash: Promise<string> | undefined
 
 /** The principal holding this key, from the cache when fresh; null for an unknown, wrong or revoked key (same work either way). */
 export async function principalForKey(knex: Knex, key: string, now = Date.now()): Promise<Principal | null> {
-  const cacheKey = createHash('sha256').update(key).digest('base64url')
-  const hit = keyCache.get(cacheKey)
-  if (hit && hit.until > now) return hit.principal
+  const cached = cachedPrincipal(key, now)
+  if (cached) return cached
   const row: DbPrincipalRow | undefined = await knex('principals')
     .where('key_prefix', keyPrefix(key))
     .whereNull('revoked_at')
@@ -146,12 +146,12 @@ export async function principalForKey(knex: Knex, key: string, now = Date.now())
     roles: row.roles,
   }
   if (keyCache.size >= KEY_CACHE_MAX) keyCache.clear()
-  keyCache.set(cacheKey, { principal, until: now + KEY_CACHE_MS })
+  keyCache.set(cacheKeyOf(key), { principal, until: now + KEY_CACHE_MS })
   return principal
 }
 
-/** True when a verified key is cached (the caller can skip the scrypt cost check). */
-export function isKeyCached(key: string, now = Date.now()): boolean {
-  const hit = keyCache.get(createHash('sha256').update(key).digest('base64url'))
-  return !!hit && hit.until > now
+/** The principal of a verified key still in the cache, or undefined (the caller then checks the key, and may rate-limit first). */
+export function cachedPrincipal(key: string, now = Date.now()): Principal | undefined {
+  const hit = keyCache.get(cacheKeyOf(key))
+  return hit && hit.until > now ? hit.principal : undefined
 }
