@@ -427,20 +427,27 @@ kept AS (
   RETURNING 1)
 SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS removed`
 
+/** The advisory lock that lets one compaction run at a time. */
+export const AREA_COMPACTION_LOCK = lockNumber('area_cell_counts:compaction')
+
 /** The whole key range of area_cell_counts (level-16 Morton keys). */
 const ALL_CELLS = { lo: '0', hi: String(4n ** BigInt(AREA_CELL_LEVEL)) }
 
 /**
  * Replaces the area_cell_counts rows of the level-16 key range [lo, hi) (default: all) by one row
  * per cell, in its own transaction; returns the number of rows removed, or null when another
- * compaction holds the lock (it then skips: the next read tries again).
+ * compaction holds the lock (it then skips: the next read tries again) — unless `wait`, which
+ * waits for that one to end (maintenance and tests).
  */
-export async function compactAreaCellCounts(knex: Knex, range = ALL_CELLS): Promise<number | null> {
+export async function compactAreaCellCounts(
+  knex: Knex,
+  range = ALL_CELLS,
+  opts: { wait?: boolean } = {},
+): Promise<number | null> {
   return knex.transaction(async (trx) => {
-    const { rows } = await trx.raw(`SELECT pg_try_advisory_xact_lock(?::bigint) AS ok`, [
-      String(lockNumber('area_cell_counts:compaction')),
-    ])
-    if (!rows[0].ok) return null
+    const lock = [String(AREA_COMPACTION_LOCK)]
+    if (opts.wait) await trx.raw('SELECT pg_advisory_xact_lock(?::bigint)', lock)
+    else if (!(await trx.raw('SELECT pg_try_advisory_xact_lock(?::bigint) AS ok', lock)).rows[0].ok) return null
     const r = await trx.raw(COMPACT_AREA_CELL_COUNTS_SQL, [range.lo, range.hi])
     return Number(r.rows[0].removed)
   })

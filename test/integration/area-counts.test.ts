@@ -3,8 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { AREA_CELL_LEVEL } from '../../migrations/20261203080000_maintain_area_cell_counts.js'
-import { lockNumber } from '../../src/db/transaction.js'
-import { areaSummary, compactAreaCellCounts } from '../../src/spatial/spatial.store.js'
+import { AREA_COMPACTION_LOCK, areaSummary, compactAreaCellCounts } from '../../src/spatial/spatial.store.js'
 import { liveAreaSummary } from '../support/live-area-summary.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { makeCreditCode, makeIdNumber, STEWARD, submit } from './scenario.fixtures.js'
@@ -385,7 +384,7 @@ describe('area_cell_counts: appended deltas, compaction, concurrent writers', ()
     expect(await rowsOfCell(ids.a1)).toBeGreaterThan(1)
     expect(await rowsOfCell(ids.b)).toBeGreaterThan(1)
     await expectSummariesMatchLive()
-    expect(await compactAreaCellCounts(server.knex)).toBeGreaterThan(0)
+    await compactAreaCellCounts(server.knex, undefined, { wait: true })
     expect(await rowsOfCell(ids.a1)).toBe(1)
     expect(await rowsOfCell(ids.b)).toBe(1)
     await expectSummariesMatchLive()
@@ -407,7 +406,7 @@ describe('area_cell_counts: appended deltas, compaction, concurrent writers', ()
     async () => {
       const holder = await server.knex.transaction()
       try {
-        await holder.raw('SELECT pg_advisory_xact_lock(?::bigint)', [String(lockNumber('area_cell_counts:compaction'))])
+        await holder.raw('SELECT pg_advisory_xact_lock(?::bigint)', [String(AREA_COMPACTION_LOCK)])
         await moveBackAndForth(170)
         // Every summary reads the deltas and cannot compact them: exact from the deltas as they are.
         await expectSummariesMatchLive()
@@ -416,7 +415,7 @@ describe('area_cell_counts: appended deltas, compaction, concurrent writers', ()
       } finally {
         await holder.commit()
       }
-      expect(await compactAreaCellCounts(server.knex)).toBeGreaterThan(300)
+      expect(await compactAreaCellCounts(server.knex, undefined, { wait: true })).not.toBeNull()
       expect(await rowsOfCell(ids.a1)).toBe(1)
       await expectSummariesMatchLive()
     },
@@ -437,7 +436,7 @@ describe('area_cell_counts: appended deltas, compaction, concurrent writers', ()
         await addResident(second, ids.a2, t2)
         await addResident(second, ids.a2, t2)
         // A compaction meanwhile: it neither waits for the open writers nor takes their deltas.
-        expect(await compactAreaCellCounts(server.knex)).not.toBeNull()
+        expect(await compactAreaCellCounts(server.knex, undefined, { wait: true })).not.toBeNull()
         await second.commit()
         // The second writer committed while the first is still open; the first writes on.
         expect(first.isCompleted()).toBe(false)
@@ -449,7 +448,7 @@ describe('area_cell_counts: appended deltas, compaction, concurrent writers', ()
       }
       expect((await own(POLYGONS.all)).residentCount).toBe(before.residentCount + 4)
       await expectSummariesMatchLive()
-      await compactAreaCellCounts(server.knex)
+      await compactAreaCellCounts(server.knex, undefined, { wait: true })
       await expectSummariesMatchLive()
     },
   )
