@@ -19,6 +19,7 @@ import * as appendAccessLogInGroups from './20261202120000_append_access_log_in_
 import * as createCheckedGeometryFunction from './20261202110000_create_checked_geometry_function.js'
 import * as createDataItems from './20261202130000_create_data_items.js'
 import * as maintainAddressCounts from './20261202190000_maintain_address_counts.js'
+import * as maintainAreaCellCounts from './20261203080000_maintain_area_cell_counts.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -45,6 +46,7 @@ export const migrations: Record<string, Migration> = {
   '20261202110000_create_checked_geometry_function': createCheckedGeometryFunction,
   '20261202130000_create_data_items': createDataItems,
   '20261202190000_maintain_address_counts': maintainAddressCounts,
+  '20261203080000_maintain_area_cell_counts': maintainAreaCellCounts,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -4,6 +4,8 @@ import { rowToObject, selectColumns, type EntityObject } from '../reconciliation
 import { badInput } from '../shared/errors.js'
 import { UUID } from '../shared/ids.js'
 import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
+import { lockNumber } from '../db/transaction.js'
+import { AREA_CELL_LEVEL } from '../../migrations/20261203080000_maintain_area_cell_counts.js'
 import { ADDRESS_SEARCH_THRESHOLD, normalizeAddressQuery } from './address-search.js'
 import {
   checkBbox,
@@ -320,15 +322,20 @@ const classifyCell = (z: string, x: string, y: string) => `(
     FROM ST_MakeEnvelope(${x} * 360 / 2 ^ ${z} - 180 - 1e-9, ${y} * 180 / 2 ^ ${z} - 90 - 1e-9,
                          (${x} + 1) * 360 / 2 ^ ${z} - 180 + 1e-9, (${y} + 1) * 180 / 2 ^ ${z} - 90 + 1e-9, 4326) e)`
 
-// Counts from address_counts (one row per address: point, Morton cell key on the 2^20 grid, living
-// residents, registered legal entities; kept by triggers, migration 20261202190000). The polygon is
+// Counts from area_cell_counts (per level-16 cell, appended deltas; migration 20261203080000) and
+// address_counts (one row per address: point, Morton cell key on the 2^20 grid, living residents,
+// registered legal entities; migration 20261202190000), both kept by triggers. The polygon is
 // covered by quadtree cells: the recursion splits cells that cross the boundary down to
 // AREA_CELL_DEPTH levels below the bounding box's level. A cell is a contiguous range of Morton
-// keys, so a cell inside (ST_ContainsProperly: every point of it is in the interior, as ST_Within
-// requires) is summed through the btree index on the key, without a point test; a boundary cell's
-// addresses are tested with ST_Within one by one; cells outside are skipped. Cell envelopes are
-// widened by 1e-9° so that float rounding of a point's cell cannot put it outside its cell.
-// Buildings count when their footprint touches the area at all. Area on the spheroid.
+// keys at every finer level. A cell inside (ST_ContainsProperly: every point of it is in the
+// interior, as ST_Within requires) at level ≤ AREA_CELL_LEVEL is summed from area_cell_counts (a
+// range of level-16 keys; a few rows per level-16 cell, whatever the heap order of address_counts);
+// a cell inside finer than that is summed from address_counts through its cell index; a boundary
+// cell's addresses are tested with ST_Within one by one; cells outside are skipped. Cell envelopes
+// are widened by 1e-9° so that float rounding of a point's cell cannot put it outside its cell.
+// Buildings count when their footprint touches the area at all. Area on the spheroid. The last
+// columns say how many area_cell_counts rows and distinct cells the interior read, and their key
+// range, for the compaction decision (areaSummary).
 export const AREA_SUMMARY_SQL = `
 WITH RECURSIVE g AS MATERIALIZED (SELECT checked_query_geometry(?, ?) AS g),
 box AS MATERIALIZED (
@@ -343,17 +350,29 @@ cells(z, x, y, state) AS (
     FROM cells c CROSS JOIN (VALUES (0, 0), (0, 1), (1, 0), (1, 1)) d(dx, dy)
    WHERE c.state = 'S'),
 ranges AS MATERIALIZED (
-  SELECT state, k << (2 * (20 - z)) AS lo, (k + 1) << (2 * (20 - z)) AS hi
-    FROM cells, LATERAL (SELECT morton_spread(x) | (morton_spread(y) << 1) AS k) m
+  SELECT state, z, k FROM cells, LATERAL (SELECT morton_spread(x) | (morton_spread(y) << 1) AS k) m
    WHERE state IN ('I', 'B')),
-counted AS (
-  SELECT coalesce(sum(s.n), 0) AS address_count, coalesce(sum(s.r), 0) AS resident_count, coalesce(sum(s.l), 0) AS legal_entity_count
+fine AS (
+  SELECT coalesce(sum(s.n), 0) AS n, coalesce(sum(s.r), 0) AS r, coalesce(sum(s.l), 0) AS l
     FROM ranges r CROSS JOIN LATERAL (
       SELECT count(*) AS n, sum(c.residents) AS r, sum(c.legal_entities) AS l FROM address_counts c
-       WHERE c.cell >= r.lo AND c.cell < r.hi AND (r.state = 'I' OR ST_Within(c.location, (SELECT g FROM g)))) s)
-SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km, counted.*,
-  (SELECT count(*) FROM buildings b WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) AS building_count
-  FROM counted`
+       WHERE c.cell >= r.k << (2 * (20 - r.z)) AND c.cell < (r.k + 1) << (2 * (20 - r.z))
+         AND (r.state = 'I' OR ST_Within(c.location, (SELECT g FROM g)))) s
+   WHERE r.state = 'B' OR r.z > ${AREA_CELL_LEVEL}),
+coarse AS (
+  SELECT coalesce(sum(s.n), 0) AS n, coalesce(sum(s.r), 0) AS r, coalesce(sum(s.l), 0) AS l,
+         coalesce(sum(s.rows), 0) AS rows_read, coalesce(sum(s.cells), 0) AS cells_read,
+         min(r.k << (2 * (${AREA_CELL_LEVEL} - r.z))) AS lo, max((r.k + 1) << (2 * (${AREA_CELL_LEVEL} - r.z))) AS hi
+    FROM ranges r CROSS JOIN LATERAL (
+      SELECT sum(a.addresses) AS n, sum(a.residents) AS r, sum(a.legal_entities) AS l,
+             count(*) AS rows, count(DISTINCT a.cell) AS cells FROM area_cell_counts a
+       WHERE a.cell >= r.k << (2 * (${AREA_CELL_LEVEL} - r.z)) AND a.cell < (r.k + 1) << (2 * (${AREA_CELL_LEVEL} - r.z))) s
+   WHERE r.state = 'I' AND r.z <= ${AREA_CELL_LEVEL})
+SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km,
+  fine.n + coarse.n AS address_count, fine.r + coarse.r AS resident_count, fine.l + coarse.l AS legal_entity_count,
+  (SELECT count(*) FROM buildings b WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) AS building_count,
+  coarse.rows_read, coarse.cells_read, coarse.lo, coarse.hi
+  FROM fine, coarse`
 
 export interface AreaSummaryRow {
   areaSqKm: number
@@ -362,6 +381,13 @@ export interface AreaSummaryRow {
   addressCount: number
   buildingCount: number
 }
+
+/**
+ * A summary compacts the area_cell_counts rows it read when they were more than this many per
+ * cell: reads then stay at about one row per cell, and compaction runs where, and as often as,
+ * the deltas slow someone down. Writers never wait for it (migration 20261203080000).
+ */
+export const AREA_COMPACT_ROWS_PER_CELL = 2
 
 /** Area and counts inside a Polygon/MultiPolygon; BAD_USER_INPUT (INVALID_GEOMETRY, field 'geometry') for anything else. */
 export async function areaSummary(
@@ -377,6 +403,9 @@ export async function areaSummary(
     await trx.raw(`SELECT set_config('jit', 'off', true), set_config('max_parallel_workers_per_gather', '0', true)`)
     return (await trx.raw(AREA_SUMMARY_SQL, [g.geojson, g.field])).rows[0]
   })
+  // After the answer (computed from the deltas as they are: exact either way).
+  if (Number(r.rows_read) > AREA_COMPACT_ROWS_PER_CELL * Number(r.cells_read))
+    await compactAreaCellCounts(knex, { lo: String(r.lo), hi: String(r.hi) })
   return {
     areaSqKm: Number(r.area_sq_km),
     residentCount: Number(r.resident_count),
@@ -384,6 +413,44 @@ export async function areaSummary(
     addressCount: Number(r.address_count),
     buildingCount: Number(r.building_count),
   }
+}
+
+// One statement: the DELETE removes the rows of the range its snapshot sees, the INSERT writes
+// their sums per cell (cells summing to nothing are dropped), in cell order. Rows appended
+// concurrently are outside the snapshot and stay (migration 20261203080000 reasons it through).
+const COMPACT_AREA_CELL_COUNTS_SQL = `
+WITH gone AS (DELETE FROM area_cell_counts WHERE cell >= ?::bigint AND cell < ?::bigint RETURNING *),
+kept AS (
+  INSERT INTO area_cell_counts (cell, addresses, residents, legal_entities)
+  SELECT cell, sum(addresses), sum(residents), sum(legal_entities) FROM gone
+   GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 ORDER BY cell
+  RETURNING 1)
+SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS removed`
+
+/** The advisory lock that lets one compaction run at a time. */
+export const AREA_COMPACTION_LOCK = lockNumber('area_cell_counts:compaction')
+
+/** The whole key range of area_cell_counts (level-16 Morton keys). */
+const ALL_CELLS = { lo: '0', hi: String(4n ** BigInt(AREA_CELL_LEVEL)) }
+
+/**
+ * Replaces the area_cell_counts rows of the level-16 key range [lo, hi) (default: all) by one row
+ * per cell, in its own transaction; returns the number of rows removed, or null when another
+ * compaction holds the lock (it then skips: the next read tries again) — unless `wait`, which
+ * waits for that one to end (maintenance and tests).
+ */
+export async function compactAreaCellCounts(
+  knex: Knex,
+  range = ALL_CELLS,
+  opts: { wait?: boolean } = {},
+): Promise<number | null> {
+  return knex.transaction(async (trx) => {
+    const lock = [String(AREA_COMPACTION_LOCK)]
+    if (opts.wait) await trx.raw('SELECT pg_advisory_xact_lock(?::bigint)', lock)
+    else if (!(await trx.raw('SELECT pg_try_advisory_xact_lock(?::bigint) AS ok', lock)).rows[0].ok) return null
+    const r = await trx.raw(COMPACT_AREA_CELL_COUNTS_SQL, [range.lo, range.hi])
+    return Number(r.rows[0].removed)
+  })
 }
 
 /** Addresses whose point lies in the building, by full text; [] for none. */

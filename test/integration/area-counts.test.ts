@@ -1,7 +1,9 @@
 import 'reflect-metadata'
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { areaSummary } from '../../src/spatial/spatial.store.js'
+import type { Knex } from 'knex'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { AREA_CELL_LEVEL } from '../../migrations/20261203080000_maintain_area_cell_counts.js'
+import { AREA_COMPACTION_LOCK, areaSummary, compactAreaCellCounts } from '../../src/spatial/spatial.store.js'
 import { liveAreaSummary } from '../support/live-area-summary.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { makeCreditCode, makeIdNumber, STEWARD, submit } from './scenario.fixtures.js'
@@ -15,7 +17,9 @@ import { randomInt } from '../support/ids.js'
 // Points lie on quadtree cell edges (the fixture's origin is a cell corner down to level 13) and
 // on polygon edges (ST_Within excludes them), so both the cell classification and the point
 // tests are exercised at their edges. After each write: every polygon answers the same both ways,
-// and the whole address_counts table equals a recount from scratch.
+// the whole address_counts table equals a recount from scratch, and so do the per-cell sums of
+// area_cell_counts (appended deltas, compacted by summaries; migration 20261203080000) — with
+// deltas uncompacted, after compaction, and with writers in the same cell at once.
 
 let server: TestServer
 const sfx = uniqueSuffix()
@@ -125,17 +129,31 @@ async function entityId(type: string, sourceKey: string, department: string): Pr
   return row.entity_id
 }
 
-/** Rows of address_counts that a recount from scratch does not reproduce, both ways. */
+/** Bits between a point's key on the 2^20 grid and its level-16 cell's key (area_cell_counts). */
+const CELL_SHIFT = 2 * (20 - AREA_CELL_LEVEL)
+
+/**
+ * Rows of address_counts that a recount from scratch does not reproduce, both ways; and cells
+ * whose area_cell_counts rows do not sum to that recount.
+ */
 async function tableDifferences(): Promise<unknown[]> {
   const { rows } = await server.knex.raw(`
-    WITH live AS (
+    WITH live AS MATERIALIZED (
       SELECT a.id AS address_id, ST_AsEWKT(a.location) AS location, address_cell(a.location) AS cell,
              (SELECT count(*) FROM persons p WHERE p.residence_address_id = a.id AND p.death_date IS NULL)::int AS residents,
              (SELECT count(*) FROM legal_entities le WHERE le.registered_address_id = a.id)::int AS legal_entities
         FROM addresses a),
-    kept AS (SELECT address_id, ST_AsEWKT(location), cell, residents, legal_entities FROM address_counts)
+    kept AS (SELECT address_id, ST_AsEWKT(location), cell, residents, legal_entities FROM address_counts),
+    live_cells AS (
+      SELECT cell >> ${CELL_SHIFT} AS cell, count(*)::int AS addresses, sum(residents)::int AS residents,
+             sum(legal_entities)::int AS legal_entities FROM live WHERE cell IS NOT NULL GROUP BY 1),
+    kept_cells AS (
+      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents, sum(legal_entities)::int AS legal_entities
+        FROM area_cell_counts GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0)
     SELECT 'not kept' AS what, row_to_json(x)::text AS r FROM (SELECT * FROM live EXCEPT SELECT * FROM kept) x
-    UNION ALL SELECT 'kept, not live', row_to_json(x)::text FROM (SELECT * FROM kept EXCEPT SELECT * FROM live) x`)
+    UNION ALL SELECT 'kept, not live', row_to_json(x)::text FROM (SELECT * FROM kept EXCEPT SELECT * FROM live) x
+    UNION ALL SELECT 'cell not kept', row_to_json(x)::text FROM (SELECT * FROM live_cells EXCEPT SELECT * FROM kept_cells) x
+    UNION ALL SELECT 'cell kept, not live', row_to_json(x)::text FROM (SELECT * FROM kept_cells EXCEPT SELECT * FROM live_cells) x`)
   return rows
 }
 
@@ -291,4 +309,147 @@ describe('areaSummary from maintained per-address counts', () => {
     await server.knex('addresses').where('id', g00).delete()
     await expectSummariesMatchLive()
   })
+})
+
+describe('area_cell_counts: appended deltas, compaction, concurrent writers', () => {
+  // Two addresses in one level-16 cell and a third in another, all well inside the 'all' polygon.
+  const points = {
+    a1: [LON0 + 0.0061, LAT0 + 0.0081],
+    a2: [LON0 + 0.0062, LAT0 + 0.0082],
+    b: [LON0 + 0.0181, LAT0 + 0.0181],
+  }
+  const ids: Record<keyof typeof points, string> = { a1: randomUUID(), a2: randomUUID(), b: randomUUID() }
+  const mover = randomUUID()
+
+  /** Rows kept for the level-16 cell of an address (1 when compacted). */
+  async function rowsOfCell(addressId: string): Promise<number> {
+    const { rows } = await server.knex.raw(
+      `SELECT count(*)::int AS n FROM area_cell_counts
+        WHERE cell = (SELECT address_cell(location) >> ${CELL_SHIFT} FROM addresses WHERE id = ?)`,
+      [addressId],
+    )
+    return rows[0].n
+  }
+
+  /** A transaction row to stamp plain SQL writes with. */
+  async function txid(db: Knex | Knex.Transaction): Promise<number> {
+    const [{ txid }] = await db('transactions').insert({ operation: 'test: area cells' }).returning('txid')
+    return txid
+  }
+
+  /** A new person living at the address, in one statement (entity and person). */
+  async function addResident(db: Knex | Knex.Transaction, addressId: string, t: number): Promise<void> {
+    const id = randomUUID()
+    await db.raw(
+      `WITH e AS (INSERT INTO entities (id, entity_type, created_txid) VALUES (?, 'PERSON', ?))
+       INSERT INTO persons (id, name, residence_address_id) VALUES (?, '面积cells', ?)`,
+      [id, t, id, addressId],
+    )
+  }
+
+  /** Moves the mover between a1 and b, one statement each time: two delta rows per statement. */
+  async function moveBackAndForth(times: number): Promise<void> {
+    await server.knex.transaction(async (trx) => {
+      for (let i = 0; i < times; i++)
+        await trx('persons')
+          .where('id', mover)
+          .update({ residence_address_id: i % 2 ? ids.a1 : ids.b })
+    })
+  }
+
+  beforeAll(async () => {
+    const t = await txid(server.knex)
+    for (const [k, [lon, lat]] of Object.entries(points)) {
+      const id = ids[k as keyof typeof points]
+      await server.knex.raw(
+        `WITH e AS (INSERT INTO entities (id, entity_type, created_txid) VALUES (?, 'ADDRESS', ?))
+         INSERT INTO addresses (id, full_text, location) VALUES (?, ?, ST_SetSRID(ST_MakePoint(?, ?), 4326))`,
+        [id, t, id, addr(`cells-${k}`), lon, lat],
+      )
+    }
+    await server.knex.raw(
+      `WITH e AS (INSERT INTO entities (id, entity_type, created_txid) VALUES (?, 'PERSON', ?))
+       INSERT INTO persons (id, name, residence_address_id) VALUES (?, '面积mover', ?)`,
+      [mover, t, mover, ids.a1],
+    )
+    const { rows } = await server.knex.raw(
+      `SELECT count(DISTINCT address_cell(location) >> ${CELL_SHIFT})::int AS n FROM addresses WHERE id IN (?, ?)`,
+      [ids.a1, ids.a2],
+    )
+    expect(rows[0].n).toBe(1)
+  })
+
+  it('is exact with deltas uncompacted and after the compaction', async () => {
+    await moveBackAndForth(6)
+    expect(await rowsOfCell(ids.a1)).toBeGreaterThan(1)
+    expect(await rowsOfCell(ids.b)).toBeGreaterThan(1)
+    await expectSummariesMatchLive()
+    await compactAreaCellCounts(server.knex, undefined, { wait: true })
+    expect(await rowsOfCell(ids.a1)).toBe(1)
+    expect(await rowsOfCell(ids.b)).toBe(1)
+    await expectSummariesMatchLive()
+  })
+
+  it('a summary that reads many deltas per cell compacts them after answering', async () => {
+    // 'all' holds at most ~160 level-16 cells; 170 moves append 340 rows to two of them, so the
+    // rows read exceed twice the cells read whatever else lies there.
+    await moveBackAndForth(170)
+    const kept = await areaSummary(server.knex, POLYGONS.all)
+    expect(kept).toEqual(await liveAreaSummary(server.knex, POLYGONS.all))
+    expect(await rowsOfCell(ids.a1)).toBe(1)
+    expect(await rowsOfCell(ids.b)).toBe(1)
+    expect(await tableDifferences()).toEqual([])
+  })
+
+  it.skipIf(inject('embedded'))(
+    'answers exactly from uncompacted deltas while a compaction holds the lock (real PostgreSQL)',
+    async () => {
+      const holder = await server.knex.transaction()
+      try {
+        await holder.raw('SELECT pg_advisory_xact_lock(?::bigint)', [String(AREA_COMPACTION_LOCK)])
+        await moveBackAndForth(170)
+        // Every summary reads the deltas and cannot compact them: exact from the deltas as they are.
+        await expectSummariesMatchLive()
+        expect(await compactAreaCellCounts(server.knex)).toBeNull()
+        expect(await rowsOfCell(ids.a1)).toBeGreaterThan(100)
+      } finally {
+        await holder.commit()
+      }
+      expect(await compactAreaCellCounts(server.knex, undefined, { wait: true })).not.toBeNull()
+      expect(await rowsOfCell(ids.a1)).toBe(1)
+      await expectSummariesMatchLive()
+    },
+  )
+
+  it.skipIf(inject('embedded'))(
+    'writers at two addresses of one cell neither wait for each other nor deadlock, nor for a compaction (real PostgreSQL)',
+    async () => {
+      const before = await own(POLYGONS.all)
+      const first = await server.knex.transaction()
+      const second = await server.knex.transaction()
+      try {
+        // Were there one counter row per cell, the second writer would wait for the first to end
+        // (and, the first then writing again, one of them would be aborted as a deadlock).
+        for (const trx of [first, second]) await trx.raw(`SET LOCAL lock_timeout = '20s'`)
+        await addResident(first, ids.a1, await txid(first))
+        const t2 = await txid(second)
+        await addResident(second, ids.a2, t2)
+        await addResident(second, ids.a2, t2)
+        // A compaction meanwhile: it neither waits for the open writers nor takes their deltas.
+        expect(await compactAreaCellCounts(server.knex, undefined, { wait: true })).not.toBeNull()
+        await second.commit()
+        // The second writer committed while the first is still open; the first writes on.
+        expect(first.isCompleted()).toBe(false)
+        await addResident(first, ids.a2, await txid(first))
+        await first.commit()
+      } finally {
+        if (!first.isCompleted()) await first.rollback()
+        if (!second.isCompleted()) await second.rollback()
+      }
+      expect((await own(POLYGONS.all)).residentCount).toBe(before.residentCount + 4)
+      await expectSummariesMatchLive()
+      await compactAreaCellCounts(server.knex, undefined, { wait: true })
+      await expectSummariesMatchLive()
+    },
+  )
 })
