@@ -128,7 +128,12 @@ export class SpatialResolver {
     @Ctx() ctx: Context,
     @Arg('geometry', () => GeoJSONScalar) geometry: unknown,
   ): Promise<AreaSummary> {
-    const s = await areaSummary(ctx.knex, geometry, ctx.config.maxGeometryVertices)
+    // Read where queries read (a replica, when one is fit); the deltas' compaction, a write, on the primary.
+    const s = await areaSummary(ctx.knex, geometry, ctx.config.maxGeometryVertices, {
+      primary: ctx.primary,
+      onCompactionError: (err) =>
+        process.emitWarning(`area_cell_counts compaction after a summary failed: ${(err as Error).message}`),
+    })
     // Exact only for callers who could count the residents themselves (docs/security.md, "Disclosure rules").
     if (await canSee(ctx, 'PERSON', 'residenceAddress')) return { ...s, residentCountRoundedTo: null }
     const min = ctx.config.disclosureMinCount

@@ -389,11 +389,17 @@ export interface AreaSummaryRow {
  */
 export const AREA_COMPACT_ROWS_PER_CELL = 2
 
-/** Area and counts inside a Polygon/MultiPolygon; BAD_USER_INPUT (INVALID_GEOMETRY, field 'geometry') for anything else. */
+/**
+ * Area and counts inside a Polygon/MultiPolygon; BAD_USER_INPUT (INVALID_GEOMETRY, field 'geometry')
+ * for anything else. `knex` may be a read replica: the compaction that may follow goes to
+ * `opts.primary` (default `knex`), and a compaction that fails is reported to `opts.onCompactionError`,
+ * never to the caller — the answer was exact without it.
+ */
 export async function areaSummary(
   knex: Knex,
   geometry: unknown,
   maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+  opts: { primary?: Knex; onCompactionError?: (err: unknown) => void } = {},
 ): Promise<AreaSummaryRow> {
   const g = polygonParam(geometry, 'geometry', maxVertices)
   // Without JIT: the recursive cover's row estimates are far off, and compiling the plan they
@@ -405,7 +411,9 @@ export async function areaSummary(
   })
   // After the answer (computed from the deltas as they are: exact either way).
   if (Number(r.rows_read) > AREA_COMPACT_ROWS_PER_CELL * Number(r.cells_read))
-    await compactAreaCellCounts(knex, { lo: String(r.lo), hi: String(r.hi) })
+    await compactAreaCellCounts(opts.primary ?? knex, { lo: String(r.lo), hi: String(r.hi) }).catch((err: unknown) =>
+      opts.onCompactionError?.(err),
+    )
   return {
     areaSqKm: Number(r.area_sq_km),
     residentCount: Number(r.resident_count),

@@ -1,8 +1,10 @@
 import { execFile, execFileSync } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { promisify } from 'node:util'
 import knexFactory, { type Knex } from 'knex'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { startTestServer, type TestServer, uniqueSuffix } from '../helpers.js'
+import { random } from '../support/ids.js'
 import { asDept, makeIdNumber, submit } from './scenario.fixtures.js'
 
 // Read replicas against a REAL streaming replica of the test database's server, made by
@@ -95,6 +97,58 @@ suite(`read replicas${why}`, () => {
     await caughtUp()
     expect(await nameSeenBy(server, 'HEALTH', idNumber)).toBe(`Replica ${sfx}`)
   }, 240_000)
+
+  it('areaSummary on a replica answers from it and compacts the cell deltas it read on the primary', async () => {
+    // Five addresses within 120 m, each inserted by its own statement: five delta rows in one
+    // level-16 cell (~0.5 × 0.3 km), in the county west of the city where other tests write nothing.
+    const lon = 119.0 + random() * 0.3
+    const lat = 29.5 + random() * 0.3
+    const [{ txid }] = await server.knex('transactions').insert({ operation: 'test: replica summary' }).returning('txid')
+    for (let i = 0; i < 5; i++) {
+      const id = randomUUID()
+      await server.knex.raw(
+        `WITH e AS (INSERT INTO entities (id, entity_type, created_txid) VALUES (?, 'ADDRESS', ?))
+         INSERT INTO addresses (id, full_text, location) VALUES (?, ?, ST_SetSRID(ST_MakePoint(?, ?), 4326))`,
+        [id, txid, id, `replica-summary-${uniqueSuffix()}`, lon + i * 0.00003, lat],
+      )
+    }
+    // A 2 km square: the cell of the five lies wholly inside, so its counts come from area_cell_counts.
+    const d = 0.01
+    const square = {
+      type: 'Polygon',
+      coordinates: [
+        [
+          [lon - d, lat - d],
+          [lon + d, lat - d],
+          [lon + d, lat + d],
+          [lon - d, lat + d],
+          [lon - d, lat - d],
+        ],
+      ],
+    }
+    const cellRows = async () =>
+      (
+        await server.knex.raw(
+          `SELECT count(*)::int AS n FROM area_cell_counts
+            WHERE cell = (SELECT address_cell(ST_SetSRID(ST_MakePoint(?, ?), 4326)) >> 8)`,
+          [lon, lat],
+        )
+      ).rows[0].n as number
+    expect(await cellRows()).toBeGreaterThanOrEqual(5)
+    await caughtUp()
+    const truth = (
+      await server.knex.raw(
+        `SELECT count(*)::int AS n FROM addresses WHERE ST_Intersects(location, ST_GeomFromGeoJSON(?))`,
+        [JSON.stringify(square)],
+      )
+    ).rows[0].n
+    expect(truth).toBeGreaterThanOrEqual(5)
+    const r = await server.gql('query($g: GeoJSON!) { areaSummary(geometry: $g) { addressCount } }', { g: square })
+    expect(r.errors).toBeUndefined()
+    expect(r.data.areaSummary.addressCount).toBe(truth)
+    // The read went to the read-only replica; the compaction it asked for ran on the primary.
+    expect(await cellRows()).toBe(1)
+  }, 120_000)
 
   it('a replica that disappears: reads go to the primary, /readyz stays ready and says it is down', async () => {
     const sfx = uniqueSuffix()
