@@ -103,7 +103,10 @@ suite(`read replicas${why}`, () => {
     // level-16 cell (~0.5 × 0.3 km), in the county west of the city where other tests write nothing.
     const lon = 119.0 + random() * 0.3
     const lat = 29.5 + random() * 0.3
-    const [{ txid }] = await server.knex('transactions').insert({ operation: 'test: replica summary' }).returning('txid')
+    const [{ txid }] = await server
+      .knex('transactions')
+      .insert({ operation: 'test: replica summary' })
+      .returning('txid')
     for (let i = 0; i < 5; i++) {
       const id = randomUUID()
       await server.knex.raw(
