@@ -87,21 +87,31 @@ ${body};
 RETURN NULL;
 END $$`
 
-const FUNCTIONS = [
-  ...register(
-    'area_persons',
-    'residents',
-    (rel) =>
+/**
+ * What each register counts at an address: the (address a) rows of a transition table `rel`, and
+ * the (a, d = 1) row of a trigger record (none when it does not count). Living persons count at
+ * their residence, legal entities at their registered address. Migration 20261203080000 keeps them.
+ */
+export const REGISTERS = [
+  {
+    prefix: 'area_persons',
+    column: 'residents',
+    tuples: (rel: string) =>
       `SELECT residence_address_id AS a FROM ${rel} WHERE death_date IS NULL AND residence_address_id IS NOT NULL`,
-    (r) =>
+    rowTuple: (r: 'OLD' | 'NEW') =>
       `SELECT ${r}.residence_address_id AS a, 1 AS d WHERE ${r}.death_date IS NULL AND ${r}.residence_address_id IS NOT NULL`,
-  ),
-  ...register(
-    'area_entities',
-    'legal_entities',
-    (rel) => `SELECT registered_address_id AS a FROM ${rel} WHERE registered_address_id IS NOT NULL`,
-    (r) => `SELECT ${r}.registered_address_id AS a, 1 AS d WHERE ${r}.registered_address_id IS NOT NULL`,
-  ),
+  },
+  {
+    prefix: 'area_entities',
+    column: 'legal_entities',
+    tuples: (rel: string) => `SELECT registered_address_id AS a FROM ${rel} WHERE registered_address_id IS NOT NULL`,
+    rowTuple: (r: 'OLD' | 'NEW') =>
+      `SELECT ${r}.registered_address_id AS a, 1 AS d WHERE ${r}.registered_address_id IS NOT NULL`,
+  },
+] as const
+
+const FUNCTIONS = [
+  ...REGISTERS.flatMap((g) => register(g.prefix, g.column, g.tuples, g.rowTuple)),
   fn(
     'area_addresses_insert',
     `INSERT INTO address_counts AS c (address_id, location, cell)

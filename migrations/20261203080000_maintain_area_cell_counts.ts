@@ -93,20 +93,7 @@ RETURN NULL;
 END $$`
 
 const FUNCTIONS = [
-  ...register(
-    'area_persons',
-    'residents',
-    (rel) =>
-      `SELECT residence_address_id AS a FROM ${rel} WHERE death_date IS NULL AND residence_address_id IS NOT NULL`,
-    (r) =>
-      `SELECT ${r}.residence_address_id AS a, 1 AS d WHERE ${r}.death_date IS NULL AND ${r}.residence_address_id IS NOT NULL`,
-  ),
-  ...register(
-    'area_entities',
-    'legal_entities',
-    (rel) => `SELECT registered_address_id AS a FROM ${rel} WHERE registered_address_id IS NOT NULL`,
-    (r) => `SELECT ${r}.registered_address_id AS a, 1 AS d WHERE ${r}.registered_address_id IS NOT NULL`,
-  ),
+  ...addressCounts.REGISTERS.flatMap((g) => register(g.prefix, g.column, g.tuples, g.rowTuple)),
   // A conflict here means a register's trigger created the row earlier in the same statement, from
   // this very address row: same point, same cell, the address already counted. Only created rows
   // (xmax = 0) add an address.
