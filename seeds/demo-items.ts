@@ -5,6 +5,7 @@ import type { DataItemDefinition } from '../src/reconciliation/rules/data-item.j
 import type { RecordInput } from '../src/reconciliation/rules/validate.js'
 import type { EntityTypeName } from '../src/shared/entity-types.js'
 import type { Rng } from '../src/shared/random.js'
+import { projectPath } from '../src/shared/paths.js'
 
 /** One item of seeds/data/data-items.json: a definition plus demo example values for STRING items. */
 export interface CatalogueFileItem extends DataItemDefinition {
@@ -13,7 +14,7 @@ export interface CatalogueFileItem extends DataItemDefinition {
 
 /** The demo city's extended data items (seeds/data/data-items.json). */
 export const CATALOGUE_FILE_ITEMS: CatalogueFileItem[] = JSON.parse(
-  readFileSync(new URL('./data/data-items.json', import.meta.url), 'utf8'),
+  readFileSync(projectPath('seeds', 'data', 'data-items.json'), 'utf8'),
 ).items
 
 /**

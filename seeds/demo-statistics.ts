@@ -14,6 +14,7 @@ import { divisionCodePrefix } from '../src/spatial/spatial-filter.js'
 import { ageBandCutoffs, DERIVATIONS } from '../src/statistics/derivations.js'
 import { today } from '../src/statistics/statistics.service.js'
 import { derivedCountsByPrefix } from '../src/statistics/statistics.store.js'
+import { projectPath } from '../src/shared/paths.js'
 
 interface CatalogueEntry {
   code: string
@@ -29,7 +30,7 @@ interface CatalogueEntry {
 
 /** The demo indicator catalogue (seeds/data/indicators.json, authored for the demo). */
 export const INDICATOR_CATALOGUE = (
-  JSON.parse(readFileSync(new URL('./data/indicators.json', import.meta.url), 'utf8')) as {
+  JSON.parse(readFileSync(projectPath('seeds', 'data', 'indicators.json'), 'utf8')) as {
     indicators: CatalogueEntry[]
   }
 ).indicators

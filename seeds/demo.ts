@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
-import * as turf from '@turf/turf'
+import { bbox as boundingBox } from '@turf/bbox'
+import { booleanPointInPolygon } from '@turf/boolean-point-in-polygon'
+import { pointOnFeature } from '@turf/point-on-feature'
 import type { Knex } from 'knex'
 import type { Logger } from 'pino'
 import type { Config } from '../src/config.js'
@@ -14,6 +16,7 @@ import { generateLegalEntities, generatePersons, type DistrictRef } from './demo
 import { seedDemoCrossChecks } from './demo-cross-checks.js'
 import { demoItemAttributes, seedDataItems, seedDemoItemValues } from './demo-items.js'
 import { seedDemoStatistics } from './demo-statistics.js'
+import { projectPath } from '../src/shared/paths.js'
 
 interface DivisionsFile {
   province: { code: string; name: string }
@@ -21,7 +24,7 @@ interface DivisionsFile {
   districts: DistrictRef[]
 }
 
-const dataUrl = (name: string) => new URL(`./data/${name}`, import.meta.url)
+const dataUrl = (name: string) => projectPath('seeds', 'data', name)
 export const HANGZHOU = JSON.parse(readFileSync(dataUrl('hangzhou-divisions.json'), 'utf8')) as DivisionsFile
 const BOUNDARIES = JSON.parse(
   readFileSync(dataUrl('hangzhou-district-boundaries.geojson'), 'utf8'),
@@ -88,9 +91,9 @@ class Submitter {
 function randomPointIn(rng: Rng, polygon: GeoJSON.Feature<GeoJSON.MultiPolygon>, bbox: number[]): [number, number] {
   for (let i = 0; i < 500; i++) {
     const p: [number, number] = [rng.float(bbox[0], bbox[2]), rng.float(bbox[1], bbox[3])]
-    if (turf.booleanPointInPolygon(p, polygon)) return [Math.round(p[0] * 1e6) / 1e6, Math.round(p[1] * 1e6) / 1e6]
+    if (booleanPointInPolygon(p, polygon)) return [Math.round(p[0] * 1e6) / 1e6, Math.round(p[1] * 1e6) / 1e6]
   }
-  const c = turf.pointOnFeature(polygon).geometry.coordinates
+  const c = pointOnFeature(polygon).geometry.coordinates
   return [c[0], c[1]]
 }
 
@@ -162,7 +165,7 @@ export async function seedDemo(knex: Knex, opts: DemoOptions): Promise<Map<strin
   await s.flush()
   const polygons = new Map<string, { feature: GeoJSON.Feature<GeoJSON.MultiPolygon>; bbox: number[] }>()
   for (const f of BOUNDARIES.features) {
-    polygons.set(f.properties.code, { feature: f, bbox: turf.bbox(f) })
+    polygons.set(f.properties.code, { feature: f, bbox: boundingBox(f) })
     await s.add('NRP', 'ADMIN_DIVISION', {
       sourceKey: `boundary-${f.properties.code}`,
       observedAt,

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from '../src/db/embedded.js'
@@ -34,6 +35,9 @@ function redact(url: string): string {
  * before the first test file starts, so files never race to migrate it.
  */
 export async function setup(project: TestProject): Promise<void> {
+  // The compiled service (dist/server) that `npm start` runs, for the tests that start it as a
+  // process (test/support/entry.ts): built once per run, from the sources under test.
+  execFileSync(process.execPath, ['scripts/build-server.mjs'], { stdio: 'ignore' })
   const externalUrl = process.env.DATABASE_URL || undefined
   if (!externalUrl) embeddedDb = await startEmbeddedDatabase('memory://')
   const url = externalUrl ?? embeddedDb!.url

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import express from 'express'
+import { projectPath } from '../shared/paths.js'
 
 // The data steward console (console/, built by Vite into dist/console by `npm start`/`npm test`,
 // see scripts/build-console.mjs), served from this process: government networks are offline, so
 // the page, its scripts, MapLibre's worker and the map data all come from this origin.
 
-export const CONSOLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'console')
+export const CONSOLE_DIR = projectPath('dist', 'console')
 
 // Scripts and data only from this origin. MapLibre starts its worker from a blob: URL and sets
 // inline styles on its canvas container; images may be data: URLs (MapLibre's controls).

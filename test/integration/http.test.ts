@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:net'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { SERVICE_ENTRY } from '../support/entry.js'
 import { startTestServer, type TestServer } from '../helpers.js'
 
 async function freePort(): Promise<number> {
@@ -69,7 +70,7 @@ describe('HTTP endpoints beside GraphQL', () => {
 describe('start-up and shutdown', () => {
   it('serves, then stops cleanly on SIGTERM', async () => {
     const port = await freePort()
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const child = spawn(process.execPath, [SERVICE_ENTRY], {
       env: {
         ...process.env,
         DATABASE_URL: inject('databaseUrl'),
@@ -94,6 +95,10 @@ describe('start-up and shutdown', () => {
       if (!up) await new Promise((r) => setTimeout(r, 200))
     }
     expect(up).toBe(true)
+    // Run-time files are found from the project root, not next to the compiled module.
+    const consolePage = await fetch(`http://127.0.0.1:${port}/console/`)
+    expect(consolePage.status).toBe(200)
+    expect(await consolePage.text()).toContain('<html')
     child.kill('SIGTERM')
     expect(await exited).toBe(0)
     expect(
@@ -111,7 +116,7 @@ describe('start-up and shutdown', () => {
     )
     try {
       // An embedded data directory that cannot exist: reaching the database would fail differently.
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      const child = spawn(process.execPath, [SERVICE_ENTRY], {
         env: {
           ...process.env,
           DATABASE_URL: '',

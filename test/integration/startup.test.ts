@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process'
 import { describe, expect, inject, it } from 'vitest'
+import { SERVICE_ENTRY } from '../support/entry.js'
 
-// `npm start` on the Node this suite runs on (CI: Node 22 LTS for the PostgreSQL run) prints no
+// `npm start` (the compiled service, test/support/entry.ts) on the Node this suite runs on (CI: Node 22 LTS for the PostgreSQL run) prints no
 // deprecation or other runtime warnings. On the embedded database the server would need the one
 // connection this run's database has, so the test runs on a real PostgreSQL only (said in its title).
 const embedded = inject('embedded')
@@ -12,7 +13,7 @@ describe('start-up', () => {
   run(
     `the server starts on ${process.version} without a deprecation or runtime warning${why}`,
     async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      const child = spawn(process.execPath, [SERVICE_ENTRY], {
         env: { ...process.env, DATABASE_URL: inject('databaseUrl'), PORT: '0' },
         stdio: ['ignore', 'pipe', 'pipe'],
       })

@@ -1,4 +1,4 @@
-import * as turf from '@turf/turf'
+import { bbox } from '@turf/bbox'
 import type { EntityTypeName } from '../../shared/entity-types.js'
 import { ENTITY_SPECS, fieldForAttribute, normalizeAddressText, type FieldSpec } from '../fields.js'
 import { validateCreditCode } from './credit-code.js'
@@ -162,7 +162,7 @@ export function validateGeometry(
   if (g.type !== 'Point' && g.type !== 'MultiPoint' && hasAntimeridianEdge(g.coordinates, depth))
     fail('an edge spans 180° of longitude or more; add intermediate vertices')
   if (extent) {
-    const [minX, minY, maxX, maxY] = turf.bbox(g as never)
+    const [minX, minY, maxX, maxY] = bbox(g as never)
     if (minX < extent[0] || minY < extent[1] || maxX > extent[2] || maxY > extent[3])
       fail(`geometry lies outside the service extent [${extent.join(', ')}]`)
   }
