@@ -21,6 +21,14 @@ const RULE_ONLY_FIELDS: Partial<Record<EntityTypeName, string[]>> = { LEGAL_ENTI
 
 const RECOMPUTE_CHUNK = 1000
 
+/** One recompute chunk as it committed: its entities, golden values changed, and how long its transaction ran. */
+export interface RecomputeChunk {
+  entities: number
+  changedFields: number
+  txid: number
+  ms: number
+}
+
 /**
  * Stores one authority rule (ADMIN) and re-decides the golden values of every entity of that type
  * that has claims on the field, in chunks of `chunkSize` entities (one transaction each), so
@@ -31,7 +39,7 @@ export async function setAuthorityRule(
   knex: Knex,
   actor: { principalId: string; departmentCode: string | null },
   change: AuthorityRuleChange,
-  { chunkSize = RECOMPUTE_CHUNK }: { chunkSize?: number } = {},
+  { chunkSize = RECOMPUTE_CHUNK, onChunk }: { chunkSize?: number; onChunk?: (chunk: RecomputeChunk) => void } = {},
 ): Promise<DbAuthorityRuleRow> {
   const { entityType, field } = change
   if (!ENTITY_SPECS[entityType]) throw badInput('unknown entity type', 'input.entityType')
@@ -80,6 +88,8 @@ export async function setAuthorityRule(
   const fields = entityType === 'LEGAL_ENTITY' && field === 'kind' ? null : new Set([field])
   let after = '00000000-0000-0000-0000-000000000000'
   for (;;) {
+    const started = performance.now()
+    let chunk: Omit<RecomputeChunk, 'ms'> | null = null
     const done = await withTransaction(knex, { ...stamp, reason: `${entityType}.${field} (recompute)` }, async (tx) => {
       const { trx } = tx
       const { rows } = await trx.raw(
@@ -90,10 +100,12 @@ export async function setAuthorityRule(
       )
       const ids = rows.map((r: { entity_id: string }) => r.entity_id)
       if (!ids.length) return true
-      await recomputeEntities(tx, entityType, ids, fields, await loadAuthorityRules(trx))
+      const { changedFields } = await recomputeEntities(tx, entityType, ids, fields, await loadAuthorityRules(trx))
+      chunk = { entities: ids.length, changedFields, txid: tx.txid }
       after = ids[ids.length - 1]
       return ids.length < chunkSize
     })
+    if (chunk) onChunk?.({ ...(chunk as Omit<RecomputeChunk, 'ms'>), ms: performance.now() - started })
     if (done) return stored
   }
 }

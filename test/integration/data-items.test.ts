@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { setAuthorityRule } from '../../src/reconciliation/authority.service.js'
+import { type RecomputeChunk, setAuthorityRule } from '../../src/reconciliation/authority.service.js'
 import { createTestKey } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
 import { ADMIN, asDept, errorOf, makeIdNumber, RESOLVE, STEWARD, submit } from './scenario.fixtures.js'
@@ -480,12 +480,20 @@ describe('setAuthorityRule on an item', () => {
       ids.push((await itemsOf(idNumber, [name])).data.person.id)
     }
     const before = await server.knex('transactions').max({ txid: 'txid' }).first()
+    const chunks: RecomputeChunk[] = []
     await setAuthorityRule(
       server.knex,
       { principalId: 'test', departmentCode: null },
       { entityType: 'PERSON', field: name, authority: 'HRSS', fallbacks: ['CAB'] },
-      { chunkSize: 2 },
+      { chunkSize: 2, onChunk: (c) => chunks.push(c) },
     )
+    // Each chunk reports its entities, its changes and its own transaction.
+    expect(chunks.map((c) => [c.entities, c.changedFields])).toEqual([
+      [2, 2],
+      [2, 2],
+      [1, 1],
+    ])
+    expect(new Set(chunks.map((c) => c.txid)).size).toBe(3)
     const txs = await server
       .knex('transactions')
       .where('txid', '>', before!.txid)
