@@ -21,12 +21,18 @@ import { parseArgs } from 'node:util'
 import { benchDatabase } from './fresh-database.js'
 import { HANGZHOU } from '../seeds/demo.js'
 import { generatePersons } from '../seeds/demo/generators.js'
-import { createKnex } from '../src/db/knex.js'
+import { createKnex, migrateLatest } from '../src/db/knex.js'
 import { type RecomputeChunk, setAuthorityRule } from '../src/reconciliation/authority.service.js'
 import { createRng } from '../src/shared/random.js'
 
 const { values } = parseArgs({
-  options: { persons: { type: 'string' }, 'database-url': { type: 'string' }, keep: { type: 'boolean' } },
+  options: {
+    persons: { type: 'string' },
+    'database-url': { type: 'string' },
+    keep: { type: 'boolean' },
+    // An existing database loaded by an earlier run with --keep: migrated, then timed without loading.
+    reuse: { type: 'string' },
+  },
 })
 const persons = Number(values.persons ?? 1_000_000)
 const baseUrl = values['database-url'] ?? process.env.DATABASE_URL
@@ -34,7 +40,11 @@ if (!baseUrl || !Number.isInteger(persons) || persons < 1) {
   console.error('usage: npm run bench:authority -- [--persons N] --database-url postgres://… (or DATABASE_URL)')
   process.exit(2)
 }
-const { dbName, url, admin } = benchDatabase(baseUrl, 'authority_bench')
+const fresh = benchDatabase(baseUrl, 'authority_bench')
+const dbName = values.reuse ?? fresh.dbName
+const url = new URL(fresh.url)
+url.pathname = `/${dbName}`
+const admin = fresh.admin
 const started = Date.now()
 const say = (m: string) => console.error(`${((Date.now() - started) / 1000).toFixed(0).padStart(5)} s  ${m}`)
 const load = () =>
@@ -98,17 +108,33 @@ const quantile = (xs: number[], q: number) => {
 async function main(): Promise<void> {
   const psbCsv = `${dir}authority-psb-${persons}.csv`
   const healthCsv = `${dir}authority-health-${persons}.csv`
-  say(`generating ${persons} PSB persons and ${persons / 5} HEALTH birth records`)
-  await writeLines(psbCsv, psbLines())
-  await writeLines(healthCsv, healthLines())
-  await admin(`DROP DATABASE IF EXISTS ${dbName}`)
-  await admin(`CREATE DATABASE ${dbName}`)
+  if (!values.reuse) {
+    say(`generating ${persons} PSB persons and ${persons / 5} HEALTH birth records`)
+    await writeLines(psbCsv, psbLines())
+    await writeLines(healthCsv, healthLines())
+    await admin(`DROP DATABASE IF EXISTS ${dbName}`)
+    await admin(`CREATE DATABASE ${dbName}`)
+  }
   const knex = createKnex({ url: url.toString(), poolMax: 2, statementTimeoutMs: 600_000 })
   try {
-    const psb = importWithCli('PSB', psbCsv)
-    say(`PSB: ${psb.records} records in ${psb.seconds.toFixed(0)} s`)
-    const health = importWithCli('HEALTH', healthCsv)
-    say(`HEALTH: ${health.records} records in ${health.seconds.toFixed(0)} s`)
+    let psb = { records: 0, seconds: 0 }
+    let health = { records: 0, seconds: 0 }
+    if (values.reuse) {
+      say(`reusing ${dbName}: ${(await migrateLatest(knex)).length} migrations applied`)
+      const count = async (department: string) =>
+        Number(
+          (
+            await knex('source_records').where({ department_code: department, entity_type: 'PERSON' }).count({ n: '*' })
+          )[0].n,
+        )
+      psb = { records: await count('PSB'), seconds: Number.NaN }
+      health = { records: await count('HEALTH'), seconds: Number.NaN }
+    } else {
+      psb = importWithCli('PSB', psbCsv)
+      say(`PSB: ${psb.records} records in ${psb.seconds.toFixed(0)} s`)
+      health = importWithCli('HEALTH', healthCsv)
+      say(`HEALTH: ${health.records} records in ${health.seconds.toFixed(0)} s`)
+    }
     await knex.raw('VACUUM ANALYZE')
     const actor = { principalId: null as unknown as string, departmentCode: null }
     const runs: Run[] = []
@@ -164,7 +190,7 @@ async function main(): Promise<void> {
 
 Command: \`npm run bench:authority -- --persons ${persons}\` (real PostGIS via DATABASE_URL; a fresh database per run).
 Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, ${Math.round(totalmem() / 2 ** 30)} GiB, PostgreSQL ${pgVersion}, Node ${process.version}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; load average ${loadAtStart} at the start, ${load()} at the end (1 / 5 / 15 min).
-Data: ${psb.records.toLocaleString('en')} PSB persons and ${health.records.toLocaleString('en')} HEALTH birth records (5 % a day off) loaded through the engine (\`npm run import\`, ${f(psb.seconds + health.seconds)} s). Every person has a claim on birthDate, so every person is re-decided; chunks of 1,000 entities, one transaction each (the longest any lock is held).
+Data: ${psb.records.toLocaleString('en')} PSB persons and ${health.records.toLocaleString('en')} HEALTH birth records (5 % a day off) loaded through the engine (\`npm run import\`${Number.isNaN(psb.seconds) ? `, in an earlier run (--reuse ${dbName})` : `, ${f(psb.seconds + health.seconds)} s`}). Every person has a claim on birthDate, so every person is re-decided; chunks of 1,000 entities, one transaction each (the longest any lock is held).
 
 | rule change | persons re-decided | seconds | chunks | chunk ms p50 | chunk ms p99 | chunk ms max | values changed | feed entries (field_history) | feed = changes |
 |---|---:|---:|---:|---:|---:|---:|---:|---:|---|
@@ -185,7 +211,7 @@ Goals (issue 11, at 1,000,000 persons): the whole recompute in under 60 s; no ch
     say('written to bench/RESULTS.md')
   } finally {
     await knex.destroy()
-    if (!values.keep) await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
+    if (!values.keep && !values.reuse) await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`)
   }
 }
 

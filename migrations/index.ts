@@ -20,6 +20,7 @@ import * as createCheckedGeometryFunction from './20261202110000_create_checked_
 import * as createDataItems from './20261202130000_create_data_items.js'
 import * as maintainAddressCounts from './20261202190000_maintain_address_counts.js'
 import * as maintainAreaCellCounts from './20261203080000_maintain_area_cell_counts.js'
+import * as indexDismissedClaims from './20261203130000_index_dismissed_claims.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -47,6 +48,7 @@ export const migrations: Record<string, Migration> = {
   '20261202130000_create_data_items': createDataItems,
   '20261202190000_maintain_address_counts': maintainAddressCounts,
   '20261203080000_maintain_area_cell_counts': maintainAreaCellCounts,
+  '20261203130000_index_dismissed_claims': indexDismissedClaims,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -92,11 +92,15 @@ export async function setAuthorityRule(
     let chunk: Omit<RecomputeChunk, 'ms'> | null = null
     const done = await withTransaction(knex, { ...stamp, reason: `${entityType}.${field} (recompute)` }, async (tx) => {
       const { trx } = tx
+      // Walks claims_current_idx from the last chunk's end; the entity test is a subquery per row
+      // (a join was planned as a walk of the entities' index from its start for every chunk:
+      // quadratic in the table, bench/RESULTS.md "Authority rule change").
       const { rows } = await trx.raw(
-        `SELECT DISTINCT c.entity_id FROM claims c JOIN entities e ON e.id = c.entity_id
-          WHERE e.entity_type = ? AND c.field = ? AND e.merged_into IS NULL AND c.superseded_txid IS NULL
-            AND c.entity_id > ? ORDER BY 1 LIMIT ?`,
-        [entityType, field, after, chunkSize],
+        `SELECT DISTINCT c.entity_id FROM claims c
+          WHERE c.field = ? AND c.superseded_txid IS NULL AND c.entity_id > ?
+            AND (SELECT e.entity_type = ? AND e.merged_into IS NULL FROM entities e WHERE e.id = c.entity_id)
+          ORDER BY 1 LIMIT ?`,
+        [field, after, entityType, chunkSize],
       )
       const ids = rows.map((r: { entity_id: string }) => r.entity_id)
       if (!ids.length) return true

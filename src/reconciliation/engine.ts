@@ -18,6 +18,7 @@ import { projectEntities } from './projection.js'
 import {
   canonicalJson,
   changesGolden,
+  sameValue,
   decideGoldenValue,
   type ClaimView,
   type GoldenView,
@@ -460,6 +461,10 @@ export async function recomputeEntities(
   const newConflicts: { entity_id: string; field: string; authority: string; candidates: number[] }[] = []
   const extendConflicts: { id: string; candidates: number[] }[] = []
   const closeConflicts: string[] = []
+  // Entities whose golden values changed (not only their status or source): only their domain
+  // rows can differ, so only they are projected again, with the entities created here. A rule
+  // change that moves the authority of one field re-decides every entity but changes few values.
+  const valuesChanged = new Set<string>()
 
   for (const id of entityIds) {
     const own = fields instanceof Map ? fields.get(id) : (fields as Set<string> | null)
@@ -486,6 +491,8 @@ export async function recomputeEntities(
       if (changesGolden(decision, standing)) {
         result.changedFields++
         const next = decision.next
+        if (next === null || (next !== 'keep' && (!standing || !sameValue(next.value, standing.value))))
+          valuesChanged.add(id)
         if (next === null) {
           goldenDeletes.push([id, field])
           history.push({
@@ -600,7 +607,13 @@ export async function recomputeEntities(
       reason: 'Closed by the service: no department disagrees any more',
     })
   }
-  await projectEntities(trx, entityType, entityIds, txid, createdGolden)
+  await projectEntities(
+    trx,
+    entityType,
+    entityIds.filter((id) => valuesChanged.has(id) || created?.has(id)),
+    txid,
+    createdGolden,
+  )
   return result
 }
 
