@@ -7,12 +7,16 @@
  *   DATABASE_URL=postgres://… npm run bench:gis -- --addresses 1000000 --runs 200
  *
  * The tile cache is off (TILE_CACHE_TILES=0) so that every tile is rendered: the numbers are the
- * cost of a cache miss. Writes the tables under "## GIS" in bench/RESULTS.md.
+ * cost of a cache miss. HTTP: fetch → express → the tile store's statement through knex as a named
+ * prepared statement (PREPARED_STATEMENTS, on by default), tile decoded from base64, ETag, reply.
+ * Direct: the same statement text, values and name through one pg client (so also prepared once),
+ * result not decoded. Writes the tables under "## GIS" in bench/RESULTS.md.
  */
 import 'reflect-metadata'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
+import type { Knex } from 'knex'
 import pg from 'pg'
 import { loadConfig } from '../src/config.js'
 import { OGC_COLLECTIONS } from '../src/ogc/ogc.collections.js'
@@ -70,10 +74,16 @@ const time = async (fn: () => Promise<unknown>) => {
   await fn()
   return performance.now() - t
 }
-/** A knex raw as pg text + values (the exact statement the service runs). */
-const native = (raw: { toSQL(): { toNative(): { sql: string; bindings: readonly unknown[] } } }) => {
-  const n = raw.toSQL().toNative()
-  return { text: n.sql, values: [...n.bindings] }
+/**
+ * A knex raw as pg text + values + statement name: the exact statement the service runs, sent the
+ * same way (the service's knex prepares statements, so the tile statement is a named prepared
+ * statement on both sides: parsed and planned once per connection, then bound and executed).
+ */
+const native = (raw: Knex.Raw) => {
+  const q = raw.toSQL()
+  const n = q.toNative()
+  const name = (q.options as { name?: string } | undefined)?.name
+  return { text: n.sql, values: [...n.bindings], ...(name ? { name } : {}) }
 }
 
 // ---------------------------------------------------------------- tiles
