@@ -2,17 +2,22 @@
  * GIS benchmark: vector tiles z12–z16 through HTTP against the same ST_AsMVT statement run
  * directly through pg; a CQL2-filtered OGC page against the hand-written SQL of the same page and
  * against the same page selected by bbox only (OGC Part 1); areaSummary(district) through GraphQL.
- * Real PostGIS via DATABASE_URL, N synthetic addresses and persons (bench/load-city.ts).
+ * Real PostGIS via DATABASE_URL, N synthetic addresses and persons, N/4 buildings and a grid of
+ * 53,400 parcels (bench/load-city.ts).
  *
  *   DATABASE_URL=postgres://… npm run bench:gis -- --addresses 1000000 --runs 200
  *
  * The tile cache is off (TILE_CACHE_TILES=0) so that every tile is rendered: the numbers are the
- * cost of a cache miss. Writes the tables under "## GIS" in bench/RESULTS.md.
+ * cost of a cache miss. HTTP: fetch → express → the tile store's statement through knex as a named
+ * prepared statement (PREPARED_STATEMENTS, on by default), tile decoded from base64, ETag, reply.
+ * Direct: the same statement text, values and name through one pg client (so also prepared once),
+ * result not decoded. Writes the tables under "## GIS" in bench/RESULTS.md.
  */
 import 'reflect-metadata'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
+import type { Knex } from 'knex'
 import pg from 'pg'
 import { loadConfig } from '../src/config.js'
 import { OGC_COLLECTIONS } from '../src/ogc/ogc.collections.js'
@@ -22,7 +27,7 @@ import { tileLayer, tileProperties } from '../src/tiles/tiles.layers.js'
 import { tileStatement } from '../src/tiles/tiles.store.js'
 import { areaSummary } from '../src/spatial/spatial.store.js'
 import { liveAreaSummary } from '../test/support/live-area-summary.js'
-import { AREA, TAG, loadBenchCity } from './load-city.js'
+import { AREA, PARCEL_CELL, TAG, loadBenchCity } from './load-city.js'
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -70,10 +75,16 @@ const time = async (fn: () => Promise<unknown>) => {
   await fn()
   return performance.now() - t
 }
-/** A knex raw as pg text + values (the exact statement the service runs). */
-const native = (raw: { toSQL(): { toNative(): { sql: string; bindings: readonly unknown[] } } }) => {
-  const n = raw.toSQL().toNative()
-  return { text: n.sql, values: [...n.bindings] }
+/**
+ * A knex raw as pg text + values + statement name: the exact statement the service runs, sent the
+ * same way (the service's knex prepares statements, so the tile statement is a named prepared
+ * statement on both sides: parsed and planned once per connection, then bound and executed).
+ */
+const native = (raw: Knex.Raw) => {
+  const q = raw.toSQL()
+  const n = q.toNative()
+  const name = (q.options as { name?: string } | undefined)?.name
+  return { text: n.sql, values: [...n.bindings], ...(name ? { name } : {}) }
 }
 
 // ---------------------------------------------------------------- tiles
@@ -99,6 +110,8 @@ const tileRows: Row[] = []
 for (const [layerId, zooms] of [
   ['addresses', [15, 16]],
   ['admin-divisions', [12, 13, 14, 15, 16]],
+  ['buildings', [13, 14, 15, 16]],
+  ['parcels', [12, 13, 14, 15, 16]],
 ] as [string, number[]][]) {
   const layer = tileLayer(layerId)!
   for (const z of zooms) {
@@ -332,7 +345,7 @@ const section = [
   '',
   `Command: \`DATABASE_URL=… npm run bench:gis -- --addresses ${N} --runs ${RUNS} --summary-runs ${SUMMARY_RUNS}\``,
   `Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB, PostgreSQL on the same host, shared with other engineers' work; load average at the start ${loadAtStart}, at the end ${load} (1 / 5 / 15 min).`,
-  `Data: ${N.toLocaleString('en')} synthetic addresses (${total.toLocaleString('en')} in the table) and as many persons, uniform over ${AREA.lon.join('–')}°E × ${AREA.lat.join('–')}°N (load ${loadSeconds.toFixed(0)} s in this run); tiles drawn at random over that area with a fixed seed, tile cache off (every tile rendered), 5 warm-up runs, HTTP and direct SQL alternating.`,
+  `Data: ${N.toLocaleString('en')} synthetic addresses (${total.toLocaleString('en')} in the table) and as many persons, ${Math.ceil(N / 4).toLocaleString('en')} building footprints (one around every fourth address) and a grid of parcels (${PARCEL_CELL}° cells), uniform over ${AREA.lon.join('–')}°E × ${AREA.lat.join('–')}°N (load ${loadSeconds.toFixed(0)} s in this run); tiles drawn at random over that area with a fixed seed, tile cache off (every tile rendered), 5 warm-up runs, HTTP and direct SQL alternating.`,
   '',
   '#### Vector tiles: HTTP vs the same ST_AsMVT statement through pg',
   '',

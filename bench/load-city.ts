@@ -1,6 +1,7 @@
 /**
  * The benchmarks' synthetic city in a real PostGIS: the 13 Hangzhou districts (through the engine,
- * as CAB and NRP submissions) and N addresses and N persons living at them, inserted directly with
+ * as CAB and NRP submissions), N addresses and N persons living at them, a fixed grid of parcels
+ * over the area and one building footprint per four addresses, inserted directly with
  * generate_series (not through the engine: that is what the import benchmarks measure). Idempotent:
  * a re-run adds only what is missing. Used by bench/spatial.ts and bench/gis.ts.
  */
@@ -15,6 +16,10 @@ import { applySubmission } from '../src/reconciliation/submission.service.js'
 // The central districts of Hangzhou: where the synthetic points fall.
 export const AREA = { lon: [119.95, 120.35], lat: [30.15, 30.45] }
 export const TAG = '基准'
+/** The parcel grid: cells of 0.0015° (about 145 × 165 m), so 267 × 200 = 53,400 parcels whatever N is. */
+export const PARCEL_CELL = 0.0015
+const PARCEL_COLUMNS = Math.ceil((AREA.lon[1] - AREA.lon[0]) / PARCEL_CELL)
+const PARCEL_ROWS = Math.ceil((AREA.lat[1] - AREA.lat[0]) / PARCEL_CELL)
 
 export type Boundaries = GeoJSON.FeatureCollection<GeoJSON.MultiPolygon, { code: string }>
 
@@ -121,6 +126,79 @@ export async function loadBenchCity(
     await knex.raw('VACUUM ANALYZE addresses, persons, entities')
     console.log(`\n  load: ${((performance.now() - started) / 1000).toFixed(1)} s`)
   }
+  await loadParcelsAndBuildings(knex, N)
   const total = Number((await knex('addresses').count({ n: '*' }).first())?.n ?? 0)
   return { boundaries, total }
+}
+
+/**
+ * Parcels as a grid of squares over AREA (each inset by a tenth of the cell, so neighbours do not
+ * touch) and one building per four addresses: a rectangle of 16–30 × 12–24 m around address
+ * 4b − 3, on the parcel of the cell it falls in. Ids are md5 of the sequence number, as for
+ * addresses; the tables and columns are the ones the tile layers serve.
+ */
+async function loadParcelsAndBuildings(knex: Knex, N: number): Promise<void> {
+  const parcels = PARCEL_COLUMNS * PARCEL_ROWS
+  const haveParcels = Number(
+    (await knex('parcels').where('parcel_code', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0,
+  )
+  const started = performance.now()
+  if (haveParcels < parcels)
+    await withTransaction(knex, { operation: 'bench-parcels' }, async ({ trx, txid }) => {
+      await trx.raw(
+        `WITH cells AS MATERIALIZED (
+           SELECT md5(:tag || 'parcel' || k)::uuid AS id, k, (k - 1) % :columns AS i, (k - 1) / :columns AS j
+             FROM generate_series(:from::int, :to::int) k
+         ), ps AS MATERIALIZED (
+           SELECT id, k, ST_MakeEnvelope(:lon0 + (i + 0.1) * :cell, :lat0 + (j + 0.1) * :cell,
+                                         :lon0 + (i + 0.9) * :cell, :lat0 + (j + 0.9) * :cell, 4326) AS geom
+             FROM cells
+         ), e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'PARCEL', :txid FROM ps)
+         INSERT INTO parcels (id, parcel_code, land_use, geom, area_sq_m, updated_txid)
+         SELECT id, :tag || '-P-' || k, (ARRAY['RESIDENTIAL', 'COMMERCIAL', 'INDUSTRIAL', 'PUBLIC'])[1 + k % 4],
+                geom, ST_Area(geom::geography), :txid
+           FROM ps`,
+        {
+          tag: TAG,
+          columns: PARCEL_COLUMNS,
+          from: haveParcels + 1,
+          to: parcels,
+          lon0: AREA.lon[0],
+          lat0: AREA.lat[0],
+          cell: PARCEL_CELL,
+          txid,
+        },
+      )
+    })
+  const buildings = Math.ceil(N / 4)
+  const haveBuildings = Number(
+    (await knex('buildings').where('name', 'like', `${TAG}%`).count({ n: '*' }).first())?.n ?? 0,
+  )
+  for (let from = haveBuildings + 1; from <= buildings; from += 50_000) {
+    const to = Math.min(buildings, from + 49_999)
+    await withTransaction(knex, { operation: 'bench-buildings' }, async ({ trx, txid }) => {
+      await trx.raw(
+        `WITH bs AS MATERIALIZED (
+           SELECT md5(:tag || 'building' || b)::uuid AS id, b, a.location AS at,
+                  (8 + abs(hashint4(b)::bigint) % 7) * 0.00001 AS hx, (6 + abs(hashint4(-b)::bigint) % 6) * 0.00001 AS hy,
+                  1 + floor((ST_X(a.location) - :lon0) / :cell)::int
+                    + floor((ST_Y(a.location) - :lat0) / :cell)::int * :columns AS parcel
+             FROM generate_series(:from::int, :to::int) b
+             JOIN addresses a ON a.id = md5(:tag || 'addr' || (4 * b - 3))::uuid
+         ), e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'BUILDING', :txid FROM bs)
+         INSERT INTO buildings (id, name, footprint, floors, use_type, parcel_key, parcel_id, updated_txid)
+         SELECT id, :tag || '楼' || b,
+                ST_MakeEnvelope(ST_X(at) - hx, ST_Y(at) - hy, ST_X(at) + hx, ST_Y(at) + hy, 4326),
+                1 + b % 30, (ARRAY['RESIDENTIAL', 'OFFICE', 'RETAIL', 'INDUSTRIAL'])[1 + b % 4],
+                :tag || '-P-' || parcel, md5(:tag || 'parcel' || parcel)::uuid, :txid
+           FROM bs`,
+        { tag: TAG, lon0: AREA.lon[0], lat0: AREA.lat[0], cell: PARCEL_CELL, columns: PARCEL_COLUMNS, from, to, txid },
+      )
+    })
+    process.stdout.write(`\r  inserted ${to.toLocaleString()} / ${buildings.toLocaleString()} buildings`)
+  }
+  if (haveParcels < parcels || haveBuildings < buildings) {
+    await knex.raw('VACUUM ANALYZE parcels, buildings')
+    console.log(`\n  parcels and buildings: ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  }
 }

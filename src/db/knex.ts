@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import knexFactory, { type Knex } from 'knex'
 import pg from 'pg'
 import { migrationSource } from '../../migrations/index.js'
@@ -27,6 +28,27 @@ const preparing = new WeakSet<Knex>()
 /** True when this knex was made with preparedStatements (a transaction of it: false). */
 export function preparesStatements(knex: Knex): boolean {
   return preparing.has(knex)
+}
+
+/** Statement names by SQL text: the hot lookups run as prepared statements (parsed and planned once per connection). */
+const statementNames = new Map<string, string>()
+export const MAX_NAMED_STATEMENTS = 500
+
+/**
+ * Query options naming a statement after its text, so pg prepares it once per connection and
+ * then only binds and executes it. Undefined (an unnamed statement) beyond MAX_NAMED_STATEMENTS
+ * distinct texts, which bounds what each connection keeps prepared, and on a knex made without
+ * preparedStatements (embedded PGlite, transactions).
+ */
+export function namedStatement(knex: Knex, sql: string): { name: string } | undefined {
+  if (!preparesStatements(knex)) return undefined
+  let name = statementNames.get(sql)
+  if (!name) {
+    if (statementNames.size >= MAX_NAMED_STATEMENTS) return undefined
+    name = `cfd_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`
+    statementNames.set(sql, name)
+  }
+  return { name }
 }
 
 /** A knex instance on the given database; nothing is connected until the first query. */

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto'
 import type { Knex } from 'knex'
-import { preparesStatements } from '../db/knex.js'
+import { MAX_NAMED_STATEMENTS, namedStatement } from '../db/knex.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
 import { ENTITY_SPECS } from './fields.js'
 import { REFERENCE_TARGET_KEY } from './projection.js'
@@ -62,27 +61,6 @@ export function rowToObject(entityType: EntityTypeName, row: Record<string, unkn
   for (const [name, col] of Object.entries(EXTRA_COLUMNS[entityType] ?? {}))
     if (col in row) obj[name] = row[col] ?? null
   return obj
-}
-
-/** Statement names by SQL text: the hot lookups run as prepared statements (parsed and planned once per connection). */
-const statementNames = new Map<string, string>()
-const MAX_NAMED_STATEMENTS = 500
-
-/**
- * Query options naming a statement after its text, so pg prepares it once per connection and
- * then only binds and executes it. Undefined (an unnamed statement) beyond MAX_NAMED_STATEMENTS
- * distinct texts, which bounds what each connection keeps prepared, and on a knex made without
- * preparedStatements (embedded PGlite, transactions).
- */
-export function namedStatement(knex: Knex, sql: string): { name: string } | undefined {
-  if (!preparesStatements(knex)) return undefined
-  let name = statementNames.get(sql)
-  if (!name) {
-    if (statementNames.size >= MAX_NAMED_STATEMENTS) return undefined
-    name = `cfd_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`
-    statementNames.set(sql, name)
-  }
-  return { name }
 }
 
 /** Compiled loader statements by entity type and column set (knex builds each text once). */

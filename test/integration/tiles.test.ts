@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
 import { TILE_LAYERS, tileProperties } from '../../src/tiles/tiles.layers.js'
-import { renderTile } from '../../src/tiles/tiles.store.js'
+import { renderTile, tileStatement } from '../../src/tiles/tiles.store.js'
 import { startTestServer, type TestServer } from '../helpers.js'
 import { createSpatialFixture, type Position, type SpatialFixture, square, submit } from './spatial-fixtures.js'
 
@@ -209,6 +209,26 @@ describe('vector tiles', () => {
     }
     const count = await server.knex.raw('SELECT count(*)::int AS n FROM addresses')
     expect(count.rows[0].n).toBeGreaterThanOrEqual(fx.addresses.length)
+  })
+
+  it('one statement text per layer, every tile value a binding; prepared on real PostgreSQL, same tile either way', async () => {
+    const layer = TILE_LAYERS.find((l) => l.id === 'addresses')!
+    const [x, y] = tileXY(fx.addresses[0].location, 16).map(Math.floor)
+    const a = tileStatement(server.knex, layer, tileProperties(layer), 16, x, y).toSQL()
+    const b = tileStatement(server.knex, layer, tileProperties(layer), 17, 2 * x + 1, 2 * y).toSQL()
+    expect(b.sql).toBe(a.sql)
+    expect(a.sql).not.toContain(String(x))
+    expect(a.bindings).toEqual(expect.arrayContaining([16, x, y]))
+    expect(b.bindings).toEqual(expect.arrayContaining([17, 2 * x + 1, 2 * y]))
+    // Named (prepared once per connection) where the knex prepares statements: real PostgreSQL.
+    expect((a.options as { name?: string }).name !== undefined).toBe(!inject('embedded'))
+    const served = Buffer.from(await (await fetchTile(`addresses/16/${x}/${y}.mvt`)).arrayBuffer())
+    for (let i = 0; i < 7; i++) {
+      // Past PostgreSQL's fifth execution a prepared statement may switch to its generic plan.
+      const again = await renderTile(server.knex, layer, tileProperties(layer), 16, x, y, !inject('embedded'))
+      expect(Buffer.compare(again.mvt, served)).toBe(0)
+      expect(again.features).toBeGreaterThan(0)
+    }
   })
 
   it.skipIf(inject('embedded'))(
