@@ -138,15 +138,26 @@ async function main(): Promise<void> {
     await knex.raw('VACUUM ANALYZE')
     const actor = { principalId: null as unknown as string, departmentCode: null }
     const runs: Run[] = []
+    // From the stored rule to the other department and back (a reused database may hold either).
+    const current = (await knex('authority_rules')
+      .where({ entity_type: 'PERSON', field: 'birthDate', entity_kind: '' })
+      .first()) as { authority: string; fallbacks: string[] }
+    const other = current.authority === 'PSB' ? 'HEALTH' : 'PSB'
     for (const [label, authority, fallbacks] of [
-      ['PSB → HEALTH (PSB fallback)', 'HEALTH', ['PSB']],
-      ['HEALTH → PSB (HEALTH fallback), back', 'PSB', ['HEALTH']],
+      [`${current.authority} → ${other} (${current.authority} fallback)`, other, [current.authority]],
+      [
+        `${other} → ${current.authority} (${current.fallbacks.join(', ') || 'no'} fallback), back`,
+        current.authority,
+        current.fallbacks,
+      ],
     ] as const) {
       await knex.raw('DROP TABLE IF EXISTS bench_golden_before')
       await knex.raw(
         `CREATE TABLE bench_golden_before AS SELECT g.entity_id, g.value, g.status FROM golden_values g
            JOIN entities e ON e.id = g.entity_id WHERE e.entity_type = 'PERSON' AND g.field = 'birthDate'`,
       )
+      await knex.raw('CREATE UNIQUE INDEX ON bench_golden_before (entity_id)')
+      await knex.raw('ANALYZE bench_golden_before')
       const chunks: RecomputeChunk[] = []
       const t = performance.now()
       await setAuthorityRule(

@@ -39,7 +39,16 @@ export async function setAuthorityRule(
   knex: Knex,
   actor: { principalId: string; departmentCode: string | null },
   change: AuthorityRuleChange,
-  { chunkSize = RECOMPUTE_CHUNK, onChunk }: { chunkSize?: number; onChunk?: (chunk: RecomputeChunk) => void } = {},
+  {
+    chunkSize = RECOMPUTE_CHUNK,
+    concurrency,
+    onChunk,
+  }: {
+    chunkSize?: number
+    /** Chunks recomputed at once, each over its own share of the entity ids (default: 2 when the pool has 2 connections or more). */
+    concurrency?: number
+    onChunk?: (chunk: RecomputeChunk) => void
+  } = {},
 ): Promise<DbAuthorityRuleRow> {
   const { entityType, field } = change
   if (!ENTITY_SPECS[entityType]) throw badInput('unknown entity type', 'input.entityType')
@@ -86,30 +95,66 @@ export async function setAuthorityRule(
   // authority of every other field, so a kind rule re-decides them all. Recomputing is
   // idempotent: if a chunk fails, setting the same rule again finishes the work.
   const fields = entityType === 'LEGAL_ENTITY' && field === 'kind' ? null : new Set([field])
-  let after = '00000000-0000-0000-0000-000000000000'
-  for (;;) {
-    const started = performance.now()
-    let chunk: Omit<RecomputeChunk, 'ms'> | null = null
-    const done = await withTransaction(knex, { ...stamp, reason: `${entityType}.${field} (recompute)` }, async (tx) => {
-      const { trx } = tx
-      // Walks claims_current_idx from the last chunk's end; the entity test is a subquery per row
-      // (a join was planned as a walk of the entities' index from its start for every chunk:
-      // quadratic in the table, bench/RESULTS.md "Authority rule change").
-      const { rows } = await trx.raw(
+  // The ids are split into `workers` ranges of the uuid space (ids are random, so the ranges are
+  // about equal) walked at once, each chunk its own transaction: disjoint entities, so the
+  // workers never wait for each other's locks, and a 2-core server does the writes in parallel.
+  const poolMax = (knex.client as { pool?: { max?: number } }).pool?.max ?? 1
+  const workers = Math.max(1, Math.min(concurrency ?? Math.min(2, poolMax), 16))
+  const bounds = Array.from({ length: workers }, (_, i) =>
+    i === 0
+      ? null
+      : `${Math.floor((i * 2 ** 32) / workers)
+          .toString(16)
+          .padStart(8, '0')}-0000-0000-0000-000000000000`,
+  )
+  let failed = false
+  const walk = async (from: string | null, to: string | null) => {
+    let after: string | null = null
+    while (!failed) {
+      const started = performance.now()
+      // Which entities to re-decide, outside the chunk's transaction (it locks them and reads
+      // their claims itself). Walks claims_current_idx from the last chunk's end; the entity test
+      // is a subquery per row (a join was planned as a walk of the entities' index from its start
+      // for every chunk: quadratic in the table, bench/RESULTS.md "Authority rule change").
+      const lower = after ?? from
+      const { rows } = await knex.raw(
         `SELECT DISTINCT c.entity_id FROM claims c
-          WHERE c.field = ? AND c.superseded_txid IS NULL AND c.entity_id > ?
+          WHERE c.field = ? AND c.superseded_txid IS NULL${lower ? ` AND c.entity_id ${after ? '>' : '>='} ?` : ''}${to ? ' AND c.entity_id < ?' : ''}
             AND (SELECT e.entity_type = ? AND e.merged_into IS NULL FROM entities e WHERE e.id = c.entity_id)
           ORDER BY 1 LIMIT ?`,
-        [field, after, entityType, chunkSize],
+        [field, ...(lower ? [lower] : []), ...(to ? [to] : []), entityType, chunkSize],
       )
-      const ids = rows.map((r: { entity_id: string }) => r.entity_id)
-      if (!ids.length) return true
-      const { changedFields } = await recomputeEntities(tx, entityType, ids, fields, await loadAuthorityRules(trx))
-      chunk = { entities: ids.length, changedFields, txid: tx.txid }
+      const ids: string[] = rows.map((r: { entity_id: string }) => r.entity_id)
+      if (!ids.length) return
+      const chunk = await withTransaction(
+        knex,
+        { ...stamp, reason: `${entityType}.${field} (recompute)` },
+        async (tx) => {
+          const { changedFields } = await recomputeEntities(
+            tx,
+            entityType,
+            ids,
+            fields,
+            await loadAuthorityRules(tx.trx),
+          )
+          return { entities: ids.length, changedFields, txid: tx.txid }
+        },
+      )
+      onChunk?.({ ...chunk, ms: performance.now() - started })
+      if (ids.length < chunkSize) return
       after = ids[ids.length - 1]
-      return ids.length < chunkSize
-    })
-    if (chunk) onChunk?.({ ...(chunk as Omit<RecomputeChunk, 'ms'>), ms: performance.now() - started })
-    if (done) return stored
+    }
   }
+  // Every worker has stopped before the first failure is reported (none left writing).
+  const outcomes = await Promise.allSettled(
+    bounds.map((from, i) =>
+      walk(from, bounds[i + 1] ?? null).catch((e) => {
+        failed = true
+        throw e
+      }),
+    ),
+  )
+  const failure = outcomes.find((o) => o.status === 'rejected')
+  if (failure) throw (failure as PromiseRejectedResult).reason
+  return stored
 }

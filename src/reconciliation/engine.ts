@@ -344,6 +344,7 @@ export async function recomputeEntities(
   if (only && entityType === 'LEGAL_ENTITY') only.push('kind')
   if (only && entityType === 'OBSERVATION') only.push('indicator')
   const onlyFields = (q: Knex.QueryBuilder) => (only ? q.whereIn('field', only) : q)
+  // `= ANY(array)` rather than IN (…1,000 placeholders): the same plan, planned in less time.
   const claimRows: ClaimRow[] = stored.length
     ? await trx('claims')
         .select(
@@ -357,7 +358,7 @@ export async function recomputeEntities(
           'txid',
           'dismissed_txid',
         )
-        .whereIn('entity_id', stored)
+        .whereRaw('entity_id = ANY(?::uuid[])', [stored])
         .whereNull('superseded_txid')
         .modify(onlyFields)
     : []
@@ -365,13 +366,13 @@ export async function recomputeEntities(
   const goldenRows = stored.length
     ? await trx('golden_values')
         .select('entity_id', 'field', 'value', 'status', 'source_department', 'claim_id', 'txid')
-        .whereIn('entity_id', stored)
+        .whereRaw('entity_id = ANY(?::uuid[])', [stored])
         .modify(onlyFields)
     : []
   const openConflicts = stored.length
     ? await trx('conflicts')
         .select('id', 'entity_id', 'field')
-        .whereIn('entity_id', stored)
+        .whereRaw('entity_id = ANY(?::uuid[])', [stored])
         .where({ status: 'OPEN', kind: 'VALUE_MISMATCH' })
         .modify(onlyFields)
     : []
@@ -381,7 +382,7 @@ export async function recomputeEntities(
   const dismissedRows = stored.length
     ? await trx('claims')
         .select('entity_id', 'field', 'department_code', 'value')
-        .whereIn('entity_id', stored)
+        .whereRaw('entity_id = ANY(?::uuid[])', [stored])
         .whereNotNull('dismissed_txid')
         .modify(onlyFields)
     : []
@@ -594,12 +595,14 @@ export async function recomputeEntities(
       await trx('conflict_candidates').insert(candidates.slice(j, j + 1000))
     result.conflictsOpened += part.length
   }
-  for (const c of extendConflicts) {
+  // Candidates of conflicts already open, in one statement per 1,000 (a rule change extends one
+  // conflict in almost every chunk).
+  const extended = extendConflicts.flatMap((c) => c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id })))
+  for (let j = 0; j < extended.length; j += 1000)
     await trx('conflict_candidates')
-      .insert(c.candidates.map((claim_id) => ({ conflict_id: c.id, claim_id })))
+      .insert(extended.slice(j, j + 1000))
       .onConflict(['conflict_id', 'claim_id'])
       .ignore()
-  }
   if (closeConflicts.length) {
     await trx('conflicts').whereIn('id', closeConflicts).update({
       status: 'RESOLVED',

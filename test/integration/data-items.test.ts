@@ -485,7 +485,7 @@ describe('setAuthorityRule on an item', () => {
       server.knex,
       { principalId: 'test', departmentCode: null },
       { entityType: 'PERSON', field: name, authority: 'HRSS', fallbacks: ['CAB'] },
-      { chunkSize: 2, onChunk: (c) => chunks.push(c) },
+      { chunkSize: 2, concurrency: 1, onChunk: (c) => chunks.push(c) },
     )
     // Each chunk reports its entities, its changes and its own transaction.
     expect(chunks.map((c) => [c.entities, c.changedFields])).toEqual([
@@ -512,5 +512,39 @@ describe('setAuthorityRule on an item', () => {
       .where({ field: name })
       .where('txid', '>', before!.txid)
     expect(changes.map((c) => [c.old_value, c.new_value])).toEqual(Array(5).fill(['RECEIVING', 'NONE']))
+  })
+
+  it('with several workers, each entity is re-decided once, in chunks over disjoint id ranges', async () => {
+    const { name } = await allowanceItem()
+    const ids: string[] = []
+    for (let i = 0; i < 7; i++) {
+      const sfx = uniqueSuffix()
+      const idNumber = await newPerson(sfx)
+      await submit(server, 'CAB', 'PERSON', [
+        { sourceKey: `cab-${sfx}`, attributes: { idNumber, [name]: 'RECEIVING' } },
+      ])
+      await submit(server, 'HRSS', 'PERSON', [{ sourceKey: `hrss-${sfx}`, attributes: { idNumber, [name]: 'NONE' } }])
+      ids.push((await itemsOf(idNumber, [name])).data.person.id)
+    }
+    const before = await server.knex('transactions').max({ txid: 'txid' }).first()
+    const chunks: RecomputeChunk[] = []
+    await setAuthorityRule(
+      server.knex,
+      { principalId: 'test', departmentCode: null },
+      { entityType: 'PERSON', field: name, authority: 'HRSS', fallbacks: ['CAB'] },
+      // Four ranges of the uuid space: on the embedded database (one connection) they queue.
+      { chunkSize: 2, concurrency: 4, onChunk: (c) => chunks.push(c) },
+    )
+    expect(chunks.reduce((n, c) => n + c.entities, 0)).toBe(7)
+    expect(chunks.reduce((n, c) => n + c.changedFields, 0)).toBe(7)
+    const golden = await server.knex('golden_values').whereIn('entity_id', ids).where({ field: name })
+    expect(golden.map((g) => [g.value, g.source_department])).toEqual(Array(7).fill(['NONE', 'HRSS']))
+    // One history row per entity: nobody was re-decided twice.
+    const changes = await server
+      .knex('field_history')
+      .whereIn('entity_id', ids)
+      .where({ field: name })
+      .where('txid', '>', before!.txid)
+    expect(changes.map((c) => c.entity_id).sort()).toEqual([...ids].sort())
   })
 })
