@@ -5,7 +5,7 @@ export interface CachedTile {
 }
 
 /**
- * The hot low-zoom tiles (a city's z0–z12 is a few hundred tiles that every map view asks for),
+ * The hot low-zoom tiles (a city's z0–z13 is a few hundred tiles that every map view asks for),
  * kept per data version: the version is the newest transaction id, which every write advances,
  * so a write anywhere empties the cache on the next request and no tile is ever served stale.
  * At most `capacity` tiles, least recently used forgotten first.

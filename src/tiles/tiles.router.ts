@@ -68,7 +68,7 @@ const etagOf = (mvt: Buffer) => `"${createHash('sha1').update(mvt).digest('base6
  */
 export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): express.Router {
   const router = express.Router()
-  const cache = new TileCache(options.cacheTiles ?? 2_000, options.cacheMaxZoom ?? 12)
+  const cache = new TileCache(options.cacheTiles ?? 2_000, options.cacheMaxZoom ?? 13)
   let asMvt: Promise<boolean> | null = null
 
   const handle = (fn: (req: Request, res: Response) => Promise<void>) => async (req: Request, res: Response) => {

@@ -138,11 +138,11 @@ describe('vector tiles', () => {
   })
 
   it('the cached low-zoom tile changes as soon as a write lands (change feed invalidates the cache)', async () => {
-    // The tile that holds the new parcel's centre (the district may straddle two z12 tiles).
-    const [x, y] = tileXY(fx.addresses[6].location, 12).map(Math.floor)
-    const path = `parcels/12/${x}/${y}.mvt`
+    // The tile that holds the new parcel's centre (the district may straddle two z13 tiles).
+    const [x, y] = tileXY(fx.addresses[6].location, 13).map(Math.floor)
+    const path = `parcels/13/${x}/${y}.mvt`
     const first = await fetchTile(path)
-    const before = await ogrinfo(Buffer.from(await first.arrayBuffer()), 12, x, y, 'parcels')
+    const before = await ogrinfo(Buffer.from(await first.arrayBuffer()), 13, x, y, 'parcels')
     // A second request is served from the cache: same bytes, same tag.
     expect((await fetchTile(path)).headers.get('etag')).toBe(first.headers.get('etag'))
     const code = fx.parcels[0].parcelCode.replace(/-1$/, '-9')
@@ -157,7 +157,7 @@ describe('vector tiles', () => {
     ])
     const second = await fetchTile(path)
     expect(second.headers.get('etag')).not.toBe(first.headers.get('etag'))
-    const after = await ogrinfo(Buffer.from(await second.arrayBuffer()), 12, x, y, 'parcels')
+    const after = await ogrinfo(Buffer.from(await second.arrayBuffer()), 13, x, y, 'parcels')
     expect(before).not.toContain(code)
     expect(after).toContain(`parcelCode (String) = ${code}`)
   })
