@@ -1,5 +1,7 @@
-import { Arg, Ctx, Float, Int, Query, Resolver } from 'type-graphql'
+import type { GraphQLResolveInfo } from 'graphql'
+import { Arg, Ctx, Float, Info, Int, Query, Resolver } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
+import { selectionOf } from '../graphql/lookahead.js'
 import { Page, pageSize } from '../graphql/pagination.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'
 import type { EntityTypeName } from '../shared/entity-types.js'
@@ -127,17 +129,23 @@ export class SpatialResolver {
   async areaSummary(
     @Ctx() ctx: Context,
     @Arg('geometry', () => GeoJSONScalar) geometry: unknown,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<AreaSummary> {
     // Read where queries read (a replica, when one is fit); the deltas' compaction, a write, on the primary.
     const s = await areaSummary(ctx.knex, geometry, ctx.config.maxGeometryVertices, {
       primary: ctx.primary,
+      // Buildings are counted live (the costly part): only when the operation asks for them.
+      countBuildings:
+        selectionOf(info.schema, info.operation, info.fragments).get('AreaSummary')?.has('buildingCount') ?? true,
       onCompactionError: (err) =>
         process.emitWarning(`area_cell_counts compaction after a summary failed: ${(err as Error).message}`),
     })
     // Exact only for callers who could count the residents themselves (docs/security.md, "Disclosure rules").
-    if (await canSee(ctx, 'PERSON', 'residenceAddress')) return { ...s, residentCountRoundedTo: null }
+    // buildingCount is null only when the operation does not select it, so it is never served.
+    const counted = { ...s, buildingCount: s.buildingCount ?? 0 }
+    if (await canSee(ctx, 'PERSON', 'residenceAddress')) return { ...counted, residentCountRoundedTo: null }
     const min = ctx.config.disclosureMinCount
-    return { ...s, residentCount: disclosedCount(s.residentCount, min), residentCountRoundedTo: min }
+    return { ...counted, residentCount: disclosedCount(s.residentCount, min), residentCountRoundedTo: min }
   }
 }
 

@@ -2,6 +2,7 @@ import * as turf from '@turf/turf'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startTestServer, type GqlResult, type TestServer } from '../helpers.js'
 import { createSpatialFixture, submit, type Position, type SpatialFixture } from './spatial-fixtures.js'
+import { areaSummary } from '../../src/spatial/spatial.store.js'
 
 // The spatial queries against @turf/turf as an independent truth: the fixture's geometry is known
 // in JS, so every set the server returns can be recomputed here without SQL.
@@ -350,6 +351,28 @@ describe('areaSummary', () => {
     expect(s.addressCount).toBeGreaterThan(0)
     expect(s.residentCount).toBeGreaterThan(0)
     expect(s.buildingCount).toBe(1)
+    // Without buildingCount in the operation the buildings are not counted; the rest is the same.
+    const lean = await server.gql(
+      `query($g: GeoJSON!) { areaSummary(geometry: $g) { areaSqKm residentCount legalEntityCount addressCount } }`,
+      { g: polygon(ring) },
+      { 'X-Roles': 'STEWARD' },
+    )
+    expect(lean.errors).toBeUndefined()
+    expect(lean.data.areaSummary).toEqual({
+      areaSqKm: s.areaSqKm,
+      residentCount: s.residentCount,
+      legalEntityCount: s.legalEntityCount,
+      addressCount: s.addressCount,
+    })
+    const store = await areaSummary(server.knex, polygon(ring), undefined, { countBuildings: false })
+    expect(store.buildingCount).toBeNull()
+    expect(store.addressCount).toBe(s.addressCount)
+    // Asked for in a fragment, it is counted.
+    const viaFragment = await server.gql(
+      `query($g: GeoJSON!) { areaSummary(geometry: $g) { ...B } } fragment B on AreaSummary { buildingCount }`,
+      { g: polygon(ring) },
+    )
+    expect(viaFragment.data.areaSummary.buildingCount).toBe(1)
   })
 })
 
