@@ -133,10 +133,14 @@ export async function projectEntities(
     ])
   if (entityType === 'PARCEL')
     await trx.raw(`UPDATE parcels SET area_sq_m = ST_Area(geom::geography) WHERE id = ANY(?::uuid[])`, [ids])
+  // Only rows whose building changes are written: each written row fires the addresses' update
+  // triggers (statistics and area counts), ~80 ms per 500 addresses in the embedded demo's seed.
   if (entityType === 'ADDRESS')
     await trx.raw(
-      `UPDATE addresses a SET building_id = (SELECT b.id FROM buildings b WHERE ST_Intersects(b.footprint, a.location) LIMIT 1)
-        WHERE a.id = ANY(?::uuid[])`,
+      `UPDATE addresses a SET building_id = s.building_id
+         FROM (SELECT x.id, (SELECT b.id FROM buildings b WHERE ST_Intersects(b.footprint, x.location) LIMIT 1) AS building_id
+                 FROM addresses x WHERE x.id = ANY(?::uuid[])) s
+        WHERE a.id = s.id AND a.building_id IS DISTINCT FROM s.building_id`,
       [ids],
     )
   if (entityType === 'BUILDING')
