@@ -207,19 +207,33 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ],
   })
   await apollo.start()
-  const graphql = graphqlHandler(apollo, async ({ req, res }) => {
-    const principal = requestPrincipal(res)
-    // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
-    const reads = replicas && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
-    return {
-      knex: reads,
-      primary: knex,
-      config,
-      principal,
-      purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
-      loaders: createLoaders(reads),
-    }
-  })
+  // Requests whose reads went to a replica: if the replica fails under one (it stopped between two
+  // status checks), the query is answered again from the primary, which it then uses until the
+  // replica is back (ReadReplicas.markDown).
+  const readFromReplica = new WeakMap<express.Request, Knex>()
+  const graphql = graphqlHandler(
+    apollo,
+    async ({ req, res, attempt }) => {
+      const principal = requestPrincipal(res)
+      // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
+      const reads = replicas && attempt === 0 && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
+      if (reads !== knex) readFromReplica.set(req, reads)
+      return {
+        knex: reads,
+        primary: knex,
+        config,
+        principal,
+        purpose: typeof req.headers['x-purpose'] === 'string' ? req.headers['x-purpose'].slice(0, 500) : null,
+        loaders: createLoaders(reads),
+      }
+    },
+    (req, body) => {
+      const replica = readFromReplica.get(req)
+      if (!replica || !body.includes('"DATABASE_UNAVAILABLE"')) return false
+      replicas?.markDown(replica)
+      return true
+    },
+  )
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
   app.post('/graphql', gate, jsonBody(MAX_BODY_BYTES), graphql)

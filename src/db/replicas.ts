@@ -80,6 +80,15 @@ export class ReadReplicas {
     return this.primary
   }
 
+  /** Leaves a replica out of reads for the retry period, after a read on it failed (not only at a status check). */
+  markDown(knex: Knex): void {
+    const r = this.replicas.find((x) => x.knex === knex)
+    if (!r) return
+    r.downUntil = Date.now() + (this.opts.retryAfterMs ?? 5000)
+    r.status = { url: r.status.url, up: false, lagMs: null, behindBytes: null, error: 'a read on it failed' }
+    r.checkedAt = Date.now()
+  }
+
   /** Each replica's state, read now (for /readyz). */
   async status(): Promise<ReplicaStatus[]> {
     return Promise.all(this.replicas.map((r) => this.check(r, true)))

@@ -82,7 +82,9 @@ export function jsonBody(limit: number): RequestHandler {
  */
 export function graphqlHandler<C extends BaseContext>(
   server: ApolloServer<C>,
-  context: (args: { req: Request; res: Response }) => Promise<C>,
+  context: (args: { req: Request; res: Response; attempt: number }) => Promise<C>,
+  /** Whether a complete answer should be computed once more (attempt 1), e.g. a read replica failed under it. */
+  retry?: (req: Request, body: string) => boolean,
 ): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
@@ -96,10 +98,15 @@ export function graphqlHandler<C extends BaseContext>(
         search: q >= 0 ? req.originalUrl.slice(q) : '',
         body: req.body,
       }
-      const answer = await server.executeHTTPGraphQLRequest({
+      let answer = await server.executeHTTPGraphQLRequest({
         httpGraphQLRequest,
-        context: () => context({ req, res }),
+        context: () => context({ req, res, attempt: 0 }),
       })
+      if (answer.body.kind === 'complete' && retry?.(req, answer.body.string))
+        answer = await server.executeHTTPGraphQLRequest({
+          httpGraphQLRequest,
+          context: () => context({ req, res, attempt: 1 }),
+        })
       for (const [key, value] of answer.headers) res.setHeader(key, value)
       res.statusCode = answer.status ?? 200
       if (answer.body.kind === 'complete') {

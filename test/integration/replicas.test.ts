@@ -157,6 +157,9 @@ suite(`read replicas${why}`, () => {
     const sfx = uniqueSuffix()
     const idNumber = makeIdNumber('1978-08-08')
     await submit(server, 'PSB', 'PERSON', [{ sourceKey: `q-${sfx}`, attributes: { idNumber, name: `Gone ${sfx}` } }])
+    // A read just before the stop leaves the replica's status fresh and "up": the next read may be
+    // sent to it after it is gone, and is then answered again from the primary.
+    await nameSeenBy(server, 'HEALTH', idNumber)
     // Not execFileSync: the servers run in this process and must keep serving meanwhile.
     await promisify(execFile)('bash', [script, 'stop', String(REPLICA_PORT)])
     expect(await nameSeenBy(server, 'HEALTH', idNumber)).toBe(`Gone ${sfx}`)
