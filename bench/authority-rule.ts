@@ -13,11 +13,11 @@
  * so every person is recomputed. Writes "## Authority rule change" in bench/RESULTS.md.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { once } from 'node:events'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, totalmem } from 'node:os'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { csvCell, writeLines } from './csv-file.js'
 import { benchDatabase } from './fresh-database.js'
 import { HANGZHOU } from '../seeds/demo.js'
 import { generatePersons } from '../seeds/demo/generators.js'
@@ -53,13 +53,6 @@ const load = () =>
     .join(' / ')
 const loadAtStart = load()
 
-const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
-async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
-  const out = createWriteStream(file)
-  for (const line of lines) if (!out.write(line)) await once(out, 'drain')
-  out.end()
-  await once(out, 'finish')
-}
 const dir = new URL('./tmp/', import.meta.url).pathname
 mkdirSync(dir, { recursive: true })
 const observedAt = '2024-12-31T00:00:00Z'

@@ -9,10 +9,10 @@
  * at the end unless --keep. Results are printed and written to bench/RESULTS.md ("Ingest").
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { createWriteStream, mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
-import { once } from 'node:events'
 import { parseArgs } from 'node:util'
+import { csvCell, writeLines } from './csv-file.js'
 import { benchDatabase } from './fresh-database.js'
 import { createKnex } from '../src/db/knex.js'
 import { defineDataItems } from '../src/reconciliation/data-items.service.js'
@@ -42,15 +42,6 @@ if (!baseUrl || !Number.isInteger(persons) || persons < 1) {
   process.exit(2)
 }
 const { dbName, url, admin } = benchDatabase(baseUrl, 'ingest_bench')
-
-const csvCell = (v: string) => (/[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v)
-
-async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
-  const out = createWriteStream(file)
-  for (const line of lines) if (!out.write(line)) await once(out, 'drain')
-  out.end()
-  await once(out, 'finish')
-}
 
 const dir = new URL('./tmp/', import.meta.url).pathname
 mkdirSync(dir, { recursive: true })

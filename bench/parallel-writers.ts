@@ -12,10 +12,10 @@
  * Results are printed and written to bench/RESULTS.md ("Parallel writers").
  */
 import { execFileSync, spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { createWriteStream, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { parseArgs } from 'node:util'
+import { writeLines } from './csv-file.js'
 import { benchDatabase } from './fresh-database.js'
 import { HANGZHOU } from '../seeds/demo.js'
 import { generatePersons } from '../seeds/demo/generators.js'
@@ -32,13 +32,6 @@ if (!baseUrl || !Number.isInteger(perDepartment) || perDepartment < 1) {
 }
 const DEPARTMENTS = ['HEALTH', 'HRSS', 'CAB', 'EDU']
 const { dbName, url, admin } = benchDatabase(baseUrl, 'parallel_bench')
-
-async function writeLines(file: string, lines: Iterable<string>): Promise<void> {
-  const out = createWriteStream(file)
-  for (const line of lines) if (!out.write(line)) await once(out, 'drain')
-  out.end()
-  await once(out, 'finish')
-}
 
 const dir = new URL('./tmp/', import.meta.url).pathname
 mkdirSync(dir, { recursive: true })
