@@ -142,7 +142,9 @@ describe('vector tiles', () => {
     const [x, y] = tileXY(fx.addresses[6].location, 13).map(Math.floor)
     const path = `parcels/13/${x}/${y}.mvt`
     const first = await fetchTile(path)
-    const before = await ogrinfo(Buffer.from(await first.arrayBuffer()), 13, x, y, 'parcels')
+    // The z13 tile may hold none of the fixture's parcels yet (204, no body) for some test seeds.
+    const before =
+      first.status === 204 ? '' : await ogrinfo(Buffer.from(await first.arrayBuffer()), 13, x, y, 'parcels')
     // A second request is served from the cache: same bytes, same tag.
     expect((await fetchTile(path)).headers.get('etag')).toBe(first.headers.get('etag'))
     const code = fx.parcels[0].parcelCode.replace(/-1$/, '-9')
