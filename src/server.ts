@@ -1,7 +1,7 @@
 import { getOperationAST, parse } from 'graphql'
 import 'reflect-metadata'
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
-import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { ApolloServer } from '@apollo/server'
 import {
@@ -16,7 +16,7 @@ import { seedReference } from '../seeds/reference.js'
 import { closeAccessLog, openAccessLog } from './access/access-log.store.js'
 import { CrossCheckRunner, registerRunner } from './cross-check/cross-check.runner.js'
 import { accessPlugin } from './access/access.plugin.js'
-import { accessGate, requestPrincipal } from './access/http.js'
+import { accessGate } from './access/http.js'
 import type { Config } from './config.js'
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './db/embedded.js'
 import { createKnex, isReady, migrateLatest } from './db/knex.js'
@@ -28,7 +28,7 @@ import { createMetrics } from './graphql/metrics.js'
 import { createWebhookWorker, type WebhookWorker } from './notifications/delivery.js'
 import { registerWebhookMetrics } from './notifications/webhook.metrics.js'
 import { graphiqlRouter } from './graphql/graphiql.js'
-import { graphqlHandler, jsonBody } from './graphql/http-handler.js'
+import { graphqlHandler, graphqlResponder, isPlainJsonPost, jsonBody, readPlainJson } from './graphql/http-handler.js'
 import { lookaheadPlugin } from './graphql/lookahead.js'
 import { buildAppSchema } from './graphql/schema.js'
 import { rejectUnsafeParameters } from './access/input-safety.js'
@@ -40,6 +40,8 @@ import { assertPortFree, listenOn } from './shared/listen.js'
 /** Largest request body accepted (HTTP 413 beyond). */
 const MAX_BODY = '2mb'
 const MAX_BODY_BYTES = 2 * 1024 * 1024
+/** A tile address the front dispatcher answers itself (anything else under /tiles goes to express). */
+const TILE_PATH = /^\/tiles\/([a-z][a-z0-9-]{0,40})\/(\d{1,8})\/(\d{1,8})\/(\d{1,8}\.mvt)$/
 /** Largest GraphQL document, in lexical tokens. */
 const MAX_QUERY_TOKENS = 15_000
 
@@ -95,12 +97,20 @@ export interface ServerOptions {
  * Throws when the database cannot be reached or migrated.
  */
 /** True when the request's operation is a query (not a mutation, and parseable): it may read a replica. */
-function isQueryOnly(req: express.Request): boolean {
-  const body = req.method === 'GET' ? req.query : req.body
-  const query = body?.query
+function isQueryOnly(method: string | undefined, body: unknown, search: string): boolean {
+  const fields: { query?: unknown; operationName?: unknown } | undefined =
+    method === 'GET'
+      ? Object.fromEntries(new URLSearchParams(search))
+      : body && typeof body === 'object'
+        ? (body as { query?: unknown; operationName?: unknown })
+        : undefined
+  const query = fields?.query
   if (typeof query !== 'string') return false
   try {
-    const op = getOperationAST(parse(query), typeof body.operationName === 'string' ? body.operationName : undefined)
+    const op = getOperationAST(
+      parse(query),
+      typeof fields?.operationName === 'string' ? fields.operationName : undefined,
+    )
     return op?.operation === 'query'
   } catch {
     return false
@@ -143,7 +153,14 @@ export async function createServer(config: Config, options: ServerOptions = {}):
 
   const app = express()
   app.disable('x-powered-by')
-  const httpServer: Server = createHttpServer(app)
+  // The front of the HTTP server: the two requests that come by the million (a department app's
+  // POST /graphql, a map's tile) are answered without express's per-request routing and
+  // request/response decoration (~0.2 ms a request, bench/RESULTS.md "Read"); every other request,
+  // and any variant of those two (another content type, a query string on a tile, HEAD, …), goes
+  // to the express app, which answers it as before. Both paths share the same gate, body reader,
+  // GraphQL responder and tile handler.
+  let front: (req: IncomingMessage, res: ServerResponse) => void = app
+  const httpServer: Server = createHttpServer((req, res) => front(req, res))
   try {
     await listenOn(httpServer, config.port, config.host)
   } catch (e) {
@@ -210,13 +227,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   // Requests whose reads went to a replica: if the replica fails under one (it stopped between two
   // status checks), the query is answered again from the primary, which it then uses until the
   // replica is back (ReadReplicas.markDown).
-  const readFromReplica = new WeakMap<express.Request, Knex>()
-  const graphql = graphqlHandler(
+  const readFromReplica = new WeakMap<IncomingMessage, Knex>()
+  const respond = graphqlResponder(
     apollo,
-    async ({ req, res, attempt }) => {
-      const principal = requestPrincipal(res)
+    async ({ req, body, search, principal, attempt }) => {
       // Queries read from a replica when one is fit; mutations (and what their response reads) use the primary.
-      const reads = replicas && attempt === 0 && isQueryOnly(req) ? await replicas.forRead(principal.id) : knex
+      const reads =
+        replicas && attempt === 0 && isQueryOnly(req.method, body, search) ? await replicas.forRead(principal.id) : knex
       if (reads !== knex) readFromReplica.set(req, reads)
       return {
         knex: reads,
@@ -234,6 +251,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       return true
     },
   )
+  const graphql = graphqlHandler(respond)
   // One gate (key check + rate limit) for every data route, so a caller's budget is shared among them.
   const gate = accessGate(knex, { burst: config.rateLimitBurst, perSecond: config.rateLimitPerSecond })
   app.post('/graphql', gate, jsonBody(MAX_BODY_BYTES), graphql)
@@ -268,7 +286,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   app.use('/graphql', gate, jsonBody(MAX_BODY_BYTES), graphql)
   app.use('/ogc', gate, rejectUnsafeParameters, ogcRouter(knex, log))
   app.use('/stats', gate, rejectUnsafeParameters, statsRouter(knex))
-  app.use('/tiles', gate, rejectUnsafeParameters, tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles }))
+  const tiles = tilesRouter(knex, { log, cacheTiles: config.tileCacheTiles })
+  app.use('/tiles', gate, rejectUnsafeParameters, tiles)
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'NOT_FOUND', message: 'No such route' } })
   })
@@ -283,6 +302,43 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       res.status(err.status && err.status < 500 ? err.status : 500).json({ errors: [httpError(err, log)] })
     },
   )
+
+  // As express would answer them: the gate's refusals, body errors through httpError, the rest below.
+  const fail = (res: ServerResponse, err: { status?: number; type?: string }) => {
+    if (res.headersSent) {
+      res.destroy()
+      return
+    }
+    const status = err.status && err.status < 500 ? err.status : 500
+    res
+      .writeHead(status, { 'content-type': 'application/json; charset=utf-8' })
+      .end(JSON.stringify({ errors: [httpError(err, log)] }))
+  }
+  const admitted = async (req: IncomingMessage, res: ServerResponse) => {
+    const a = await gate.admit(req)
+    if (a.refused) res.writeHead(a.refused.status, a.refused.headers).end(a.refused.body)
+    return a.principal
+  }
+  front = (req, res) => {
+    const url = req.url ?? ''
+    if (req.method === 'POST' && (url === '/graphql' || url.startsWith('/graphql?')) && isPlainJsonPost(req)) {
+      ;(async () => {
+        const principal = await admitted(req, res)
+        if (!principal) return
+        const body = await readPlainJson(req, MAX_BODY_BYTES)
+        await respond(req, res, body, principal)
+      })().catch((e) => fail(res, e))
+      return
+    }
+    const tile = req.method === 'GET' && url.startsWith('/tiles/') ? TILE_PATH.exec(url) : null
+    if (tile) {
+      ;(async () => {
+        if (await admitted(req, res)) await tiles.fastTile(req, res, tile[1], tile[2], tile[3], tile[4])
+      })().catch((e) => fail(res, e))
+      return
+    }
+    app(req, res)
+  }
 
   const { port } = httpServer.address() as AddressInfo
   return {

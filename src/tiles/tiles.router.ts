@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import express, { type Request, type Response } from 'express'
 import type { Knex } from 'knex'
 import { TileCache } from './tiles.cache.js'
@@ -59,6 +60,14 @@ export function parseTileAddress(zRaw: string, xRaw: string, yRaw: string): { z:
   return { z, x, y }
 }
 
+/**
+ * The router, and its tile handler for a plain node request whose path the server's front
+ * dispatcher has already matched (GET /tiles/{layer}/{z}/{x}/{y}.mvt, no query string), after the gate.
+ */
+export type TilesRouter = express.Router & {
+  fastTile(req: IncomingMessage, res: ServerResponse, layer: string, z: string, x: string, file: string): Promise<void>
+}
+
 const etagOf = (mvt: Buffer) => `"${createHash('sha1').update(mvt).digest('base64url')}"`
 
 /**
@@ -66,8 +75,8 @@ const etagOf = (mvt: Buffer) => `"${createHash('sha1').update(mvt).digest('base6
  * or below the layer's minimum zoom) → 204; bad addresses and unknown layers → 400 JSON
  * `{error: {code: BAD_USER_INPUT, reason, field, message}}`; If-None-Match → 304.
  */
-export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): express.Router {
-  const router = express.Router()
+export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): TilesRouter {
+  const router = express.Router() as TilesRouter
   const cache = new TileCache(options.cacheTiles ?? 2_000, options.cacheMaxZoom ?? 13)
   let asMvt: Promise<boolean> | null = null
 
@@ -108,26 +117,52 @@ export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): expre
     return rendered
   }
 
-  router.get(
-    '/:layer/:z/:x/:file',
-    handle(async (req, res) => {
-      const layer = layerOf(String(req.params.layer))
-      const file = String(req.params.file)
+  /**
+   * One tile on a plain node response: 200 with the MVT, 204 empty, 304 for a matching
+   * If-None-Match, 400 JSON for a bad address or layer, 500 JSON (logged) for anything else.
+   */
+  const sendTile = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    layerId: string,
+    zRaw: string,
+    xRaw: string,
+    file: string,
+  ): Promise<void> => {
+    // Public data: any web map may draw it.
+    res.setHeader('Access-Control-Allow-Origin', '*')
+    const json = (status: number, body: object) => {
+      res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body))
+    }
+    try {
+      const layer = layerOf(layerId)
       if (!file.endsWith('.mvt'))
         throw new TileRequestError('INVALID_VALUE', 'y', 'Tiles are /tiles/{layer}/{z}/{x}/{y}.mvt')
-      const { z, x, y } = parseTileAddress(String(req.params.z), String(req.params.x), file.slice(0, -4))
+      const { z, x, y } = parseTileAddress(zRaw, xRaw, file.slice(0, -4))
       const { mvt, etag } = await tile(layer, z, x, y)
-      res.set({ ETag: etag, 'Cache-Control': CACHE_CONTROL })
+      res.setHeader('ETag', etag)
+      res.setHeader('Cache-Control', CACHE_CONTROL)
       if (req.headers['if-none-match'] === etag) {
-        res.status(304).end()
+        res.writeHead(304).end()
         return
       }
       if (!mvt.length) {
-        res.status(204).end()
+        res.writeHead(204).end()
         return
       }
-      res.type(MVT).send(mvt)
-    }),
+      res.writeHead(200, { 'content-type': MVT, 'content-length': mvt.length }).end(mvt)
+    } catch (e) {
+      if (e instanceof TileRequestError)
+        json(400, { error: { code: 'BAD_USER_INPUT', reason: e.reason, field: e.field, message: e.message } })
+      else {
+        options.log?.error({ err: e }, 'tile request failed')
+        json(500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal error' } })
+      }
+    }
+  }
+
+  router.get('/:layer/:z/:x/:file', (req: Request, res: Response) =>
+    sendTile(req, res, String(req.params.layer), String(req.params.z), String(req.params.x), String(req.params.file)),
   )
 
   router.get(
@@ -178,5 +213,6 @@ export function tilesRouter(knex: Knex, options: TilesRouterOptions = {}): expre
       )
     }),
   )
+  router.fastTile = sendTile
   return router
 }

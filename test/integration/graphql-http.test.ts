@@ -126,6 +126,27 @@ describe('GraphQL over HTTP: request bodies', () => {
     expect(text.body).not.toMatch(/at .+\.[jt]s:\d+/)
   })
 
+  it('answers the same on the front fast path and through express: queries, refused keys, a trailing slash', async () => {
+    // Plain JSON POST /graphql is answered by the server's front dispatcher; a gzip body, another
+    // path spelling (/graphql/) or a GET go through express. Both use one gate and one responder.
+    const viaFront = await send(url, { headers: { 'content-type': 'application/json' }, body: QUERY })
+    const viaExpress = await send(`${url}/`, { headers: { 'content-type': 'application/json' }, body: QUERY })
+    expect(viaExpress.status).toBe(200)
+    expect(viaExpress.body).toBe(viaFront.body)
+    for (const authorization of ['Bearer not-a-key', 'Basic abc']) {
+      const front = await send(url, { headers: { 'content-type': 'application/json', authorization }, body: QUERY })
+      const general = await send(url, {
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip', authorization },
+        body: gzipSync(QUERY),
+      })
+      expect(front.status, authorization).toBe(401)
+      expect(general.status, authorization).toBe(401)
+      expect(front.body).toBe(general.body)
+      expect(JSON.parse(front.body).errors[0].extensions.code).toBe('UNAUTHENTICATED')
+      expect(front.headers['www-authenticate']).toBe(general.headers['www-authenticate'])
+    }
+  })
+
   it('serves GET queries with their variables from the query string', async () => {
     const q = new URLSearchParams({
       query: 'query($c: ID!) { dataItem(code: $c) { code } }',

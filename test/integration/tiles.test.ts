@@ -137,6 +137,29 @@ describe('vector tiles', () => {
     expect((await fetchTile(`addresses/10/${lx}/${ly}.mvt`)).status).toBe(204)
   })
 
+  it('the front fast path (plain GET) and express (a query string, HEAD) serve the same tile and headers', async () => {
+    const [fx0, fy0] = tileXY(fx.addresses[0].location, 16)
+    const path = `addresses/16/${Math.floor(fx0)}/${Math.floor(fy0)}.mvt`
+    const front = await fetchTile(path)
+    const general = await fetchTile(`${path}?v=1`)
+    expect(front.status).toBe(200)
+    expect(general.status).toBe(200)
+    for (const h of ['content-type', 'etag', 'cache-control', 'access-control-allow-origin', 'content-length'])
+      expect(general.headers.get(h), h).toBe(front.headers.get(h))
+    expect(Buffer.from(await general.arrayBuffer()).equals(Buffer.from(await front.arrayBuffer()))).toBe(true)
+    const head = await fetch(`${server.url}/tiles/${path}`, { method: 'HEAD' })
+    expect(head.status).toBe(200)
+    expect(head.headers.get('etag')).toBe(front.headers.get('etag'))
+    // A bad key is refused on both paths alike.
+    for (const p of [path, `${path}?v=1`]) {
+      const refused = await fetch(`${server.url}/tiles/${p}`, { headers: { authorization: 'Bearer nope' } })
+      expect(refused.status, p).toBe(401)
+      expect(((await refused.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED')
+    }
+    // A NUL byte in the query string still goes to express's parameter check: a coded 400.
+    expect((await fetchTile(`${path}?v=%00`)).status).toBe(400)
+  })
+
   it('the cached low-zoom tile changes as soon as a write lands (change feed invalidates the cache)', async () => {
     // The tile that holds the new parcel's centre (the district may straddle two z13 tiles).
     const [x, y] = tileXY(fx.addresses[6].location, 13).map(Math.floor)
