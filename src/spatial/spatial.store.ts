@@ -443,9 +443,10 @@ export async function areaSummary(
 const COMPACT_AREA_CELL_COUNTS_SQL = `
 WITH gone AS (DELETE FROM area_cell_counts WHERE cell >= ?::bigint AND cell < ?::bigint RETURNING *),
 kept AS (
-  INSERT INTO area_cell_counts (cell, addresses, residents, legal_entities)
-  SELECT cell, sum(addresses), sum(residents), sum(legal_entities) FROM gone
-   GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 ORDER BY cell
+  INSERT INTO area_cell_counts (cell, addresses, residents, legal_entities, buildings)
+  SELECT cell, sum(addresses), sum(residents), sum(legal_entities), sum(buildings) FROM gone
+   GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 OR sum(buildings) <> 0
+   ORDER BY cell
   RETURNING 1)
 SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS removed`
 

@@ -134,7 +134,8 @@ const CELL_SHIFT = 2 * (20 - AREA_CELL_LEVEL)
 
 /**
  * Rows of address_counts that a recount from scratch does not reproduce, both ways; and cells
- * whose area_cell_counts rows do not sum to that recount.
+ * whose area_cell_counts rows do not sum to that recount (addresses, residents and legal entities
+ * from address_counts' recount, buildings from their enclosing cells at level ≥ 16).
  */
 async function tableDifferences(): Promise<unknown[]> {
   const { rows } = await server.knex.raw(`
@@ -145,11 +146,17 @@ async function tableDifferences(): Promise<unknown[]> {
         FROM addresses a),
     kept AS (SELECT address_id, ST_AsEWKT(location), cell, residents, legal_entities FROM address_counts),
     live_cells AS (
-      SELECT cell >> ${CELL_SHIFT} AS cell, count(*)::int AS addresses, sum(residents)::int AS residents,
-             sum(legal_entities)::int AS legal_entities FROM live WHERE cell IS NOT NULL GROUP BY 1),
+      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents,
+             sum(legal_entities)::int AS legal_entities, sum(buildings)::int AS buildings
+        FROM (SELECT cell >> ${CELL_SHIFT} AS cell, 1 AS addresses, residents, legal_entities, 0 AS buildings
+                FROM live WHERE cell IS NOT NULL
+              UNION ALL SELECT cell_lo >> ${CELL_SHIFT}, 0, 0, 0, 1 FROM buildings WHERE cell_level >= ${AREA_CELL_LEVEL}) t
+       GROUP BY 1),
     kept_cells AS (
-      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents, sum(legal_entities)::int AS legal_entities
-        FROM area_cell_counts GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0)
+      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents, sum(legal_entities)::int AS legal_entities,
+             sum(buildings)::int AS buildings
+        FROM area_cell_counts GROUP BY cell
+      HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 OR sum(buildings) <> 0)
     SELECT 'not kept' AS what, row_to_json(x)::text AS r FROM (SELECT * FROM live EXCEPT SELECT * FROM kept) x
     UNION ALL SELECT 'kept, not live', row_to_json(x)::text FROM (SELECT * FROM kept EXCEPT SELECT * FROM live) x
     UNION ALL SELECT 'cell not kept', row_to_json(x)::text FROM (SELECT * FROM live_cells EXCEPT SELECT * FROM kept_cells) x
