@@ -21,6 +21,7 @@ import * as createDataItems from './20261202130000_create_data_items.js'
 import * as maintainAddressCounts from './20261202190000_maintain_address_counts.js'
 import * as maintainAreaCellCounts from './20261203080000_maintain_area_cell_counts.js'
 import * as indexDismissedClaims from './20261203130000_index_dismissed_claims.js'
+import * as maintainBuildingCellCounts from './20261204100000_maintain_building_cell_counts.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -49,6 +50,7 @@ export const migrations: Record<string, Migration> = {
   '20261202190000_maintain_address_counts': maintainAddressCounts,
   '20261203080000_maintain_area_cell_counts': maintainAreaCellCounts,
   '20261203130000_index_dismissed_claims': indexDismissedClaims,
+  '20261204100000_maintain_building_cell_counts': maintainBuildingCellCounts,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

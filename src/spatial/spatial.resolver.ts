@@ -134,7 +134,7 @@ export class SpatialResolver {
     // Read where queries read (a replica, when one is fit); the deltas' compaction, a write, on the primary.
     const s = await areaSummary(ctx.knex, geometry, ctx.config.maxGeometryVertices, {
       primary: ctx.primary,
-      // Buildings are counted live (the costly part): only when the operation asks for them.
+      // Only when the operation asks for them: the boundary's buildings are tested one by one.
       countBuildings:
         selectionOf(info.schema, info.operation, info.fragments).get('AreaSummary')?.has('buildingCount') ?? true,
       onCompactionError: (err) =>

@@ -322,21 +322,61 @@ const classifyCell = (z: string, x: string, y: string) => `(
     FROM ST_MakeEnvelope(${x} * 360 / 2 ^ ${z} - 180 - 1e-9, ${y} * 180 / 2 ^ ${z} - 90 - 1e-9,
                          (${x} + 1) * 360 / 2 ^ ${z} - 180 + 1e-9, (${y} + 1) * 180 / 2 ^ ${z} - 90 + 1e-9, 4326) e)`
 
-// Counts from area_cell_counts (per level-16 cell, appended deltas; migration 20261203080000) and
-// address_counts (one row per address: point, Morton cell key on the 2^20 grid, living residents,
-// registered legal entities; migration 20261202190000), both kept by triggers. The polygon is
-// covered by quadtree cells: the recursion splits cells that cross the boundary down to
-// AREA_CELL_DEPTH levels below the bounding box's level. A cell is a contiguous range of Morton
-// keys at every finer level. A cell inside (ST_ContainsProperly: every point of it is in the
-// interior, as ST_Within requires) at level ≤ AREA_CELL_LEVEL is summed from area_cell_counts (a
-// range of level-16 keys; a few rows per level-16 cell, whatever the heap order of address_counts);
-// a cell inside finer than that is summed from address_counts through its cell index; a boundary
-// cell's addresses are tested with ST_Within one by one; cells outside are skipped. Cell envelopes
-// are widened by 1e-9° so that float rounding of a point's cell cannot put it outside its cell.
-// Buildings count when their footprint touches the area at all. Area on the spheroid. The last
-// columns say how many area_cell_counts rows and distinct cells the interior read, and their key
-// range, for the compaction decision (areaSummary).
-const areaSummarySql = (buildingCount: string) => `
+/** The buildings whose enclosing cell lies within cell (r.z, r.k): a range of buildings_cell_idx. */
+const WITHIN_CELL = `b.cell_lo >= r.k << (2 * (20 - r.z)) AND b.cell_lo < (r.k + 1) << (2 * (20 - r.z)) AND b.cell_level >= r.z`
+
+// Buildings by enclosing cell. b_coarse: cells inside at level ≤ 16, the buildings coarser than
+// level 16 (the rest are coarse.b); b_fine: cells inside finer than level 16; b_boundary: boundary
+// cells, tested; b_split: enclosing cell equal to a split cell or to an ancestor of a top cell
+// (one row per distinct cell), tested. The tests sit outside an OFFSET 0 subquery: otherwise the
+// planner combines the few rows of the cell's range with buildings_footprint_idx (footprint && g,
+// every building in the polygon's bounding box) once per cell — 0.9 s instead of 3 ms for a
+// district's 717 boundary cells among 20,000 buildings.
+const BUILDING_CTES = `,
+splits AS MATERIALIZED (
+  SELECT z, morton_spread(x) | (morton_spread(y) << 1) AS k FROM cells WHERE state = 'S'
+  UNION
+  SELECT l, morton_spread(c.x >> (c.z - l)) | (morton_spread(c.y >> (c.z - l)) << 1)
+    FROM box b JOIN cells c ON c.z = b.z CROSS JOIN generate_series(0, b.z - 1) l),
+b_coarse AS (
+  SELECT coalesce(sum(s.n), 0) AS n FROM ranges r CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM buildings b WHERE ${WITHIN_CELL} AND b.cell_level < ${AREA_CELL_LEVEL}) s
+   WHERE r.state = 'I' AND r.z <= ${AREA_CELL_LEVEL}),
+b_fine AS (
+  SELECT coalesce(sum(s.n), 0) AS n FROM ranges r CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM buildings b WHERE ${WITHIN_CELL}) s
+   WHERE r.state = 'I' AND r.z > ${AREA_CELL_LEVEL}),
+b_boundary AS (
+  SELECT coalesce(sum(s.n), 0) AS n FROM ranges r CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM (SELECT b.footprint FROM buildings b WHERE ${WITHIN_CELL} OFFSET 0) b
+     WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) s
+   WHERE r.state = 'B'),
+b_split AS (
+  SELECT coalesce(sum(s.n), 0) AS n FROM splits r CROSS JOIN LATERAL (
+    SELECT count(*) AS n FROM (
+      SELECT b.footprint FROM buildings b WHERE b.cell_lo = r.k << (2 * (20 - r.z)) AND b.cell_level = r.z OFFSET 0) b
+     WHERE ST_Intersects(b.footprint, (SELECT g FROM g))) s)`
+
+// Counts from area_cell_counts (per level-16 cell, appended deltas; migrations 20261203080000 and
+// 20261204100000) and address_counts (one row per address: point, Morton cell key on the 2^20
+// grid, living residents, registered legal entities; migration 20261202190000), both kept by
+// triggers. The polygon is covered by quadtree cells: the recursion splits cells that cross the
+// boundary down to AREA_CELL_DEPTH levels below the bounding box's level. A cell is a contiguous
+// range of Morton keys at every finer level. A cell inside (ST_ContainsProperly: every point of it
+// is in the interior, as ST_Within requires) at level ≤ AREA_CELL_LEVEL is summed from
+// area_cell_counts (a range of level-16 keys; a few rows per level-16 cell, whatever the heap order
+// of address_counts); a cell inside finer than that is summed from address_counts through its cell
+// index; a boundary cell's addresses are tested with ST_Within one by one; cells outside are
+// skipped. Cell envelopes are widened by 1e-9° so that float rounding of a point's cell cannot put
+// it outside its cell. Area on the spheroid. The last columns say how many area_cell_counts rows and
+// distinct cells the interior read, and their key range, for the compaction decision (areaSummary).
+// Buildings count when their footprint intersects the area (ST_Intersects), by their enclosing
+// cell (buildings.cell_level, cell_lo: the smallest cell holding the footprint; migration
+// 20261204100000 reasons the count through): untested when it lies within a cell inside (from
+// area_cell_counts for its level ≥ 16 part, through buildings_coarse_cell_idx for the rest, or
+// through buildings_cell_idx for cells inside finer than level 16); tested with ST_Intersects when
+// it lies within a boundary cell, or equals a split cell or an ancestor of the top cells.
+const areaSummarySql = (countBuildings: boolean) => `
 WITH RECURSIVE g AS MATERIALIZED (SELECT checked_query_geometry(?, ?) AS g),
 box AS MATERIALIZED (
   SELECT ST_XMin(g) AS x0, ST_YMin(g) AS y0, ST_XMax(g) AS x1, ST_YMax(g) AS y1, z, least(20, z + ${AREA_CELL_DEPTH}) AS zmax
@@ -360,31 +400,28 @@ fine AS (
          AND (r.state = 'I' OR ST_Within(c.location, (SELECT g FROM g)))) s
    WHERE r.state = 'B' OR r.z > ${AREA_CELL_LEVEL}),
 coarse AS (
-  SELECT coalesce(sum(s.n), 0) AS n, coalesce(sum(s.r), 0) AS r, coalesce(sum(s.l), 0) AS l,
+  SELECT coalesce(sum(s.n), 0) AS n, coalesce(sum(s.r), 0) AS r, coalesce(sum(s.l), 0) AS l, coalesce(sum(s.b), 0) AS b,
          coalesce(sum(s.rows), 0) AS rows_read, coalesce(sum(s.cells), 0) AS cells_read,
          min(r.k << (2 * (${AREA_CELL_LEVEL} - r.z))) AS lo, max((r.k + 1) << (2 * (${AREA_CELL_LEVEL} - r.z))) AS hi
     FROM ranges r CROSS JOIN LATERAL (
-      SELECT sum(a.addresses) AS n, sum(a.residents) AS r, sum(a.legal_entities) AS l,
+      SELECT sum(a.addresses) AS n, sum(a.residents) AS r, sum(a.legal_entities) AS l, sum(a.buildings) AS b,
              count(*) AS rows, count(DISTINCT a.cell) AS cells FROM area_cell_counts a
        WHERE a.cell >= r.k << (2 * (${AREA_CELL_LEVEL} - r.z)) AND a.cell < (r.k + 1) << (2 * (${AREA_CELL_LEVEL} - r.z))) s
-   WHERE r.state = 'I' AND r.z <= ${AREA_CELL_LEVEL})
+   WHERE r.state = 'I' AND r.z <= ${AREA_CELL_LEVEL})${countBuildings ? BUILDING_CTES : ''}
 SELECT ST_Area((SELECT g FROM g)::geography) / 1e6 AS area_sq_km,
   fine.n + coarse.n AS address_count, fine.r + coarse.r AS resident_count, fine.l + coarse.l AS legal_entity_count,
-  ${buildingCount} AS building_count,
+  ${countBuildings ? 'coarse.b + b_coarse.n + b_fine.n + b_boundary.n + b_split.n' : 'NULL::bigint'} AS building_count,
   coarse.rows_read, coarse.cells_read, coarse.lo, coarse.hi
-  FROM fine, coarse`
+  FROM fine, coarse${countBuildings ? ', b_coarse, b_fine, b_boundary, b_split' : ''}`
 
-/** Buildings count when their footprint touches the area at all (tested live, footprint by footprint). */
-export const AREA_SUMMARY_SQL = areaSummarySql(
-  '(SELECT count(*) FROM buildings b WHERE ST_Intersects(b.footprint, (SELECT g FROM g)))',
-)
+/** Buildings count when their footprint intersects the area at all (by their maintained enclosing cells). */
+export const AREA_SUMMARY_SQL = areaSummarySql(true)
 
 /**
- * The same without counting buildings, for a caller who does not ask for buildingCount: the
- * buildings are counted live (every footprint near the area tested against the polygon: ~55–100 ms
- * of a district's 230 ms among 250,000 buildings, bench/RESULTS.md "GIS").
+ * The same without counting buildings, for a caller who does not ask for buildingCount (the
+ * buildings coarser than level 16 inside, and those on the boundary, are read and tested one by one).
  */
-export const AREA_SUMMARY_NO_BUILDINGS_SQL = areaSummarySql('NULL::bigint')
+export const AREA_SUMMARY_NO_BUILDINGS_SQL = areaSummarySql(false)
 
 export interface AreaSummaryRow {
   areaSqKm: number
@@ -443,9 +480,10 @@ export async function areaSummary(
 const COMPACT_AREA_CELL_COUNTS_SQL = `
 WITH gone AS (DELETE FROM area_cell_counts WHERE cell >= ?::bigint AND cell < ?::bigint RETURNING *),
 kept AS (
-  INSERT INTO area_cell_counts (cell, addresses, residents, legal_entities)
-  SELECT cell, sum(addresses), sum(residents), sum(legal_entities) FROM gone
-   GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 ORDER BY cell
+  INSERT INTO area_cell_counts (cell, addresses, residents, legal_entities, buildings)
+  SELECT cell, sum(addresses), sum(residents), sum(legal_entities), sum(buildings) FROM gone
+   GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 OR sum(buildings) <> 0
+   ORDER BY cell
   RETURNING 1)
 SELECT (SELECT count(*) FROM gone) - (SELECT count(*) FROM kept) AS removed`
 

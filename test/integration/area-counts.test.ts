@@ -134,7 +134,8 @@ const CELL_SHIFT = 2 * (20 - AREA_CELL_LEVEL)
 
 /**
  * Rows of address_counts that a recount from scratch does not reproduce, both ways; and cells
- * whose area_cell_counts rows do not sum to that recount.
+ * whose area_cell_counts rows do not sum to that recount (addresses, residents and legal entities
+ * from address_counts' recount, buildings from their enclosing cells at level ≥ 16).
  */
 async function tableDifferences(): Promise<unknown[]> {
   const { rows } = await server.knex.raw(`
@@ -145,11 +146,17 @@ async function tableDifferences(): Promise<unknown[]> {
         FROM addresses a),
     kept AS (SELECT address_id, ST_AsEWKT(location), cell, residents, legal_entities FROM address_counts),
     live_cells AS (
-      SELECT cell >> ${CELL_SHIFT} AS cell, count(*)::int AS addresses, sum(residents)::int AS residents,
-             sum(legal_entities)::int AS legal_entities FROM live WHERE cell IS NOT NULL GROUP BY 1),
+      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents,
+             sum(legal_entities)::int AS legal_entities, sum(buildings)::int AS buildings
+        FROM (SELECT cell >> ${CELL_SHIFT} AS cell, 1 AS addresses, residents, legal_entities, 0 AS buildings
+                FROM live WHERE cell IS NOT NULL
+              UNION ALL SELECT cell_lo >> ${CELL_SHIFT}, 0, 0, 0, 1 FROM buildings WHERE cell_level >= ${AREA_CELL_LEVEL}) t
+       GROUP BY 1),
     kept_cells AS (
-      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents, sum(legal_entities)::int AS legal_entities
-        FROM area_cell_counts GROUP BY cell HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0)
+      SELECT cell, sum(addresses)::int AS addresses, sum(residents)::int AS residents, sum(legal_entities)::int AS legal_entities,
+             sum(buildings)::int AS buildings
+        FROM area_cell_counts GROUP BY cell
+      HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 OR sum(buildings) <> 0)
     SELECT 'not kept' AS what, row_to_json(x)::text AS r FROM (SELECT * FROM live EXCEPT SELECT * FROM kept) x
     UNION ALL SELECT 'kept, not live', row_to_json(x)::text FROM (SELECT * FROM kept EXCEPT SELECT * FROM live) x
     UNION ALL SELECT 'cell not kept', row_to_json(x)::text FROM (SELECT * FROM live_cells EXCEPT SELECT * FROM kept_cells) x
@@ -309,6 +316,277 @@ describe('areaSummary from maintained per-address counts', () => {
     await server.knex('addresses').where('id', g00).delete()
     await expectSummariesMatchLive()
   })
+})
+
+describe('buildingCount from maintained enclosing cells', () => {
+  // Level-16 column width and level-20 cell size in degrees (LON0, LAT0 lie on level-13 lines).
+  const W16 = 360 / 2 ** 16
+  const W20 = 360 / 2 ** 20
+  const H20 = 180 / 2 ** 20
+  const E = 2 * STEP // the west edge of 'edges'
+  /** This file's buildings: footprint, and the polygons it intersects (by construction). */
+  const buildings: Record<string, { ring: Ring; in: string[] }> = {
+    // Straddles the origin, a corner of level-13 cells: its enclosing cell is coarse.
+    corner: { ring: box(LON0 - 0.0001, LAT0 - 0.0001, LON0 + 0.0001, LAT0 + 0.0001), in: ['all', 'cell', 'multi'] },
+    // Straddles a level-16 column line (not a level-15 one) inside: enclosing level 15.
+    line16: {
+      ring: box(LON0 + 3 * W16 - 0.00005, LAT0 + 0.0181, LON0 + 3 * W16 + 0.00005, LAT0 + 0.0183),
+      in: ['all', 'edges', 'cell'],
+    },
+    // Crosses the west edge of 'edges'.
+    across: {
+      ring: box(LON0 + E - 0.0002, LAT0 + 0.0101, LON0 + E + 0.0002, LAT0 + 0.0103),
+      in: ['all', 'edges', 'cell', 'multi'],
+    },
+    // Shares a piece of the west edge of 'edges', from outside.
+    edgeTouch: { ring: box(LON0 + E - 0.0003, LAT0 + 0.0151, LON0 + E, LAT0 + 0.0153), in: ['all', 'edges', 'cell'] },
+    // Touches the south-west corner of 'edges' from outside at that vertex only (and lies along
+    // the south edge of 'cell').
+    vertexTouch: { ring: box(LON0 + E - 0.0002, LAT0 - 0.0002, LON0 + E, LAT0), in: ['all', 'edges', 'cell', 'multi'] },
+    // Touches 'cell' at its north-east corner only.
+    cornerTouch: {
+      ring: box(LON0 + CW, LAT0 + CH, LON0 + CW + 0.0002, LAT0 + CH + 0.0002),
+      in: ['all', 'edges', 'cell'],
+    },
+    // ~1.2 × 0.7 km, inside the polygons it is in, across many of their inside cells.
+    big: { ring: box(LON0 + 0.02, LAT0 + 0.0121, LON0 + 0.032, LAT0 + 0.0181), in: ['all', 'edges', 'cell'] },
+    // In the hole of 'multi': outside it, within its bounding box.
+    inHole: {
+      ring: box(LON0 + STEP - 0.0003, LAT0 + STEP - 0.0003, LON0 + STEP + 0.0003, LAT0 + STEP + 0.0003),
+      in: ['all', 'cell'],
+    },
+    // Across the east edge of that hole.
+    holeEdge: {
+      ring: box(LON0 + STEP + 0.0009, LAT0 + STEP - 0.0001, LON0 + STEP + 0.0011, LAT0 + STEP + 0.0001),
+      in: ['all', 'cell', 'multi'],
+    },
+    // Between the two parts of 'multi': in neither, within its bounding box.
+    between: { ring: box(LON0 + 0.0135, LAT0 + 0.0135, LON0 + 0.014, LAT0 + 0.014), in: ['all', 'edges', 'cell'] },
+    // Within one level-20 cell, inside the second part of 'multi'.
+    small: {
+      ring: box(LON0 + 46.4 * W20, LAT0 + 93.4 * H20, LON0 + 46.6 * W20, LAT0 + 93.6 * H20),
+      in: ['all', 'edges', 'cell', 'multi'],
+    },
+    // Within the bounding box of 'tiny', outside the triangle; and one across its south-west edge.
+    nearTiny: {
+      ring: box(LON0 + STEP + 1.5e-6, LAT0 + 2 * STEP + 1.5e-6, LON0 + STEP + 3e-6, LAT0 + 2 * STEP + 3e-6),
+      in: ['all', 'cell', 'multi'],
+    },
+    onTiny: {
+      ring: box(LON0 + STEP, LAT0 + 2 * STEP - 3e-6, LON0 + STEP + 5e-7, LAT0 + 2 * STEP - 4e-7),
+      in: ['all', 'cell', 'multi', 'tiny'],
+    },
+    // Outside all but 'large'.
+    far: { ring: box(LON0 + 0.08, LAT0 + 0.08, LON0 + 0.0802, LAT0 + 0.0802), in: [] },
+  }
+  const name = (key: string) => `面积楼${sfx}${key}`
+  const buildingRecord = (key: string) => ({
+    sourceKey: `area-building-${key}-${sfx}`,
+    attributes: { name: name(key), floors: 3 },
+    geometry: { type: 'Polygon', coordinates: [buildings[key].ring] },
+  })
+
+  /** For each polygon, this file's buildings intersecting it, counted live; and as the fixture says. */
+  async function ownBuildings(): Promise<{ live: Record<string, string[]>; expected: Record<string, string[]> }> {
+    const live: Record<string, string[]> = {}
+    const expected: Record<string, string[]> = {}
+    for (const [polygonName, g] of Object.entries(POLYGONS)) {
+      const { rows } = await server.knex.raw(
+        `SELECT name FROM buildings WHERE name LIKE ? AND ST_Intersects(footprint, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))`,
+        [`面积楼${sfx}%`, JSON.stringify(g)],
+      )
+      live[polygonName] = rows.map((r: { name: string }) => r.name).sort()
+      expected[polygonName] = Object.entries(buildings)
+        .filter(([, b]) => polygonName === 'large' || b.in.includes(polygonName))
+        .map(([k]) => name(k))
+        .sort()
+    }
+    return { live, expected }
+  }
+
+  /** The rectangle of quadtree cell (level, lo), lo its first key on the level-20 grid. */
+  function cellRect(level: number, lo: bigint): [number, number, number, number] {
+    const k = lo >> BigInt(2 * (20 - level))
+    let x = 0
+    let y = 0
+    for (let i = 0; i < level; i++) {
+      x += Number((k >> BigInt(2 * i)) & 1n) * 2 ** i
+      y += Number((k >> BigInt(2 * i + 1)) & 1n) * 2 ** i
+    }
+    const w = 360 / 2 ** level
+    const h = 180 / 2 ** level
+    return [x * w - 180, y * h - 90, (x + 1) * w - 180, (y + 1) * h - 90]
+  }
+  const holds = (r: [number, number, number, number], ring: Ring, margin: number) =>
+    ring.every(([x, y]) => x - margin >= r[0] && x + margin <= r[2] && y - margin >= r[1] && y + margin <= r[3])
+
+  /**
+   * This file's buildings whose enclosing cell (buildings.cell_level, cell_lo) does not hold the
+   * footprint with a margin, or is not the smallest that does (a child would too).
+   */
+  async function wrongCells(): Promise<unknown[]> {
+    const rows = await server
+      .knex('buildings')
+      .select('name', 'cell_level', 'cell_lo')
+      .where('name', 'like', `面积楼${sfx}%`)
+    const wrong: unknown[] = []
+    for (const r of rows) {
+      const ring = buildings[r.name.slice(name('').length)].ring
+      const level = Number(r.cell_level)
+      const lo = BigInt(r.cell_lo)
+      const children =
+        level === 20 ? [] : [0n, 1n, 2n, 3n].map((c) => cellRect(level + 1, lo + (c << BigInt(2 * (19 - level)))))
+      if (
+        lo % 4n ** BigInt(20 - level) !== 0n ||
+        !holds(cellRect(level, lo), ring, 0.5e-9) ||
+        children.some((c) => holds(c, ring, 1.5e-9))
+      )
+        wrong.push(r)
+    }
+    return wrong
+  }
+
+  async function cellOf(key: string): Promise<number> {
+    const r = await server.knex('buildings').select('cell_level').where('name', name(key)).first()
+    return Number(r.cell_level)
+  }
+
+  it('equals the live count: straddling cell lines, across and touching edges and vertices, holes, parts, inside', async () => {
+    await ok('NRP', 'BUILDING', Object.keys(buildings).map(buildingRecord))
+    const own = await ownBuildings()
+    expect(own.live).toEqual(own.expected)
+    expect(await wrongCells()).toEqual([])
+    // The fixture exercises both kinds of enclosing cell: coarser than level 16 (read one by one,
+    // or tested as split cells) and finer (summed per level-16 cell).
+    expect(await cellOf('corner')).toBeLessThanOrEqual(13)
+    expect(await cellOf('line16')).toBe(15)
+    expect(await cellOf('big')).toBeLessThan(16)
+    expect(await cellOf('small')).toBe(20)
+    expect(await cellOf('edgeTouch')).toBeGreaterThanOrEqual(16)
+    await expectSummariesMatchLive()
+  })
+
+  it('follows footprints moved by the engine and by SQL, deletes, and inserts of several in one statement', async () => {
+    const before = await expectSummariesMatchLive()
+    // The engine rewrites every footprint it projects; these two change.
+    buildings.far = {
+      ring: box(LON0 + 0.011, LAT0 + 0.011, LON0 + 0.0112, LAT0 + 0.0112),
+      in: ['all', 'edges', 'cell', 'multi'],
+    }
+    buildings.big = { ring: box(LON0 + 0.1, LAT0 + 0.1, LON0 + 0.112, LAT0 + 0.106), in: [] }
+    await ok('NRP', 'BUILDING', ['far', 'big', 'small'].map(buildingRecord))
+    expect(await cellOf('far')).toBeGreaterThanOrEqual(16)
+    let own = await ownBuildings()
+    expect(own.live).toEqual(own.expected)
+    const after = await expectSummariesMatchLive()
+    expect(after).not.toEqual(before)
+    // Plain SQL: a move across a level-16 line into the hole of 'multi', a delete, and three new
+    // buildings in one statement, two of them in one level-16 cell.
+    await server.knex.transaction(async (trx) => {
+      const dx = STEP - 0.0135
+      await trx.raw('UPDATE buildings SET footprint = ST_Translate(footprint, ?, ?) WHERE name = ?', [
+        dx,
+        dx,
+        name('between'),
+      ])
+      buildings.between = { ring: buildings.between.ring.map(([x, y]) => [x + dx, y + dx]), in: ['all', 'cell'] }
+      await trx('buildings').where('name', name('corner')).delete()
+      delete buildings.corner
+      const [{ txid }] = await trx('transactions').insert({ operation: 'test: buildings' }).returning('txid')
+      const added = {
+        new1: { ring: box(LON0 + 0.0061, LAT0 + 0.0081, LON0 + 0.0062, LAT0 + 0.0082), in: ['all', 'cell', 'multi'] },
+        new2: { ring: box(LON0 + 0.0063, LAT0 + 0.0083, LON0 + 0.0064, LAT0 + 0.0084), in: ['all', 'cell', 'multi'] },
+        new3: {
+          ring: box(LON0 + E - 0.001, LAT0 + 0.02, LON0 + E + 0.001, LAT0 + 0.021),
+          in: ['all', 'edges', 'cell'],
+        },
+      }
+      const ids = Object.keys(added).map(() => randomUUID())
+      await trx.raw(
+        `WITH t AS (SELECT * FROM unnest(?::uuid[], ?::text[], ?::text[]) t(id, name, g)),
+              e AS (INSERT INTO entities (id, entity_type, created_txid) SELECT id, 'BUILDING', ? FROM t)
+         INSERT INTO buildings (id, name, footprint) SELECT id, name, ST_SetSRID(ST_GeomFromGeoJSON(g), 4326) FROM t`,
+        [
+          ids,
+          Object.keys(added).map(name),
+          Object.values(added).map((b) => JSON.stringify({ type: 'Polygon', coordinates: [b.ring] })),
+          txid,
+        ],
+      )
+      Object.assign(buildings, added)
+    })
+    own = await ownBuildings()
+    expect(own.live).toEqual(own.expected)
+    expect(await wrongCells()).toEqual([])
+    await expectSummariesMatchLive()
+    await compactAreaCellCounts(server.knex, undefined, { wait: true })
+    await expectSummariesMatchLive()
+  })
+
+  it('counts nothing after TRUNCATE of buildings and addresses (in a transaction, rolled back)', async () => {
+    const trx = await server.knex.transaction()
+    try {
+      await trx.raw('TRUNCATE buildings, addresses CASCADE')
+      const { rows } = await trx.raw(
+        `SELECT cell FROM area_cell_counts GROUP BY cell
+          HAVING sum(addresses) <> 0 OR sum(residents) <> 0 OR sum(legal_entities) <> 0 OR sum(buildings) <> 0`,
+      )
+      expect(rows).toEqual([])
+      expect((await trx.raw('SELECT count(*)::int AS n FROM address_counts')).rows[0].n).toBe(0)
+    } finally {
+      await trx.rollback()
+    }
+    await expectSummariesMatchLive()
+  })
+
+  it.skipIf(inject('embedded'))(
+    'writers of buildings in one level-16 cell neither wait for each other nor for a compaction (real PostgreSQL)',
+    async () => {
+      const before = (await ownBuildings()).live.all.length
+      /** Inserts a building (entity and row, one statement) of this file near the 'new' ones. */
+      const addBuilding = async (trx: Knex.Transaction, key: string, i: number) => {
+        const [{ txid }] = await trx('transactions').insert({ operation: 'test: buildings' }).returning('txid')
+        const id = randomUUID()
+        const ring = box(LON0 + 0.0065 + i * 0.0001, LAT0 + 0.0085, LON0 + 0.00655 + i * 0.0001, LAT0 + 0.00855)
+        buildings[key] = { ring, in: ['all', 'cell', 'multi'] }
+        await trx.raw(
+          `WITH e AS (INSERT INTO entities (id, entity_type, created_txid) VALUES (?, 'BUILDING', ?))
+           INSERT INTO buildings (id, name, footprint) VALUES (?, ?, ST_SetSRID(ST_GeomFromGeoJSON(?), 4326))`,
+          [id, txid, id, name(key), JSON.stringify({ type: 'Polygon', coordinates: [ring] })],
+        )
+      }
+      const first = await server.knex.transaction()
+      const second = await server.knex.transaction()
+      try {
+        // Were there one counter row per cell, the second writer would wait for the first to end.
+        for (const trx of [first, second]) await trx.raw(`SET LOCAL lock_timeout = '20s'`)
+        await addBuilding(first, 'w1', 0)
+        await addBuilding(second, 'w2', 1)
+        await addBuilding(second, 'w3', 2)
+        const { rows } = await second.raw(
+          `SELECT count(DISTINCT cell_lo >> ${CELL_SHIFT})::int AS cells, min(cell_level)::int AS level FROM buildings WHERE name IN (?, ?)`,
+          [name('w2'), name('w3')],
+        )
+        expect(rows[0]).toEqual({ cells: 1, level: expect.any(Number) })
+        expect(rows[0].level).toBeGreaterThanOrEqual(AREA_CELL_LEVEL)
+        // A compaction meanwhile: it neither waits for the open writers nor takes their deltas.
+        expect(await compactAreaCellCounts(server.knex, undefined, { wait: true })).not.toBeNull()
+        await second.commit()
+        expect(first.isCompleted()).toBe(false)
+        await addBuilding(first, 'w4', 3)
+        await first.commit()
+      } finally {
+        if (!first.isCompleted()) await first.rollback()
+        if (!second.isCompleted()) await second.rollback()
+      }
+      const own = await ownBuildings()
+      expect(own.live).toEqual(own.expected)
+      expect(own.live.all.length).toBe(before + 4)
+      await expectSummariesMatchLive()
+      await compactAreaCellCounts(server.knex, undefined, { wait: true })
+      await expectSummariesMatchLive()
+    },
+  )
 })
 
 describe('area_cell_counts: appended deltas, compaction, concurrent writers', () => {
