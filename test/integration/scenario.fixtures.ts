@@ -5,26 +5,42 @@ import { randomInt } from '../support/ids.js'
 
 // Shared by the scenario tests: valid random keys and one-line GraphQL calls as a department or steward.
 
+// Numbers this file has drawn: a file never gets the same key twice (a seed once drew the same
+// region and sequence twice in a row, and the second "new" person was the first one again).
+const drawn = new Set<string>()
+function fresh(draw: () => string): string {
+  for (;;) {
+    const v = draw()
+    if (!drawn.has(v)) {
+      drawn.add(v)
+      return v
+    }
+  }
+}
+
 /**
  * A valid GB 11643 ID number for a Zhejiang person born on `birth` (YYYY-MM-DD). Region and
- * sequence digits are random (10^5 numbers per birth date), so reruns on a kept database do not collide.
+ * sequence digits are random (10^5 numbers per birth date), so reruns on a kept database do not
+ * collide, and never repeat within a file (a fixed `region` leaves 1,000 numbers per birth date).
  */
-export function makeIdNumber(
-  birth = '1985-03-14',
-  region = `3301${String(randomInt(0, 100)).padStart(2, '0')}`,
-): string {
-  const first17 = `${region}${birth.replaceAll('-', '')}${String(randomInt(0, 1000)).padStart(3, '0')}`
-  return first17 + idNumberCheckChar(first17)!
+export function makeIdNumber(birth = '1985-03-14', region?: string): string {
+  return fresh(() => {
+    const r = region ?? `3301${String(randomInt(0, 100)).padStart(2, '0')}`
+    const first17 = `${r}${birth.replaceAll('-', '')}${String(randomInt(0, 1000)).padStart(3, '0')}`
+    return first17 + idNumberCheckChar(first17)!
+  })
 }
 
 const CHARSET = '0123456789ABCDEFGHJKLMNPQRTUWXY'
 
-/** A valid GB 32100 credit code of a Hangzhou enterprise (authority 9, type 1); random body. */
+/** A valid GB 32100 credit code of a Hangzhou enterprise (authority 9, type 1); random body, never repeated within a file. */
 export function makeCreditCode(kind: '91' | '51' = '91'): string {
-  let body = ''
-  for (let i = 0; i < 9; i++) body += CHARSET[randomInt(0, CHARSET.length)]
-  const first17 = `${kind}330106${body}`
-  return first17 + creditCodeCheckChar(first17)!
+  return fresh(() => {
+    let body = ''
+    for (let i = 0; i < 9; i++) body += CHARSET[randomInt(0, CHARSET.length)]
+    const first17 = `${kind}330106${body}`
+    return first17 + creditCodeCheckChar(first17)!
+  })
 }
 
 /** Headers of a department app (temporary header authentication). */
