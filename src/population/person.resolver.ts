@@ -1,17 +1,17 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import { fieldsNeeded, joinPlan, primeJoined, type Context } from '../graphql/context.js'
+import { joinPlan, primeJoined, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { checkId } from '../shared/ids.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
-import { joinedRowsWhere, loadEntityAsOf, rowToObject, type EntityObject } from '../reconciliation/entity.store.js'
+import { joinedRowsWhere, loadEntityAsOf, selectJoined, type EntityObject } from '../reconciliation/entity.store.js'
 import { validateIdNumber } from '../reconciliation/rules/id-number.js'
 import { badInput } from '../shared/errors.js'
 import { Address } from '../spatial/address.type.js'
 import { LegalEntity } from '../legal-entity/legal-entity.type.js'
 import { PersonFilter } from './person.input.js'
-import { personColumns, personIdsByIdNumber, personQuery } from './person.store.js'
+import { personIdsByIdNumber, personQuery } from './person.store.js'
 import { Person, PersonConnection, PersonLookup } from './person.type.js'
 
 const asPerson = (o: EntityObject | null) => o as unknown as Person | null
@@ -24,18 +24,18 @@ export async function personPage(
   after: string | null | undefined,
 ) {
   const size = pageSize(first)
-  const { rows, hasNextPage } = await keysetPage(
-    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices).select(
-      personColumns(ctx.knex, fieldsNeeded(ctx.loaders, 'PERSON')),
-    ),
-    size,
-    after,
-    'p.id',
+  // The page, its persons' selected columns and the addresses, divisions and employers the
+  // operation selects of them, in one prepared statement; the loaders are primed with what it read.
+  const { query, entitiesOf } = selectJoined(
+    personQuery(ctx.knex, filter, ctx.config.maxGeometryVertices),
+    joinPlan(ctx.loaders, 'PERSON'),
+    'p',
   )
+  const { rows, hasNextPage } = await keysetPage<Record<string, unknown>>(query, size, after, 'p.id', ctx.knex)
   const items = rows.map((r) => {
-    const p = rowToObject('PERSON', r) as unknown as Person
-    ctx.loaders.entity.PERSON.prime(p.id, p as unknown as EntityObject)
-    return p
+    const entities = entitiesOf(r)
+    for (const e of entities) ctx.loaders.entity[e.entityType].prime(e.id, e)
+    return entities[0] as unknown as Person
   })
   return new PersonConnection(
     new Page(

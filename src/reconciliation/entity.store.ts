@@ -217,17 +217,29 @@ interface CompiledJoin {
   parts: { entityType: EntityTypeName; columns: [string, string][] }[]
 }
 
-const joinSql = new Map<string, CompiledJoin>()
+/** A join plan as select-list and LEFT JOIN text over a root table already aliased `root`. */
+interface JoinedColumns {
+  select: string
+  joins: string
+  parts: CompiledJoin['parts']
+}
 
-function compileJoin(plan: JoinPlan, column: string): CompiledJoin {
-  const key = `${column}|${planKey(plan)}`
-  const known = joinSql.get(key)
+const joinSql = new Map<string, CompiledJoin>()
+const joinedColumnsByPlan = new Map<string, JoinedColumns>()
+
+/**
+ * The select list and LEFT JOINs (by primary key) of a join plan whose root table is aliased
+ * `root`; the joined entities get aliases t1, t2, … Output names are `<alias>__<column>`.
+ */
+function compileJoinedColumns(plan: JoinPlan, root: string): JoinedColumns {
+  const key = `${root}|${planKey(plan)}`
+  const known = joinedColumnsByPlan.get(key)
   if (known) return known
   const parts: CompiledJoin['parts'] = []
   const select: string[] = []
-  const from: string[] = []
+  const joins: string[] = []
   const visit = (p: JoinPlan, on?: { parent: string; column: string }) => {
-    const alias = `t${parts.length}`
+    const alias = on ? `t${parts.length}` : root
     const spec = ENTITY_SPECS[p.entityType]
     const lazy = LAZY_GEOMETRY[p.entityType]
     const columns: [string, string][] = []
@@ -248,20 +260,59 @@ function compileJoin(plan: JoinPlan, column: string): CompiledJoin {
     }
     for (const [name, c] of Object.entries(EXTRA_COLUMNS[p.entityType] ?? {}))
       if (!p.fields || p.fields.has(name)) add(c)
-    from.push(
-      on
-        ? `LEFT JOIN "${spec.table}" ${alias} ON ${alias}.id = ${on.parent}."${on.column}_id"`
-        : `"${spec.table}" ${alias}`,
-    )
+    if (on) joins.push(`LEFT JOIN "${spec.table}" ${alias} ON ${alias}.id = ${on.parent}."${on.column}_id"`)
     for (const j of p.joins) {
       const f = spec.fields.find((x) => x.name === j.field)
       if (f?.kind.type === 'reference') visit(j.plan, { parent: alias, column: f.column })
     }
   }
   visit(plan)
-  const compiled = { sql: `SELECT ${select.join(', ')} FROM ${from.join(' ')} WHERE t0."${column}" = ?`, parts }
+  const compiled = { select: select.join(', '), joins: joins.join(' '), parts }
+  if (joinedColumnsByPlan.size < MAX_NAMED_STATEMENTS) joinedColumnsByPlan.set(key, compiled)
+  return compiled
+}
+
+function compileJoin(plan: JoinPlan, column: string): CompiledJoin {
+  const key = `${column}|${planKey(plan)}`
+  const known = joinSql.get(key)
+  if (known) return known
+  const { select, joins, parts } = compileJoinedColumns(plan, 't0')
+  const table = ENTITY_SPECS[plan.entityType].table
+  const compiled = { sql: `SELECT ${select} FROM "${table}" t0 ${joins} WHERE t0."${column}" = ?`, parts }
   if (joinSql.size < MAX_NAMED_STATEMENTS) joinSql.set(key, compiled)
   return compiled
+}
+
+/** One result row of a joined statement as its entities: [the root, then the referenced ones found]. */
+function joinedRowEntities(parts: CompiledJoin['parts'], r: Record<string, unknown>): EntityObject[] {
+  const out: EntityObject[] = []
+  for (const part of parts) {
+    const row: Record<string, unknown> = {}
+    for (const [name, col] of part.columns) row[col] = r[name]
+    if (row.id === null || row.id === undefined) continue
+    const obj = rowToObject(part.entityType, row)
+    const lazy = LAZY_GEOMETRY[part.entityType]
+    if (lazy) delete obj[lazy]
+    out.push(obj)
+  }
+  return out
+}
+
+/**
+ * Adds a join plan's columns and LEFT JOINs to a query over the plan's root table aliased `root`
+ * (a page of a filtered list); `entitiesOf` turns each row it returns into [the root entity, the
+ * referenced entities found], to prime the loaders with (primeJoined).
+ */
+export function selectJoined(
+  query: Knex.QueryBuilder,
+  plan: JoinPlan,
+  root: string,
+): { query: Knex.QueryBuilder; entitiesOf: (row: Record<string, unknown>) => EntityObject[] } {
+  if (!/^[a-z]+$/.test(root)) throw new Error(`not an alias: ${root}`)
+  const { select, joins, parts } = compileJoinedColumns(plan, root)
+  query.select(query.client.raw(select))
+  if (joins) query.joinRaw(joins)
+  return { query, entitiesOf: (row) => joinedRowEntities(parts, row) }
 }
 
 /**
@@ -281,17 +332,5 @@ export async function joinedRowsWhere(
   if (!/^[a-z_]+$/.test(column)) throw new Error(`not a column name: ${column}`)
   const { sql, parts } = compileJoin(plan, column)
   const rows = await runLookup(knex, sql, value)
-  return rows.map((r) => {
-    const out: EntityObject[] = []
-    for (const part of parts) {
-      const row: Record<string, unknown> = {}
-      for (const [name, col] of part.columns) row[col] = r[name]
-      if (row.id === null || row.id === undefined) continue
-      const obj = rowToObject(part.entityType, row)
-      const lazy = LAZY_GEOMETRY[part.entityType]
-      if (lazy) delete obj[lazy]
-      out.push(obj)
-    }
-    return out
-  })
+  return rows.map((r) => joinedRowEntities(parts, r))
 }

@@ -128,6 +128,36 @@ describe('statements per request', () => {
     expect(fromRow.statements.filter((s) => /access_log/.test(s))).toEqual([])
   })
 
+  it('a page of persons with address, division and employer: one statement and the log', async () => {
+    // The person works for the legal entity (HRSS owns the employer).
+    await submit('HRSS', 'PERSON', [
+      { sourceKey: `hr-${sfx}`, attributes: { idNumber, employerCreditCode: creditCode } },
+    ])
+    const q = `{ persons(first: 5, filter: { residenceDivisionCode: "${township}" }) { nodes { name residenceAddress { fullText division { code } } employer { name } } pageInfo { hasNextPage } } }`
+    await counted(q, steward)
+    const { data, statements } = await counted(q, steward)
+    expect(data.persons).toEqual({
+      nodes: [
+        {
+          name: `读${sfx}`,
+          residenceAddress: { fullText: `杭州市西湖区读路${sfx}号`, division: { code: township } },
+          employer: { name: `读公司${sfx}` },
+        },
+      ],
+      pageInfo: { hasNextPage: false },
+    })
+    expect(statements.filter((s) => !/access_log_append/.test(s))).toHaveLength(1)
+    expect(statements.filter((s) => /access_log_append/.test(s))).toHaveLength(1)
+    // The same page without the nested fields reads no other table.
+    const lean = await counted(
+      `{ persons(first: 5, filter: { residenceDivisionCode: "${township}" }) { nodes { name } } }`,
+      steward,
+    )
+    expect(lean.data.persons.nodes).toEqual([{ name: `读${sfx}` }])
+    expect(lean.statements.filter((s) => !/access_log_append/.test(s))).toHaveLength(1)
+    expect(lean.statements.filter((s) => /legal_entities/.test(s))).toEqual([])
+  })
+
   it('loaders read only the selected columns; a field selected through a fragment is still read', async () => {
     const lean = await counted(personQuery)
     // No address point turned into GeoJSON, no column of a field nobody asked for.
