@@ -108,7 +108,8 @@ describe('addresses(filter)', () => {
     // whose division is in the city.
     const inCity = await allAddresses({ divisionCode: fx.city })
     const cityPrefix = fx.city.slice(0, 4)
-    for (const n of inCity as unknown as { division: { code: string } }[]) expect(n.division.code.startsWith(cityPrefix)).toBe(true)
+    for (const n of inCity as unknown as { division: { code: string } }[])
+      expect(n.division.code.startsWith(cityPrefix)).toBe(true)
     expect(texts(inCity.filter((n) => n.fullText.includes(fx.road)))).toEqual(mine(() => true))
   })
 
