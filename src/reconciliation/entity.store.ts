@@ -45,21 +45,37 @@ export function selectColumns(
 }
 
 /**
+ * Per entity type, each column rowToObject maps and the property it becomes (a reference's
+ * `<column>_id` and `<column>_key` become `<name>Id` and `<name>Key`), computed once.
+ */
+const columnPropertiesByType = new Map<EntityTypeName, ReadonlyMap<string, string>>()
+function columnProperties(entityType: EntityTypeName): ReadonlyMap<string, string> {
+  let map = columnPropertiesByType.get(entityType)
+  if (!map) {
+    const m = new Map<string, string>()
+    for (const f of ENTITY_SPECS[entityType].fields) {
+      if (f.kind.type === 'reference') {
+        m.set(`${f.column}_id`, `${f.name}Id`)
+        m.set(`${f.column}_key`, `${f.name}Key`)
+      } else m.set(f.column, f.name)
+    }
+    for (const [name, col] of Object.entries(EXTRA_COLUMNS[entityType] ?? {})) m.set(col, name)
+    map = m
+    columnPropertiesByType.set(entityType, map)
+  }
+  return map
+}
+
+/**
  * Maps a domain-table row to the GraphQL shape. Columns the row does not carry (a lean select)
  * are left out of the object, not set to null.
  */
 export function rowToObject(entityType: EntityTypeName, row: Record<string, unknown>): EntityObject {
   const obj: EntityObject = { id: row.id as string, entityType }
-  for (const f of ENTITY_SPECS[entityType].fields) {
-    if (f.kind.type === 'reference') {
-      const idCol = `${f.column}_id`
-      if (!(idCol in row)) continue
-      obj[`${f.name}Id`] = row[idCol] ?? null
-      obj[`${f.name}Key`] = row[`${f.column}_key`] ?? null
-    } else if (f.column in row) obj[f.name] = row[f.column] ?? null
+  for (const [col, prop] of columnProperties(entityType)) {
+    const v = row[col]
+    if (v !== undefined) obj[prop] = v
   }
-  for (const [name, col] of Object.entries(EXTRA_COLUMNS[entityType] ?? {}))
-    if (col in row) obj[name] = row[col] ?? null
   return obj
 }
 
@@ -213,8 +229,11 @@ function planKey(p: JoinPlan): string {
 
 interface CompiledJoin {
   sql: string
-  /** Per alias: its entity type and its columns (output name → column). */
-  parts: { entityType: EntityTypeName; columns: [string, string][] }[]
+  /**
+   * Per alias: its entity type, the output name of its id, and each other output name with the
+   * property it becomes (as rowToObject maps the column).
+   */
+  parts: { entityType: EntityTypeName; id: string; properties: [string, string][] }[]
 }
 
 /** A join plan as select-list and LEFT JOIN text over a root table already aliased `root`. */
@@ -242,12 +261,14 @@ function compileJoinedColumns(plan: JoinPlan, root: string): JoinedColumns {
     const alias = on ? `t${parts.length}` : root
     const spec = ENTITY_SPECS[p.entityType]
     const lazy = LAZY_GEOMETRY[p.entityType]
-    const columns: [string, string][] = []
+    const properties: [string, string][] = []
+    const byColumn = columnProperties(p.entityType)
     const add = (col: string, expr = `${alias}."${col}"`) => {
-      columns.push([`${alias}__${col}`, col])
+      const prop = byColumn.get(col)
+      if (prop) properties.push([`${alias}__${col}`, prop])
       select.push(`${expr} AS "${alias}__${col}"`)
     }
-    parts.push({ entityType: p.entityType, columns })
+    parts.push({ entityType: p.entityType, id: `${alias}__id`, properties })
     add('id')
     for (const f of spec.fields) {
       if (p.fields && !p.fields.has(f.name)) continue
@@ -287,12 +308,11 @@ function compileJoin(plan: JoinPlan, column: string): CompiledJoin {
 function joinedRowEntities(parts: CompiledJoin['parts'], r: Record<string, unknown>): EntityObject[] {
   const out: EntityObject[] = []
   for (const part of parts) {
-    const row: Record<string, unknown> = {}
-    for (const [name, col] of part.columns) row[col] = r[name]
-    if (row.id === null || row.id === undefined) continue
-    const obj = rowToObject(part.entityType, row)
-    const lazy = LAZY_GEOMETRY[part.entityType]
-    if (lazy) delete obj[lazy]
+    const id = r[part.id]
+    if (id === null || id === undefined) continue
+    // Boundaries of LAZY_GEOMETRY types are never selected here (compileJoinedColumns).
+    const obj: EntityObject = { id: id as string, entityType: part.entityType }
+    for (const [name, prop] of part.properties) obj[prop] = r[name]
     out.push(obj)
   }
   return out
