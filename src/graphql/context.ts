@@ -47,6 +47,11 @@ export interface Loaders {
    * entity loaders of LEAN_TYPES read only the columns it shows. Unset: whole rows.
    */
   selection: { fields?: Selection }
+  /**
+   * Entities a joined lookup or page has already read in this request, by id: a reference to one
+   * of them resolves at once (no promise, no batch), the rest through `entity`'s loaders.
+   */
+  known: Map<string, EntityObject>
 }
 
 /** Entity types whose loaders read only the selected columns. */
@@ -73,10 +78,30 @@ export function joinPlan(loaders: Loaders, entityType: EntityTypeName, depth = 2
   return { entityType, fields, joins }
 }
 
+/** Makes an entity read by a joined statement the request's answer for its id (loader and `known`). */
+export function primeEntity(loaders: Loaders, e: EntityObject): void {
+  loaders.entity[e.entityType].prime(e.id, e)
+  if (!loaders.known.has(e.id)) loaders.known.set(e.id, e)
+}
+
 /** Primes the loaders with the entities a joined lookup read; returns the matches (lowest id first). */
 export function primeJoined(loaders: Loaders, rows: EntityObject[][]): EntityObject[] {
-  for (const row of rows) for (const e of row) loaders.entity[e.entityType].prime(e.id, e)
+  for (const row of rows) for (const e of row) primeEntity(loaders, e)
   return rows.map((r) => r[0]).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+}
+
+/**
+ * The entity a reference names: the one this request has already read when there is one
+ * (synchronously), else loaded (batched with the other loads of its type); null for no id.
+ */
+export function entityRef(
+  loaders: Loaders,
+  entityType: EntityTypeName,
+  id: string | null | undefined,
+): EntityObject | null | Promise<EntityObject | null> {
+  if (!id) return null
+  const known = loaders.known.get(id)
+  return known && known.entityType === entityType ? known : loaders.entity[entityType].load(id)
 }
 
 function fieldsNeededOf(selection: Loaders['selection'], entityType: EntityTypeName): Set<string> | undefined {
@@ -113,6 +138,7 @@ export function createLoaders(knex: Knex): Loaders {
   const loadRules = () => (rules ??= cachedAuthorityRules(knex))
   return {
     selection,
+    known: new Map(),
     rules: loadRules,
     dataItems: () => (dataItems ??= loadRules().then((r) => listDataItems(knex, r))),
     itemValueCount: new DataLoader(async (keys) => {

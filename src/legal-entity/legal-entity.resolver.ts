@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import { joinPlan, primeJoined, type Context } from '../graphql/context.js'
+import { entityRef, joinPlan, primeEntity, primeJoined, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import { personPage } from '../population/person.resolver.js'
@@ -63,7 +63,7 @@ export class LegalEntityResolver {
     const { rows, hasNextPage } = await keysetPage(query, size, after, 'le.id', ctx.knex)
     const items = rows.map((r) => {
       const entities = entitiesOf(r)
-      for (const e of entities) ctx.loaders.entity[e.entityType].prime(e.id, e)
+      for (const e of entities) primeEntity(ctx.loaders, e)
       return entities[0] as unknown as LegalEntity
     })
     return new LegalEntityConnection(
@@ -100,13 +100,13 @@ export class LegalEntityResolver {
   @FieldResolver(() => Person, { nullable: true })
   async legalRepresentative(@Root() e: LegalEntity, @Ctx() ctx: Context) {
     if (!e.legalRepresentativeId) return null
-    const person = await ctx.loaders.entity.PERSON.load(e.legalRepresentativeId)
+    const person = await entityRef(ctx.loaders, 'PERSON', e.legalRepresentativeId)
     return (await hiddenAsDeceased(ctx, person)) ? null : person
   }
 
   @FieldResolver(() => Address, { nullable: true })
   registeredAddress(@Root() e: LegalEntity, @Ctx() ctx: Context) {
-    return e.registeredAddressId ? ctx.loaders.entity.ADDRESS.load(e.registeredAddressId) : null
+    return entityRef(ctx.loaders, 'ADDRESS', e.registeredAddressId)
   }
 
   @FieldResolver(() => PersonConnection, { description: 'Persons whose employer this is (HRSS data).' })

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import { joinPlan, primeJoined, type Context } from '../graphql/context.js'
+import { entityRef, joinPlan, primeEntity, primeJoined, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { checkId } from '../shared/ids.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
@@ -34,7 +34,7 @@ export async function personPage(
   const { rows, hasNextPage } = await keysetPage<Record<string, unknown>>(query, size, after, 'p.id', ctx.knex)
   const items = rows.map((r) => {
     const entities = entitiesOf(r)
-    for (const e of entities) ctx.loaders.entity[e.entityType].prime(e.id, e)
+    for (const e of entities) primeEntity(ctx.loaders, e)
     return entities[0] as unknown as Person
   })
   return new PersonConnection(
@@ -123,17 +123,17 @@ export class PersonResolver {
 
   @FieldResolver(() => Address, { nullable: true })
   householdAddress(@Root() p: Person, @Ctx() ctx: Context) {
-    return p.householdAddressId ? ctx.loaders.entity.ADDRESS.load(p.householdAddressId) : null
+    return entityRef(ctx.loaders, 'ADDRESS', p.householdAddressId)
   }
 
   @FieldResolver(() => Address, { nullable: true })
   residenceAddress(@Root() p: Person, @Ctx() ctx: Context) {
-    return p.residenceAddressId ? ctx.loaders.entity.ADDRESS.load(p.residenceAddressId) : null
+    return entityRef(ctx.loaders, 'ADDRESS', p.residenceAddressId)
   }
 
   @FieldResolver(() => LegalEntity, { nullable: true })
   employer(@Root() p: Person, @Ctx() ctx: Context) {
-    return p.employerId ? ctx.loaders.entity.LEGAL_ENTITY.load(p.employerId) : null
+    return entityRef(ctx.loaders, 'LEGAL_ENTITY', p.employerId)
   }
 
   @FieldResolver(() => [LegalEntity])

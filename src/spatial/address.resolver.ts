@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
-import type { Context } from '../graphql/context.js'
+import { entityRef, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { PersonConnection, type Person } from '../population/person.type.js'
 import { personColumns, residentsQuery } from '../population/person.store.js'
@@ -18,7 +18,7 @@ export class AddressResolver {
 
   @FieldResolver(() => AdminDivision, { nullable: true })
   division(@Root() a: Address, @Ctx() ctx: Context) {
-    return a.divisionId ? ctx.loaders.entity.ADMIN_DIVISION.load(a.divisionId) : null
+    return entityRef(ctx.loaders, 'ADMIN_DIVISION', a.divisionId)
   }
 
   @FieldResolver(() => Building, {

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Float, Query, Resolver, Root } from 'type-graphql'
-import type { Context } from '../graphql/context.js'
+import { entityRef, type Context } from '../graphql/context.js'
 import { DivisionLevel } from '../graphql/enums.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'
 import { isValidDivisionCode } from '../reconciliation/rules/division-code.js'
@@ -32,7 +32,7 @@ export class AdminDivisionResolver {
 
   @FieldResolver(() => AdminDivision, { nullable: true })
   parent(@Root() d: AdminDivision, @Ctx() ctx: Context) {
-    return d.parentId ? ctx.loaders.entity.ADMIN_DIVISION.load(d.parentId) : null
+    return entityRef(ctx.loaders, 'ADMIN_DIVISION', d.parentId)
   }
 
   @FieldResolver(() => [AdminDivision])
