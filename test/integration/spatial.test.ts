@@ -204,6 +204,34 @@ describe('buildings and parcels', () => {
 })
 
 describe('persons and legal entities by place', () => {
+  it('persons pages by keyset with each residence read in the page: every living resident once', async () => {
+    const living = fx.residents.filter((r) => !r.deceased)
+    const seen: { idNumber: string; address: string }[] = []
+    let after: string | null = null
+    let pages = 0
+    for (;;) {
+      const res: GqlResult = await server.gql(
+        `query($f: PersonFilter, $after: String) { persons(filter: $f, first: 3, after: $after) { nodes { idNumber residenceAddress { fullText division { code } } } pageInfo { hasNextPage endCursor } } }`,
+        { f: { residenceDivisionCode: fx.district }, after },
+        { 'X-Department': 'PSB' },
+      )
+      expect(res.errors).toBeUndefined()
+      pages++
+      for (const n of res.data.persons.nodes) {
+        expect(n.residenceAddress.division.code.startsWith(fx.district)).toBe(true)
+        seen.push({ idNumber: n.idNumber, address: n.residenceAddress.fullText })
+      }
+      if (!res.data.persons.pageInfo.hasNextPage) break
+      after = res.data.persons.pageInfo.endCursor
+    }
+    expect(pages).toBe(Math.ceil(living.length / 3))
+    const byId = (xs: { idNumber: string; address: string }[]) =>
+      [...xs].sort((a, b) => (a.idNumber < b.idNumber ? -1 : 1))
+    expect(byId(seen)).toEqual(
+      byId(living.map((r) => ({ idNumber: r.idNumber, address: fx.addresses[r.address].fullText }))),
+    )
+  })
+
   it('persons: residenceWithin, residenceNear and residenceDivisionCode leave out the deceased', async () => {
     const living = fx.residents.filter((r) => !r.deceased)
     const ids = (r: typeof fx.residents) => r.map((x) => x.idNumber).sort()
