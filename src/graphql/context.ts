@@ -84,10 +84,15 @@ export function primeEntity(loaders: Loaders, e: EntityObject): void {
   if (!loaders.known.has(e.id)) loaders.known.set(e.id, e)
 }
 
+/** Primes the loaders with the entities of joined rows ([root, referenced…] each); returns the roots in row order. */
+export function primeRows(loaders: Loaders, rows: EntityObject[][]): EntityObject[] {
+  for (const row of rows) for (const e of row) primeEntity(loaders, e)
+  return rows.map((r) => r[0])
+}
+
 /** Primes the loaders with the entities a joined lookup read; returns the matches (lowest id first). */
 export function primeJoined(loaders: Loaders, rows: EntityObject[][]): EntityObject[] {
-  for (const row of rows) for (const e of row) primeEntity(loaders, e)
-  return rows.map((r) => r[0]).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  return primeRows(loaders, rows).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import { entityRef, joinPlan, primeEntity, primeJoined, type Context } from '../graphql/context.js'
+import { entityRef, joinPlan, primeJoined, primeRows, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
 import { personPage } from '../population/person.resolver.js'
@@ -61,11 +61,7 @@ export class LegalEntityResolver {
       'le',
     )
     const { rows, hasNextPage } = await keysetPage(query, size, after, 'le.id', ctx.knex)
-    const items = rows.map((r) => {
-      const entities = entitiesOf(r)
-      for (const e of entities) primeEntity(ctx.loaders, e)
-      return entities[0] as unknown as LegalEntity
-    })
+    const items = primeRows(ctx.loaders, rows.map(entitiesOf)) as unknown as LegalEntity[]
     return new LegalEntityConnection(
       new Page(
         items,

@@ -1,7 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql'
 import { accessState, hiddenAsDeceased } from '../access/visibility.js'
 import { bulkLookup } from '../graphql/bulk-lookup.js'
-import { entityRef, joinPlan, primeEntity, primeJoined, type Context } from '../graphql/context.js'
+import { entityRef, joinPlan, primeJoined, primeRows, type Context } from '../graphql/context.js'
 import { encodeCursor, keysetPage, Page, pageSize } from '../graphql/pagination.js'
 import { checkId } from '../shared/ids.js'
 import { DateTimeScalar } from '../graphql/scalars.js'
@@ -31,12 +31,8 @@ export async function personPage(
     joinPlan(ctx.loaders, 'PERSON'),
     'p',
   )
-  const { rows, hasNextPage } = await keysetPage<Record<string, unknown>>(query, size, after, 'p.id', ctx.knex)
-  const items = rows.map((r) => {
-    const entities = entitiesOf(r)
-    for (const e of entities) primeEntity(ctx.loaders, e)
-    return entities[0] as unknown as Person
-  })
+  const { rows, hasNextPage } = await keysetPage(query, size, after, 'p.id', ctx.knex)
+  const items = primeRows(ctx.loaders, rows.map(entitiesOf)) as unknown as Person[]
   return new PersonConnection(
     new Page(
       items,

@@ -321,7 +321,7 @@ function joinedRowEntities(parts: CompiledJoin['parts'], r: Record<string, unkno
 /**
  * Adds a join plan's columns and LEFT JOINs to a query over the plan's root table aliased `root`
  * (a page of a filtered list); `entitiesOf` turns each row it returns into [the root entity, the
- * referenced entities found], to prime the loaders with (primeJoined).
+ * referenced entities found], to prime the loaders with (primeRows).
  */
 export function selectJoined(
   query: Knex.QueryBuilder,
