@@ -22,18 +22,21 @@ export const EXTRA_COLUMNS: Partial<Record<EntityTypeName, Record<string, string
 /**
  * The select list of a domain table, geometry as GeoJSON; `alias` prefixes each column. With
  * `fields` (registry field names and EXTRA_COLUMNS names, from the query's lookahead: see
- * src/graphql/lookahead.ts) only their columns and the id; without, every column.
+ * src/graphql/lookahead.ts) only their columns and the id; without, every column. `eager` leaves
+ * out the LAZY_GEOMETRY column (its resolver loads it when it is selected).
  */
 export function selectColumns(
   knex: Knex,
   entityType: EntityTypeName,
   alias = ENTITY_SPECS[entityType].table,
   fields?: ReadonlySet<string>,
+  eager = false,
 ): (string | Knex.Raw)[] {
   const spec = ENTITY_SPECS[entityType]
+  const lazy = eager ? LAZY_GEOMETRY[entityType] : undefined
   const cols: (string | Knex.Raw)[] = [`${alias}.id`]
   for (const f of spec.fields) {
-    if (fields && !fields.has(f.name)) continue
+    if ((fields && !fields.has(f.name)) || f.name === lazy) continue
     if (f.kind.type === 'reference') cols.push(`${alias}.${f.column}_id`, `${alias}.${f.column}_key`)
     else if (f.kind.type === 'geometry')
       cols.push(knex.raw(`ST_AsGeoJSON(??, 7)::json AS ??`, [`${alias}.${f.column}`, f.column]))
@@ -95,10 +98,8 @@ function lookupStatement(
   const key = `${entityType}|${condition}|${fields ? [...fields].sort().join(',') : '*'}`
   let sql = loaderSql.get(key)
   if (sql === undefined) {
-    const lazy = LAZY_GEOMETRY[entityType]
-    const columns = selectColumns(knex, entityType, ENTITY_SPECS[entityType].table, fields)
     const select = knex(ENTITY_SPECS[entityType].table)
-      .select(lazy ? columns.filter((c) => typeof c === 'string') : columns)
+      .select(selectColumns(knex, entityType, ENTITY_SPECS[entityType].table, fields, true))
       .toSQL().sql
     sql = `${select} where ${condition}`
     if (loaderSql.size < MAX_NAMED_STATEMENTS) loaderSql.set(key, sql)
@@ -124,16 +125,9 @@ export async function loadEntities(
   ids: readonly string[],
   fields?: ReadonlySet<string>,
 ): Promise<(EntityObject | null)[]> {
-  const lazy = LAZY_GEOMETRY[entityType]
   const rows = await runLookup(knex, lookupStatement(knex, entityType, fields, '"id" = ANY(?::uuid[])'), ids)
-  const byId = new Map(
-    rows.map((r: Record<string, unknown>) => {
-      const obj = rowToObject(entityType, r)
-      // undefined (not null): "not loaded"; the field's resolver loads it when it is selected.
-      if (lazy) delete obj[lazy]
-      return [r.id as string, obj]
-    }),
-  )
+  // A lazy boundary is not read, so it stays undefined ("not loaded"): its resolver loads it when selected.
+  const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, rowToObject(entityType, r)]))
   return ids.map((id) => byId.get(id) ?? null)
 }
 

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Float, Query, Resolver, Root } from 'type-graphql'
-import { entityRef, type Context } from '../graphql/context.js'
+import { entityRef, fieldsNeeded, type Context } from '../graphql/context.js'
 import { DivisionLevel } from '../graphql/enums.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'
 import { isValidDivisionCode } from '../reconciliation/rules/division-code.js'
@@ -16,7 +16,11 @@ export class AdminDivisionResolver {
   async adminDivision(@Ctx() ctx: Context, @Arg('code', () => String) code: string): Promise<AdminDivision | null> {
     if (!isValidDivisionCode(code))
       throw badInput('code must be a 6, 9 or 12 digit division code', 'code', 'INVALID_DIVISION_CODE')
-    return ((await divisionByCode(ctx.knex, code)) as unknown as AdminDivision | undefined) ?? null
+    return (
+      ((await divisionByCode(ctx.knex, code, fieldsNeeded(ctx.loaders, 'ADMIN_DIVISION'))) as unknown as
+        | AdminDivision
+        | undefined) ?? null
+    )
   }
 
   @Query(() => [AdminDivision], { description: 'Divisions by level and/or parent code, ordered by code.' })
@@ -27,7 +31,11 @@ export class AdminDivisionResolver {
   ): Promise<AdminDivision[]> {
     if (parentCode && !isValidDivisionCode(parentCode))
       throw badInput('parentCode must be a 6, 9 or 12 digit division code', 'parentCode', 'INVALID_DIVISION_CODE')
-    return (await listDivisions(ctx.knex, { level, parentCode })) as unknown as AdminDivision[]
+    return (await listDivisions(
+      ctx.knex,
+      { level, parentCode },
+      fieldsNeeded(ctx.loaders, 'ADMIN_DIVISION'),
+    )) as unknown as AdminDivision[]
   }
 
   @FieldResolver(() => AdminDivision, { nullable: true })
@@ -37,7 +45,7 @@ export class AdminDivisionResolver {
 
   @FieldResolver(() => [AdminDivision])
   children(@Root() d: AdminDivision, @Ctx() ctx: Context) {
-    return childDivisions(ctx.knex, d.id)
+    return childDivisions(ctx.knex, d.id, fieldsNeeded(ctx.loaders, 'ADMIN_DIVISION'))
   }
 
   @FieldResolver(() => GeoJSONScalar, {

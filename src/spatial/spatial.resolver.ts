@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql'
 import { Arg, Ctx, Float, Info, Int, Query, Resolver } from 'type-graphql'
-import type { Context } from '../graphql/context.js'
+import { fieldsNeeded, type Context } from '../graphql/context.js'
 import { selectionOf } from '../graphql/lookahead.js'
 import { Page, pageSize } from '../graphql/pagination.js'
 import { GeoJSONScalar } from '../graphql/scalars.js'
@@ -28,7 +28,15 @@ async function page(
   first: number | undefined,
   after: string | undefined,
 ) {
-  const p = await spatialPage(ctx.knex, kind, filter, pageSize(first), after, ctx.config.maxGeometryVertices)
+  const p = await spatialPage(
+    ctx.knex,
+    kind,
+    filter,
+    pageSize(first),
+    after,
+    ctx.config.maxGeometryVertices,
+    fieldsNeeded(ctx.loaders, kind as EntityTypeName),
+  )
   for (const item of p.items) ctx.loaders.entity[kind as EntityTypeName].prime(item.id, item)
   return new Page(p.items, p.hasNextPage, p.cursorOf, p.count)
 }
@@ -90,7 +98,7 @@ export class SpatialResolver {
 
   @Query(() => [AdminDivision], { description: 'Every division containing the point, top-down.' })
   async divisionsAt(@Ctx() ctx: Context, @Arg('lon', () => Float) lon: number, @Arg('lat', () => Float) lat: number) {
-    const divisions = await divisionsAt(ctx.knex, lon, lat)
+    const divisions = await divisionsAt(ctx.knex, lon, lat, fieldsNeeded(ctx.loaders, 'ADMIN_DIVISION'))
     for (const d of divisions) ctx.loaders.entity.ADMIN_DIVISION.prime(d.id, d)
     return divisions as unknown as AdminDivision[]
   }
@@ -118,7 +126,7 @@ export class SpatialResolver {
   ): Promise<ReverseGeocodeResult> {
     const [hits, divisions] = await Promise.all([
       nearest(ctx, lon, lat, 1, REVERSE_GEOCODE_METERS),
-      divisionsAt(ctx.knex, lon, lat),
+      divisionsAt(ctx.knex, lon, lat, fieldsNeeded(ctx.loaders, 'ADMIN_DIVISION')),
     ])
     return { nearest: hits[0] ?? null, divisions: divisions as unknown as AdminDivision[] }
   }

@@ -149,6 +149,8 @@ function withoutParallelWorkers<T>(knex: Knex, fn: (trx: Knex.Transaction) => Pr
  * One keyset page of addresses, buildings or parcels matching the filter. Without textContains the
  * order is by id and the cursor is [id]; with it (addresses) the order is by similarity, best first,
  * then id, and the cursor is [score, id]. An empty page has hasNextPage false; count runs only when called.
+ * With `fields` (the request's lookahead) only those columns: an address page that does not select
+ * `location` reads no GeoJSON.
  */
 export async function spatialPage(
   knex: Knex,
@@ -157,12 +159,13 @@ export async function spatialPage(
   first: number,
   after: string | null | undefined,
   maxVertices = DEFAULT_MAX_GEOMETRY_VERTICES,
+  fields?: ReadonlySet<string>,
 ): Promise<SpatialPage> {
   const t = TABLES[kind]
   const { base, search } = spatialQuery(knex, kind, filter, maxVertices)
   const key = decodeCursor(after)
   const badCursor = () => badInput('after is not a cursor this service issued', 'after')
-  const columns = selectColumns(knex, kind, t.alias)
+  const columns = selectColumns(knex, kind, t.alias, fields)
 
   if (!search) {
     if (key && (key.length !== 1 || typeof key[0] !== 'string' || !UUID.test(key[0]))) throw badCursor()
@@ -291,11 +294,21 @@ SELECT id FROM admin_divisions WHERE id IN (SELECT id FROM up)`
 
 const LEVEL_ORDER = ['PROVINCE', 'CITY', 'DISTRICT', 'TOWNSHIP', 'VILLAGE']
 
-/** Every division containing the point, top-down (province first), ties by code; [] outside all boundaries. */
-export async function divisionsAt(knex: Knex, lon: number, lat: number): Promise<EntityObject[]> {
+/**
+ * Every division containing the point, top-down (province first), ties by code; [] outside all
+ * boundaries. Without the boundaries (LAZY_GEOMETRY); with `fields` (the request's lookahead) only
+ * those columns and the two the order needs.
+ */
+export async function divisionsAt(
+  knex: Knex,
+  lon: number,
+  lat: number,
+  fields?: ReadonlySet<string>,
+): Promise<EntityObject[]> {
   checkPoint(lon, lat)
+  const columns = fields ? new Set([...fields, 'level', 'code']) : undefined
   const rows = await knex('admin_divisions as d')
-    .select(selectColumns(knex, 'ADMIN_DIVISION', 'd'))
+    .select(selectColumns(knex, 'ADMIN_DIVISION', 'd', columns, true))
     .whereRaw(`d.id IN (${DIVISIONS_AT_SQL})`, [lon, lat])
   return rows
     .map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))

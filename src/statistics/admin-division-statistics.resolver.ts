@@ -2,7 +2,7 @@ import { Arg, Ctx, FieldResolver, Resolver, Root } from 'type-graphql'
 import type { Context } from '../graphql/context.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 import { disclosedDerivedStatistics } from './disclosure.js'
-import { derivedStatisticsOf, findObservations } from './statistics.service.js'
+import { derivedStatisticsOf, findObservations, selectsObservationProvenance } from './statistics.service.js'
 import { DerivedStatistics, Observation } from './statistics.type.js'
 
 /** The statistics fields of AdminDivision: its observations and its live register counts. */
@@ -30,6 +30,7 @@ export class AdminDivisionStatisticsResolver {
       { regionId: d.id, indicatorCode: indicatorCode ?? undefined },
       periodFrom,
       periodTo,
+      selectsObservationProvenance(ctx.loaders.selection),
     )
     // One region: group by indicator code, keeping each indicator's periods in order (stable sort).
     return rows.sort((a, b) => (a.indicatorCode < b.indicatorCode ? -1 : a.indicatorCode > b.indicatorCode ? 1 : 0))

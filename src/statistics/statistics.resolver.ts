@@ -9,7 +9,13 @@ import { DataItemValueType } from '../reconciliation/data-item.types.js'
 import { AdminDivision } from '../spatial/admin-division.type.js'
 import { isDerivable } from './derivations.js'
 import { disclosedDerivedStatistics } from './disclosure.js'
-import { derivedStatisticsByCode, findDiscrepancies, findObservations, regionArg } from './statistics.service.js'
+import {
+  derivedStatisticsByCode,
+  findDiscrepancies,
+  findObservations,
+  regionArg,
+  selectsObservationProvenance,
+} from './statistics.service.js'
 import { indicatorByCode, indicatorList } from './statistics.store.js'
 import { DerivedStatistics, Indicator, Observation, StatisticsDiscrepancy } from './statistics.type.js'
 
@@ -43,7 +49,13 @@ export class IndicatorResolver {
     @Arg('periodTo', () => String, { nullable: true }) periodTo?: string,
   ): Promise<Observation[]> {
     if (regionCode) regionArg(regionCode, 'regionCode')
-    return findObservations(ctx.knex, { indicatorCode, regionCode: regionCode ?? undefined }, periodFrom, periodTo)
+    return findObservations(
+      ctx.knex,
+      { indicatorCode, regionCode: regionCode ?? undefined },
+      periodFrom,
+      periodTo,
+      selectsObservationProvenance(ctx.loaders.selection),
+    )
   }
 
   @Query(() => DerivedStatistics, {
@@ -103,7 +115,13 @@ export class IndicatorResolver {
     @Arg('periodTo', () => String, { nullable: true }) periodTo?: string,
   ): Promise<Observation[]> {
     if (regionCode) regionArg(regionCode, 'regionCode')
-    return findObservations(ctx.knex, { indicatorId: i.id, regionCode: regionCode ?? undefined }, periodFrom, periodTo)
+    return findObservations(
+      ctx.knex,
+      { indicatorId: i.id, regionCode: regionCode ?? undefined },
+      periodFrom,
+      periodTo,
+      selectsObservationProvenance(ctx.loaders.selection),
+    )
   }
 }
 

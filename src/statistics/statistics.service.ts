@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { Context } from '../graphql/context.js'
 import { comparePeriods, parsePeriod, type Period } from '../reconciliation/rules/period.js'
 import { badInput, notFound } from '../shared/errors.js'
 import { divisionCodePrefix } from '../spatial/spatial-filter.js'
@@ -64,15 +65,30 @@ export function regionArg(code: string, field: string): string {
   return code
 }
 
-/** Observations of an indicator and/or region within the period range, sorted; [] when nothing matches. */
+/**
+ * Observations of an indicator and/or region within the period range, sorted; [] when nothing
+ * matches. `provenance: false` leaves out source and recordedAt (see observationRows).
+ */
 export async function findObservations(
   knex: Knex,
   where: { indicatorId?: string; indicatorCode?: string; regionId?: string; regionCode?: string },
   periodFrom: string | null | undefined,
   periodTo: string | null | undefined,
+  provenance = true,
 ): Promise<ObservationRow[]> {
   const range = periodRange(periodFrom, periodTo)
-  return inRangeSorted(await observationRows(knex, where), range)
+  return inRangeSorted(await observationRows(knex, where, provenance), range)
+}
+
+/**
+ * Whether a request's operation may show an observation's source or recordedAt (the golden value
+ * behind it): true unless its lookahead is known and selects neither on Observation.
+ */
+export function selectsObservationProvenance(selection: Context['loaders']['selection']): boolean {
+  const fields = selection.fields
+  if (!fields) return true
+  const observation = fields.get('Observation')
+  return !!observation && (observation.has('source') || observation.has('recordedAt'))
 }
 
 /** Today's date in UTC, YYYY-MM-DD: the reference date of the age bands. */

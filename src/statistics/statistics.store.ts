@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { namedStatement } from '../db/knex.js'
 import { rowToObject, selectColumns } from '../reconciliation/entity.store.js'
 import { emptyCounts, sectionKey, type DerivedCounts } from './derivations.js'
 import type { Indicator, Observation } from './statistics.type.js'
@@ -206,7 +207,9 @@ export interface ObservationRow extends Observation {
 /**
  * Observations with a resolved indicator and region, optionally of one indicator and/or one
  * region (exact region, not the divisions below it); in no particular order. Source and
- * recordedAt are those of the golden `value` (of `status` when no value was published).
+ * recordedAt are those of the golden `value` (of `status` when no value was published); with
+ * `provenance: false` (a query that selects neither) the golden values are not joined and both
+ * stay undefined. Runs as a named prepared statement (one per combination of conditions).
  */
 export async function observationRows(
   knex: Knex,
@@ -217,16 +220,11 @@ export async function observationRows(
     regionCode?: string
     period?: string
   },
+  provenance = true,
 ): Promise<ObservationRow[]> {
   const q = knex('observations as o')
     .join('indicators as i', 'i.id', 'o.indicator_id')
     .join('admin_divisions as d', 'd.id', 'o.region_id')
-    .leftJoin('golden_values as gv', function () {
-      this.on('gv.entity_id', 'o.id').andOnVal('gv.field', 'value')
-    })
-    .leftJoin('golden_values as gs', function () {
-      this.on('gs.entity_id', 'o.id').andOnVal('gs.field', 'status')
-    })
     .select(
       'o.id',
       'o.period',
@@ -236,25 +234,41 @@ export async function observationRows(
       'o.region_id',
       'i.code as indicator_code',
       'd.code as region_code',
-      knex.raw('coalesce(gv.source_department, gs.source_department) AS source_code'),
-      knex.raw('coalesce(gv.recorded_at, gs.recorded_at) AS recorded_at'),
     )
+  if (provenance)
+    q.leftJoin('golden_values as gv', function () {
+      this.on('gv.entity_id', 'o.id').andOnVal('gv.field', 'value')
+    })
+      .leftJoin('golden_values as gs', function () {
+        this.on('gs.entity_id', 'o.id').andOnVal('gs.field', 'status')
+      })
+      .select(
+        knex.raw('coalesce(gv.source_department, gs.source_department) AS source_code'),
+        knex.raw('coalesce(gv.recorded_at, gs.recorded_at) AS recorded_at'),
+      )
   if (where.indicatorId) q.where('o.indicator_id', where.indicatorId)
   if (where.indicatorCode) q.where('i.code', where.indicatorCode)
   if (where.regionId) q.where('o.region_id', where.regionId)
   if (where.regionCode) q.where('d.code', where.regionCode)
   if (where.period) q.where('o.period', where.period)
-  const rows = await q
+  const { sql, bindings } = q.toSQL()
+  const raw = knex.raw(sql, bindings as Knex.RawBinding[])
+  const named = namedStatement(knex, sql)
+  const { rows } = (await (named ? raw.options(named) : raw)) as { rows: Record<string, any>[] }
   return rows.map((r: Record<string, any>) => ({
     id: r.id,
     entityType: 'OBSERVATION',
     period: r.period,
     value: r.value === null ? null : Number(r.value),
     status: r.status ?? 'FINAL',
-    recordedAt: r.recorded_at ? new Date(r.recorded_at) : new Date(0),
+    ...(provenance
+      ? {
+          recordedAt: r.recorded_at ? new Date(r.recorded_at) : new Date(0),
+          sourceCode: r.source_code ?? 'STATS',
+        }
+      : {}),
     indicatorId: r.indicator_id,
     regionId: r.region_id,
-    sourceCode: r.source_code ?? 'STATS',
     indicatorCode: r.indicator_code,
     regionCode: r.region_code,
   }))

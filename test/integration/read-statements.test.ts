@@ -71,6 +71,8 @@ beforeAll(async () => {
 })
 afterAll(async () => server?.close())
 
+const indicator = `T_READ_${sfx}`.toUpperCase()
+
 async function counted(query: string, key = psb): Promise<{ data: any; statements: string[] }> {
   const statements: string[] = []
   const listener = (q: { sql: string }) => statements.push(q.sql)
@@ -179,5 +181,101 @@ describe('statements per request', () => {
     )
     expect(data.person).toBeNull()
     expect(statements).toHaveLength(1)
+  })
+  it('divisions: the boundary becomes GeoJSON only when a query selects it (point, code, list, children)', async () => {
+    const geojson = (statements: string[]) => statements.filter((st) => /ST_AsGeoJSON\([^)]*geom\b/i.test(st))
+    const at = await counted(`{ divisionsAt(lon: 120.105, lat: 30.205) { code name level } }`)
+    expect(at.data.divisionsAt.map((d: { code: string }) => d.code)).toContain(township)
+    expect(geojson(at.statements)).toEqual([])
+    // Only the selected columns (and the two the order needs), not the whole row.
+    expect(at.statements.filter((st) => /"area_sq_km"/.test(st))).toEqual([])
+    const byCode = await counted(`{ adminDivision(code: "${township}") { name parent { code } } }`)
+    expect(byCode.data.adminDivision.name).toBe(`读街道${sfx}`)
+    expect(geojson(byCode.statements)).toEqual([])
+    const list = await counted(`{ adminDivisions(parentCode: "330106") { code children { code } } }`)
+    expect(list.data.adminDivisions.map((d: { code: string }) => d.code)).toContain(township)
+    expect(geojson(list.statements)).toEqual([])
+    // Selected, it is the stored boundary, wherever the division was reached.
+    const direct = await server.knex.raw(
+      'SELECT ST_AsGeoJSON(geom, 7)::json AS g FROM admin_divisions WHERE code = ?',
+      [township],
+    )
+    const withGeometry = await counted(`{ divisionsAt(lon: 120.105, lat: 30.205) { code geometry } }`)
+    const hit = withGeometry.data.divisionsAt.find((d: { code: string }) => d.code === township)
+    expect(hit.geometry).toEqual(direct.rows[0].g)
+    const byCodeWithGeometry = await counted(`{ adminDivision(code: "${township}") { geometry } }`)
+    expect(byCodeWithGeometry.data.adminDivision.geometry).toEqual(direct.rows[0].g)
+  })
+
+  it('observations: golden values are joined only when source or recordedAt is selected; same figures either way', async () => {
+    await submit('STATS', 'INDICATOR', [
+      {
+        sourceKey: `indicator-${indicator}`,
+        attributes: { code: indicator, name: `读指标${sfx}`, unit: '人', category: '测试', ownerCode: 'STATS' },
+      },
+    ])
+    await submit('STATS', 'OBSERVATION', [
+      {
+        sourceKey: `obs-${sfx}-1`,
+        attributes: { indicatorCode: indicator, regionCode: township, period: '2023', value: 7 },
+      },
+      {
+        sourceKey: `obs-${sfx}-2`,
+        attributes: {
+          indicatorCode: indicator,
+          regionCode: township,
+          period: '2024',
+          value: 8.5,
+          status: 'PRELIMINARY',
+        },
+      },
+    ])
+    const args = `indicatorCode: "${indicator}", regionCode: "${township}"`
+    const lean = await counted(`{ observations(${args}) { period value status } }`)
+    expect(lean.data.observations).toEqual([
+      { period: '2023', value: 7, status: 'FINAL' },
+      { period: '2024', value: 8.5, status: 'PRELIMINARY' },
+    ])
+    expect(lean.statements).toHaveLength(1)
+    expect(lean.statements.filter((st) => /golden_values/.test(st))).toEqual([])
+    const full = await counted(`{ observations(${args}) { period value status source { code } recordedAt } }`)
+    expect(full.statements.filter((st) => /golden_values/.test(st))).toHaveLength(1)
+    expect(full.data.observations.map((o: Record<string, unknown>) => [o.period, o.value, o.status])).toEqual(
+      lean.data.observations.map((o: Record<string, unknown>) => [o.period, o.value, o.status]),
+    )
+    const golden = await server
+      .knex('golden_values as g')
+      .join('observations as o', 'o.id', 'g.entity_id')
+      .where('g.field', 'value')
+      .whereIn('o.period', ['2023', '2024'])
+      .whereIn('o.indicator_id', server.knex('indicators').select('id').where('code', indicator))
+      .orderBy('o.period')
+      .select('g.source_department', 'g.recorded_at')
+    expect(
+      full.data.observations.map((o: { source: { code: string }; recordedAt: string }) => [
+        o.source.code,
+        o.recordedAt,
+      ]),
+    ).toEqual(
+      golden.map((g: { source_department: string; recorded_at: Date }) => [
+        g.source_department,
+        new Date(g.recorded_at).toISOString(),
+      ]),
+    )
+    // Reached through the indicator and through the division, the same figures.
+    const viaIndicator = await counted(
+      `{ indicator(code: "${indicator}") { observations(regionCode: "${township}") { period value } } }`,
+    )
+    expect(viaIndicator.data.indicator.observations).toEqual([
+      { period: '2023', value: 7 },
+      { period: '2024', value: 8.5 },
+    ])
+    expect(viaIndicator.statements.filter((st) => /golden_values/.test(st))).toEqual([])
+    const viaDivision = await counted(
+      `{ adminDivision(code: "${township}") { observations(indicatorCode: "${indicator}") { period recordedAt } } }`,
+    )
+    expect(viaDivision.data.adminDivision.observations.map((o: { recordedAt: string }) => o.recordedAt)).toEqual(
+      golden.map((g: { recorded_at: Date }) => new Date(g.recorded_at).toISOString()),
+    )
   })
 })
