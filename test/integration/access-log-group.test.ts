@@ -9,6 +9,7 @@ import { inject } from 'vitest'
 import {
   AccessLogWriter,
   accessLogWriter,
+  appendAccessLogGroup,
   chainHash,
   verifyAccessLog,
   verifyAccessLogAnchored,
@@ -148,6 +149,42 @@ describe('group commit', () => {
       expect.stringMatching(/^SELECT id, hash FROM access_log_append\((\?|\$1)::jsonb\)$/),
     ])
     expect(statements.filter((s) => /^(BEGIN|COMMIT)|advisory/i.test(s))).toEqual([])
+  })
+
+  it('appends without reading the log: the chain head is one row, whatever the log holds or the planner knows', async () => {
+    // pg_stat_xact_user_tables counts this transaction's own accesses, so other files' readers do
+    // not show. Before access_log_head, each group read the log's last row; with a plan cached
+    // while the log was small (or analysed empty), that was a scan of the whole log per group.
+    const entry = (i: number) => ({
+      at: new Date(),
+      principalId: `head-${sfx}`,
+      purpose: `head-${sfx}-${i}`,
+      operationName: null,
+      personIds: [personId],
+      fields: ['name'],
+    })
+    const reads = async (trx: Knex.Transaction) => {
+      const { rows } = await trx.raw(
+        `SELECT seq_scan + coalesce(idx_scan, 0) AS scans, n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = 'access_log'`,
+      )
+      return { scans: Number(rows[0].scans), inserted: Number(rows[0].n_tup_ins) }
+    }
+    const rolledBack = new Error('rolled back on purpose')
+    await expect(
+      server.knex.transaction(async (trx) => {
+        await appendAccessLogGroup(trx, [entry(0)])
+        const first = await reads(trx)
+        for (let i = 1; i <= 6; i++) await appendAccessLogGroup(trx, [entry(i), entry(i + 10)])
+        const after = await reads(trx)
+        // Six more groups, twelve more rows, and not one more read of access_log.
+        expect(after).toEqual({ scans: first.scans, inserted: first.inserted + 12 })
+        const head = (await trx('access_log_head').first()) as { last_id: string; hash: string }
+        const last = await trx('access_log').orderBy('id', 'desc').first()
+        expect([Number(head.last_id), head.hash]).toEqual([Number(last.id), last.hash])
+        throw rolledBack
+      }),
+    ).rejects.toBe(rolledBack)
+    expect(await verifyAccessLog(server.knex)).toMatchObject({ ok: true })
   })
 
   it('a writer with several in flight drains them all on close', async () => {
