@@ -22,7 +22,7 @@ import * as maintainAddressCounts from './20261202190000_maintain_address_counts
 import * as maintainAreaCellCounts from './20261203080000_maintain_area_cell_counts.js'
 import * as indexDismissedClaims from './20261203130000_index_dismissed_claims.js'
 import * as maintainBuildingCellCounts from './20261204100000_maintain_building_cell_counts.js'
-import * as accessLogChainHead from './20261207230000_access_log_chain_head.js'
+import * as planAccessLogHeadPerCall from './20261207230000_plan_access_log_head_per_call.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -52,7 +52,7 @@ export const migrations: Record<string, Migration> = {
   '20261203080000_maintain_area_cell_counts': maintainAreaCellCounts,
   '20261203130000_index_dismissed_claims': indexDismissedClaims,
   '20261204100000_maintain_building_cell_counts': maintainBuildingCellCounts,
-  '20261207230000_access_log_chain_head': accessLogChainHead,
+  '20261207230000_plan_access_log_head_per_call': planAccessLogHeadPerCall,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -151,10 +151,14 @@ describe('group commit', () => {
     expect(statements.filter((s) => /^(BEGIN|COMMIT)|advisory/i.test(s))).toEqual([])
   })
 
-  it('appends without reading the log: the chain head is one row, whatever the log holds or the planner knows', async () => {
-    // pg_stat_xact_user_tables counts this transaction's own accesses, so other files' readers do
-    // not show. Before access_log_head, each group read the log's last row; with a plan cached
-    // while the log was small (or analysed empty), that was a scan of the whole log per group.
+  it('finds the chain head by one index probe a group, never by scanning the log, even after planning it empty', async () => {
+    // Before migration 20261207230000 the head read had a plan cached per connection: planned on
+    // an empty log (a fresh database, or statistics of an empty table after a load with
+    // autovacuum off) it was a sequential scan, kept as the log grew. Reproduced here on a
+    // temporary, empty access_log that shadows the real one inside a transaction that is rolled
+    // back: analysed empty, appended to once (planning the function's statements), then filled,
+    // then appended to six more times. pg_stat_xact_user_tables counts this transaction's own
+    // accesses to that table only.
     const entry = (i: number) => ({
       at: new Date(),
       principalId: `head-${sfx}`,
@@ -163,24 +167,39 @@ describe('group commit', () => {
       personIds: [personId],
       fields: ['name'],
     })
-    const reads = async (trx: Knex.Transaction) => {
+    const stats = async (trx: Knex.Transaction) => {
       const { rows } = await trx.raw(
-        `SELECT seq_scan + coalesce(idx_scan, 0) AS scans, n_tup_ins FROM pg_stat_xact_user_tables WHERE relname = 'access_log'`,
+        `SELECT seq_scan, coalesce(idx_tup_fetch, 0) AS fetched, n_tup_ins FROM pg_stat_xact_user_tables
+          WHERE relid = 'pg_temp.access_log'::regclass`,
       )
-      return { scans: Number(rows[0].scans), inserted: Number(rows[0].n_tup_ins) }
+      return {
+        seqScans: Number(rows[0].seq_scan),
+        fetched: Number(rows[0].fetched),
+        inserted: Number(rows[0].n_tup_ins),
+      }
     }
     const rolledBack = new Error('rolled back on purpose')
     await expect(
       server.knex.transaction(async (trx) => {
+        await trx.raw('CREATE TEMP TABLE access_log (LIKE public.access_log INCLUDING ALL) ON COMMIT DROP')
+        await trx.raw(`SELECT set_config('search_path', 'pg_temp, ' || current_setting('search_path'), true)`)
+        await trx.raw('ANALYZE pg_temp.access_log')
         await appendAccessLogGroup(trx, [entry(0)])
-        const first = await reads(trx)
-        for (let i = 1; i <= 6; i++) await appendAccessLogGroup(trx, [entry(i), entry(i + 10)])
-        const after = await reads(trx)
-        // Six more groups, twelve more rows, and not one more read of access_log.
-        expect(after).toEqual({ scans: first.scans, inserted: first.inserted + 12 })
-        const head = (await trx('access_log_head').first()) as { last_id: string; hash: string }
-        const last = await trx('access_log').orderBy('id', 'desc').first()
-        expect([Number(head.last_id), head.hash]).toEqual([Number(last.id), last.hash])
+        await trx.raw(
+          `INSERT INTO pg_temp.access_log (at, principal_id, person_ids, fields, prev_hash, hash)
+           SELECT now(), 'filler', '{}', '{}', '', md5(g::text) FROM generate_series(1, 5000) g`,
+        )
+        const before = await stats(trx)
+        const rows = []
+        for (let i = 1; i <= 6; i++) rows.push(...(await appendAccessLogGroup(trx, [entry(i), entry(i + 10)])))
+        const after = await stats(trx)
+        expect(after.inserted - before.inserted).toBe(12)
+        expect(after.seqScans - before.seqScans).toBe(0)
+        // Each group reads one row of the log (its last), however long the log is.
+        expect(after.fetched - before.fetched).toBeLessThanOrEqual(6)
+        // The entries went into the shadowing table, linked to its head.
+        const last = await trx('pg_temp.access_log').orderBy('id', 'desc').first()
+        expect(last.hash).toBe(rows.at(-1)?.hash)
         throw rolledBack
       }),
     ).rejects.toBe(rolledBack)
