@@ -6,8 +6,8 @@ import type { Knex } from 'knex'
 // Why: plpgsql caches the plan of a statement without parameters for the life of the connection,
 // and `SELECT hash FROM access_log ORDER BY id DESC LIMIT 1` planned while the log was empty (a
 // fresh database, or statistics of an empty table, as after a load with autovacuum off) is a
-// sequential scan and a sort. Pooled connections live for hours, so every group kept reading the
-// whole log (bench:read, 2026-12-07: 4,800 groups had read 88.9 million rows of a 33,660-row log,
+// sequential scan and a sort. Pooled connections live for hours, so until an ANALYZE of the log
+// invalidated the plan (never, with autovacuum off) every group kept reading the whole log (bench:read, 2026-12-07: 4,800 groups had read 88.9 million rows of a 33,660-row log,
 // and logged reads fell from 0.85 to 0.28 of PostGraphile's rate within 21 s). Planned per call,
 // the statement is a backward scan of the primary key as soon as the log has a row: one index
 // probe a group, at any size. The log is append-only, so that probe never walks dead rows (a
