@@ -207,6 +207,18 @@ describe('statements per request', () => {
     expect(byCodeWithGeometry.data.adminDivision.geometry).toEqual(direct.rows[0].g)
   })
 
+  it('an address page reads only the selected columns: no point turned into GeoJSON unless location is selected', async () => {
+    const q = (fields: string) =>
+      `{ addresses(first: 5, filter: { divisionCode: "${township}" }) { nodes { ${fields} } } }`
+    const lean = await counted(q('fullText'))
+    expect(lean.data.addresses.nodes).toEqual([{ fullText: `杭州市西湖区读路${sfx}号` }])
+    expect(lean.statements.filter((st) => /ST_AsGeoJSON/i.test(st))).toEqual([])
+    expect(lean.statements.filter((st) => /"road"/.test(st))).toEqual([])
+    const full = await counted(q('fullText location road'))
+    expect(full.data.addresses.nodes).toEqual([{ fullText: `杭州市西湖区读路${sfx}号`, location: null, road: null }])
+    expect(full.statements.filter((st) => /ST_AsGeoJSON\([^)]*location/i.test(st))).toHaveLength(1)
+  })
+
   it('observations: golden values are joined only when source or recordedAt is selected; same figures either way', async () => {
     await submit('STATS', 'INDICATOR', [
       {
