@@ -251,10 +251,8 @@ export async function observationRows(
   if (where.regionId) q.where('o.region_id', where.regionId)
   if (where.regionCode) q.where('d.code', where.regionCode)
   if (where.period) q.where('o.period', where.period)
-  const { sql, bindings } = q.toSQL()
-  const raw = knex.raw(sql, bindings as Knex.RawBinding[])
-  const named = namedStatement(knex, sql)
-  const { rows } = (await (named ? raw.options(named) : raw)) as { rows: Record<string, any>[] }
+  const named = namedStatement(knex, q.toSQL().sql)
+  const rows = (await (named ? q.options(named) : q)) as Record<string, any>[]
   return rows.map((r: Record<string, any>) => ({
     id: r.id,
     entityType: 'OBSERVATION',
