@@ -86,8 +86,8 @@ export function rowToObject(entityType: EntityTypeName, row: Record<string, unkn
 const loaderSql = new Map<string, string>()
 
 /**
- * `SELECT <columns> FROM <table> WHERE <column> <op>`, compiled once per type, column set and
- * condition; `condition` holds one `?`. Boundaries of LAZY_GEOMETRY types are left out.
+ * `SELECT <columns> FROM <table> WHERE <condition>`, compiled once per type, column set and
+ * condition; `condition` holds the `?`s of its values. Boundaries of LAZY_GEOMETRY types are left out.
  */
 function lookupStatement(
   knex: Knex,
@@ -108,10 +108,25 @@ function lookupStatement(
 }
 
 /** Runs a lookupStatement as a prepared statement. */
-async function runLookup(knex: Knex, sql: string, value: unknown): Promise<Record<string, unknown>[]> {
-  const q = knex.raw(sql, [value as Knex.Value])
+async function runLookup(knex: Knex, sql: string, values: unknown[]): Promise<Record<string, unknown>[]> {
+  const q = knex.raw(sql, values as Knex.Value[])
   const named = namedStatement(knex, sql)
   return ((await (named ? q.options(named) : q)) as { rows: Record<string, unknown>[] }).rows
+}
+
+/**
+ * Rows of one type matching `condition` (its `?`s bound to `values`) with the columns of `fields`
+ * (all without), the LAZY_GEOMETRY boundary left out: a prepared statement compiled once per
+ * type, column set and condition.
+ */
+export function lookupRows(
+  knex: Knex,
+  entityType: EntityTypeName,
+  fields: ReadonlySet<string> | undefined,
+  condition: string,
+  values: unknown[],
+): Promise<Record<string, unknown>[]> {
+  return runLookup(knex, lookupStatement(knex, entityType, fields, condition), values)
 }
 
 /**
@@ -125,7 +140,7 @@ export async function loadEntities(
   ids: readonly string[],
   fields?: ReadonlySet<string>,
 ): Promise<(EntityObject | null)[]> {
-  const rows = await runLookup(knex, lookupStatement(knex, entityType, fields, '"id" = ANY(?::uuid[])'), ids)
+  const rows = await runLookup(knex, lookupStatement(knex, entityType, fields, '"id" = ANY(?::uuid[])'), [ids])
   // A lazy boundary is not read, so it stays undefined ("not loaded"): its resolver loads it when selected.
   const byId = new Map(rows.map((r: Record<string, unknown>) => [r.id as string, rowToObject(entityType, r)]))
   return ids.map((id) => byId.get(id) ?? null)
@@ -345,6 +360,6 @@ export async function joinedRowsWhere(
 ): Promise<EntityObject[][]> {
   if (!/^[a-z_]+$/.test(column)) throw new Error(`not a column name: ${column}`)
   const { sql, parts } = compileJoin(plan, column)
-  const rows = await runLookup(knex, sql, value)
+  const rows = await runLookup(knex, sql, [value])
   return rows.map((r) => joinedRowEntities(parts, r))
 }

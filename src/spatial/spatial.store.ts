@@ -1,11 +1,10 @@
 import type { Knex } from 'knex'
 import { decodeCursor, encodeCursor } from '../shared/cursor.js'
-import { rowToObject, selectColumns, type EntityObject } from '../reconciliation/entity.store.js'
+import { lookupRows, rowToObject, selectColumns, type EntityObject } from '../reconciliation/entity.store.js'
 import { badInput } from '../shared/errors.js'
 import { UUID } from '../shared/ids.js'
 import { DEFAULT_MAX_GEOMETRY_VERTICES } from '../reconciliation/rules/validate.js'
 import { lockNumber } from '../db/transaction.js'
-import { namedStatement } from '../db/knex.js'
 import { AREA_CELL_LEVEL } from '../../migrations/20261203080000_maintain_area_cell_counts.js'
 import { ADDRESS_SEARCH_THRESHOLD, normalizeAddressQuery } from './address-search.js'
 import {
@@ -295,26 +294,10 @@ SELECT id FROM admin_divisions WHERE id IN (SELECT id FROM up)`
 
 const LEVEL_ORDER = ['PROVINCE', 'CITY', 'DISTRICT', 'TOWNSHIP', 'VILLAGE']
 
-/** divisionsAt's statement by column set, compiled by knex once each (a prepared statement where the knex prepares). */
-const divisionsAtSql = new Map<string, string>()
-function divisionsAtStatement(knex: Knex, columns: ReadonlySet<string> | undefined): string {
-  const key = columns ? [...columns].sort().join(',') : '*'
-  let sql = divisionsAtSql.get(key)
-  if (sql === undefined) {
-    sql = knex('admin_divisions as d')
-      .select(selectColumns(knex, 'ADMIN_DIVISION', 'd', columns, true))
-      .whereRaw(`d.id IN (${DIVISIONS_AT_SQL})`, ['lon', 'lat'])
-      .toSQL().sql
-    // Column sets are few (what queries select of a division); past the cap, compiled each time.
-    if (divisionsAtSql.size < 100) divisionsAtSql.set(key, sql)
-  }
-  return sql
-}
-
 /**
  * Every division containing the point, top-down (province first), ties by code; [] outside all
  * boundaries. Without the boundaries (LAZY_GEOMETRY); with `fields` (the request's lookahead) only
- * those columns and the two the order needs.
+ * those columns and the two the order needs; a prepared statement (lookupRows).
  */
 export async function divisionsAt(
   knex: Knex,
@@ -324,10 +307,7 @@ export async function divisionsAt(
 ): Promise<EntityObject[]> {
   checkPoint(lon, lat)
   const columns = fields ? new Set([...fields, 'level', 'code']) : undefined
-  const sql = divisionsAtStatement(knex, columns)
-  const q = knex.raw(sql, [lon, lat])
-  const named = namedStatement(knex, sql)
-  const { rows } = (await (named ? q.options(named) : q)) as { rows: Record<string, unknown>[] }
+  const rows = await lookupRows(knex, 'ADMIN_DIVISION', columns, `"id" IN (${DIVISIONS_AT_SQL})`, [lon, lat])
   return rows
     .map((r: Record<string, unknown>) => rowToObject('ADMIN_DIVISION', r))
     .sort(
