@@ -13,8 +13,8 @@ import type { Knex } from 'knex'
 // probe a group, at any size. The log is append-only, so that probe never walks dead rows (a
 // one-row head table advanced by UPDATE would: its dead versions pile up behind any long
 // transaction, such as a backup's).
-export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`
+/** access_log_append as in migration 20261202120000, reading the chain head with `headRead`. */
+const appendFunction = (headRead: string) => `
     CREATE OR REPLACE FUNCTION access_log_append(entries jsonb) RETURNS TABLE (id bigint, hash text)
     LANGUAGE plpgsql AS $$
     DECLARE
@@ -25,8 +25,7 @@ export async function up(knex: Knex): Promise<void> {
     BEGIN
       -- The same lock number the one-row append used (724002): writers of any version serialize.
       PERFORM pg_advisory_xact_lock(724002);
-      -- EXECUTE: planned now, against the log as it is (see the migration's comment).
-      EXECUTE 'SELECT a.hash FROM access_log a ORDER BY a.id DESC LIMIT 1' INTO prev;
+      ${headRead}
       prev := coalesce(prev, '');
       FOR e IN SELECT value FROM jsonb_array_elements(entries) LOOP
         h := encode(sha256(convert_to(prev || (e->>'canonical'), 'UTF8')), 'hex');
@@ -48,41 +47,13 @@ export async function up(knex: Knex): Promise<void> {
         prev := h;
       END LOOP;
     END
-    $$`)
+    $$`
+
+export async function up(knex: Knex): Promise<void> {
+  // EXECUTE: planned now, against the log as it is.
+  await knex.raw(appendFunction(`EXECUTE 'SELECT a.hash FROM access_log a ORDER BY a.id DESC LIMIT 1' INTO prev;`))
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw(`
-    CREATE OR REPLACE FUNCTION access_log_append(entries jsonb) RETURNS TABLE (id bigint, hash text)
-    LANGUAGE plpgsql AS $$
-    DECLARE
-      prev text;
-      e jsonb;
-      h text;
-      new_id bigint;
-    BEGIN
-      PERFORM pg_advisory_xact_lock(724002);
-      SELECT a.hash INTO prev FROM access_log a ORDER BY a.id DESC LIMIT 1;
-      prev := coalesce(prev, '');
-      FOR e IN SELECT value FROM jsonb_array_elements(entries) LOOP
-        h := encode(sha256(convert_to(prev || (e->>'canonical'), 'UTF8')), 'hex');
-        INSERT INTO access_log (at, principal_id, purpose, operation_name, person_ids, fields, prev_hash, hash)
-        VALUES (
-          (e->>'at')::timestamptz,
-          e->>'principalId',
-          e->>'purpose',
-          e->>'operationName',
-          ARRAY(SELECT jsonb_array_elements_text(e->'personIds')),
-          ARRAY(SELECT jsonb_array_elements_text(e->'fields')),
-          prev,
-          h
-        )
-        RETURNING access_log.id INTO new_id;
-        id := new_id;
-        hash := h;
-        RETURN NEXT;
-        prev := h;
-      END LOOP;
-    END
-    $$`)
+  await knex.raw(appendFunction('SELECT a.hash INTO prev FROM access_log a ORDER BY a.id DESC LIMIT 1;'))
 }
