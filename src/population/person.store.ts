@@ -36,14 +36,16 @@ export function personQuery(
     if (f.hasOpenConflicts) q.whereExists(open)
     else q.whereNotExists(open)
   }
-  const needsResidence = f.residenceDivisionCode || f.residenceWithin || f.residenceNear
-  if (needsResidence) q.join('addresses as ra', 'ra.id', 'p.residence_address_id')
+  // The residence's division code is on the person row (residence_division_key, kept equal to the
+  // address's by triggers: migration 20261208020000), so a district's persons are read without
+  // probing their addresses.
   if (f.residenceDivisionCode)
     q.where(
-      'ra.division_key',
+      'p.residence_division_key',
       'like',
       `${divisionCodePrefix(f.residenceDivisionCode, 'filter.residenceDivisionCode')}%`,
     )
+  if (f.residenceWithin || f.residenceNear) q.join('addresses as ra', 'ra.id', 'p.residence_address_id')
   if (f.residenceWithin)
     whereWithin(q, 'ra.location', polygonParam(f.residenceWithin, 'filter.residenceWithin', maxVertices))
   if (f.residenceNear) {
