@@ -181,6 +181,20 @@ const QUERIES: Query[] = [
     sqlParams: (v) => [v.code],
   },
   {
+    // The same page, PostGraphile and the raw SQL also filtering on the person row's copy of the
+    // residence division code (persons.residence_division_key, migration 20261208020000), which
+    // the service's filter reads: the row above compares each as a client would write it against
+    // the schema without that copy, this one with it.
+    name: 'the same district page, every side filtering on persons.residence_division_key',
+    vars: () => ({ code: district }),
+    service: `query($code: String!) { persons(first: 50, filter: { residenceDivisionCode: $code }) { nodes { name residenceAddress { fullText } employer { name } } } }`,
+    postgraphile: `query($code: String!) { allPeople(first: 50, orderBy: PRIMARY_KEY_ASC, filter: { residenceDivisionKey: { startsWith: $code } }) { nodes { name addressByResidenceAddressId { fullText } legalEntityByEmployerId { name } } } }`,
+    sql: `SELECT p.name, a.full_text, le.name AS employer FROM persons p LEFT JOIN addresses a ON a.id = p.residence_address_id
+            LEFT JOIN legal_entities le ON le.id = p.employer_id
+           WHERE p.residence_division_key LIKE $1 || '%' AND p.death_date IS NULL ORDER BY p.id LIMIT 50`,
+    sqlParams: (v) => [v.code],
+  },
+  {
     name: "legal entity by credit code, with its representative's name",
     vars: () => ({ code: pick(creditCodes) }),
     service: `query($code: String!) { legalEntity(creditCode: $code) { name creditCode status legalRepresentative { name } } }`,
