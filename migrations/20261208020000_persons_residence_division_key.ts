@@ -26,9 +26,9 @@ export async function up(knex: Knex): Promise<void> {
       FROM addresses a WHERE a.id = p.residence_address_id AND a.division_key IS NOT NULL`)
   // Selective prefixes (a township) read this range and sort; a district's page walks persons in
   // id order and checks the column on the row. The planner picks by the prefix's statistics.
+  // Not partial: includeDeceased pages use it too.
   await knex.raw(`
-    CREATE INDEX persons_living_residence_division_idx
-      ON persons (residence_division_key text_pattern_ops, id) WHERE death_date IS NULL`)
+    CREATE INDEX persons_residence_division_idx ON persons (residence_division_key text_pattern_ops, id)`)
   await knex.raw(`
     CREATE FUNCTION persons_residence_division() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
