@@ -23,7 +23,7 @@ import * as maintainAreaCellCounts from './20261203080000_maintain_area_cell_cou
 import * as indexDismissedClaims from './20261203130000_index_dismissed_claims.js'
 import * as maintainBuildingCellCounts from './20261204100000_maintain_building_cell_counts.js'
 import * as planAccessLogHeadPerCall from './20261207230000_plan_access_log_head_per_call.js'
-import * as personsResidenceDivisionKey from './20261208020000_persons_residence_division_key.js'
+import * as addressDivisionCopies from './20261208020000_address_division_copies.js'
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> }
 
@@ -54,7 +54,7 @@ export const migrations: Record<string, Migration> = {
   '20261203130000_index_dismissed_claims': indexDismissedClaims,
   '20261204100000_maintain_building_cell_counts': maintainBuildingCellCounts,
   '20261207230000_plan_access_log_head_per_call': planAccessLogHeadPerCall,
-  '20261208020000_persons_residence_division_key': personsResidenceDivisionKey,
+  '20261208020000_address_division_copies': addressDivisionCopies,
 }
 
 /** knex migration source over the list above; names sort by timestamp. */

@@ -32,9 +32,11 @@ export function legalEntityQuery(
       throw badInput('legalRepresentativeId is not an id', 'filter.legalRepresentativeId')
     q.where('le.legal_representative_id', f.legalRepresentativeId)
   }
-  if (f.divisionCode || f.within || f.near) q.join('addresses as la', 'la.id', 'le.registered_address_id')
+  // The registered address's division code is on the entity row (kept equal to the address's by
+  // triggers: migration 20261208020000).
   if (f.divisionCode)
-    q.where('la.division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
+    q.where('le.registered_division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
+  if (f.within || f.near) q.join('addresses as la', 'la.id', 'le.registered_address_id')
   if (f.within) whereWithin(q, 'la.location', polygonParam(f.within, 'filter.within', maxVertices))
   if (f.near) {
     checkNear(f.near, 'filter.near')

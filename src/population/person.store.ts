@@ -36,8 +36,8 @@ export function personQuery(
     if (f.hasOpenConflicts) q.whereExists(open)
     else q.whereNotExists(open)
   }
-  // The residence's division code is on the person row (residence_division_key, kept equal to the
-  // address's by triggers: migration 20261208020000), so a district's persons are read without
+  // The residence's and the household's division codes are on the person row (kept equal to the
+  // addresses' by triggers: migration 20261208020000), so a district's persons are read without
   // probing their addresses.
   if (f.residenceDivisionCode)
     q.where(
@@ -52,13 +52,12 @@ export function personQuery(
     checkNear(f.residenceNear, 'filter.residenceNear')
     whereNear(q, 'ra.location', f.residenceNear)
   }
-  if (f.householdDivisionCode) {
-    q.join('addresses as ha', 'ha.id', 'p.household_address_id').where(
-      'ha.division_key',
+  if (f.householdDivisionCode)
+    q.where(
+      'p.household_division_key',
       'like',
       `${divisionCodePrefix(f.householdDivisionCode, 'filter.householdDivisionCode')}%`,
     )
-  }
   return q
 }
 

@@ -4,12 +4,13 @@ import { applySubmission } from '../../src/reconciliation/submission.service.js'
 import type { EntityTypeName } from '../../src/shared/entity-types.js'
 import { createTestKey } from '../access-helpers.js'
 import { startTestServer, uniqueSuffix, type TestServer } from '../helpers.js'
-import { makeIdNumber, randomInt } from '../support/ids.js'
+import { makeCreditCode, makeIdNumber, randomInt } from '../support/ids.js'
 
-// persons.residence_division_key (migration 20261208020000) is a copy of the residence address's
-// division code, kept by triggers; persons(filter: { residenceDivisionCode }) reads it instead of
-// joining the addresses. These tests change what it copies through the engine (an address
-// re-coded, a person moving) and check the copy and the filter follow.
+// persons.residence_division_key, persons.household_division_key and
+// legal_entities.registered_division_key (migration 20261208020000) are copies of their addresses'
+// division codes, kept by triggers; the division filters of persons and legalEntities read them
+// instead of joining the addresses. These tests change what they copy through the engine (an
+// address re-coded, a person moving) and check the copies and the filters follow.
 let server: TestServer
 let steward: Record<string, string>
 const sfx = uniqueSuffix()
@@ -36,20 +37,40 @@ let townB: string
 const idNumbers = [0, 1, 2].map((i) => makeIdNumber('1979-06-0' + (i + 1), randomInt(900), '330106'))
 const streetA = `杭州市西湖区甲巷${sfx}号`
 const streetB = `杭州市西湖区乙巷${sfx}号`
+const creditCode = makeCreditCode(randomInt(1e7))
 
 async function keyOf(idNumber: string): Promise<string | null> {
   const row = await server.knex('persons').where({ id_number: idNumber }).first('residence_division_key')
   return row ? row.residence_division_key : null
 }
 
-async function namesIn(code: string): Promise<string[]> {
+async function namesIn(code: string, filter = 'residenceDivisionCode'): Promise<string[]> {
   const r = await server.gql(
-    `query($code: String!) { persons(first: 50, filter: { residenceDivisionCode: $code }) { nodes { name } } }`,
+    `query($code: String!) { persons(first: 50, filter: { ${filter}: $code }) { nodes { name } } }`,
     { code },
     steward,
   )
   expect(r.errors).toBeUndefined()
   return r.data.persons.nodes.map((n: { name: string }) => n.name).sort()
+}
+
+async function entitiesIn(code: string): Promise<string[]> {
+  const r = await server.gql(
+    `query($code: String!) { legalEntities(first: 50, filter: { divisionCode: $code }) { nodes { creditCode } } }`,
+    { code },
+    steward,
+  )
+  expect(r.errors).toBeUndefined()
+  return r.data.legalEntities.nodes.map((n: { creditCode: string }) => n.creditCode)
+}
+
+async function copiesOf(idNumber: string) {
+  return server.knex('persons').where({ id_number: idNumber }).first('residence_division_key', 'household_division_key')
+}
+
+async function registeredKey(): Promise<string | null> {
+  return (await server.knex('legal_entities').where({ credit_code: creditCode }).first('registered_division_key'))
+    .registered_division_key
 }
 
 beforeAll(async () => {
@@ -70,9 +91,21 @@ beforeAll(async () => {
     'PERSON',
     idNumbers.map((idNumber, i) => ({
       sourceKey: `rdk-p${i}-${sfx}`,
-      attributes: { idNumber, name: `住${i}${sfx}`, residenceAddressText: i < 2 ? streetA : streetB },
+      attributes: {
+        idNumber,
+        name: `住${i}${sfx}`,
+        residenceAddressText: i < 2 ? streetA : streetB,
+        // The first person's household is registered at the other address.
+        ...(i === 0 ? { householdAddressText: streetB } : {}),
+      },
     })),
   )
+  await submit('AMR', 'LEGAL_ENTITY', [
+    {
+      sourceKey: `rdk-le-${sfx}`,
+      attributes: { creditCode, name: `甲公司${sfx}`, registeredAddressText: streetA },
+    },
+  ])
 })
 afterAll(async () => server?.close())
 
@@ -83,6 +116,12 @@ describe("a person's residence division code on the person row", () => {
     expect(await keyOf(idNumbers[2])).toBe(townB)
     expect(await namesIn(townA)).toEqual([`住0${sfx}`, `住1${sfx}`])
     expect(await namesIn(townB)).toEqual([`住2${sfx}`])
+    expect(await copiesOf(idNumbers[0])).toEqual({ residence_division_key: townA, household_division_key: townB })
+    expect(await namesIn(townB, 'householdDivisionCode')).toEqual([`住0${sfx}`])
+    expect(await namesIn(townA, 'householdDivisionCode')).toEqual([])
+    expect(await registeredKey()).toBe(townA)
+    expect(await entitiesIn(townA)).toEqual([creditCode])
+    expect(await entitiesIn(townB)).toEqual([])
     // A district prefix covers both townships: the filter counts what the address join counts.
     const r = await server.gql(
       `{ persons(first: 1, filter: { residenceDivisionCode: "330106" }) { totalCount } }`,
@@ -114,6 +153,23 @@ describe("a person's residence division code on the person row", () => {
     expect(await keyOf(idNumbers[2])).toBe(townA)
     expect(await namesIn(townA)).toEqual([`住0${sfx}`, `住1${sfx}`, `住2${sfx}`])
     expect(await namesIn(townB)).toEqual([])
+    // The household registered at that address moves with it too.
+    expect(await copiesOf(idNumbers[0])).toEqual({ residence_division_key: townA, household_division_key: townA })
+    expect(await namesIn(townA, 'householdDivisionCode')).toEqual([`住0${sfx}`])
+  })
+
+  it("follows a legal entity's registered address when it is re-coded", async () => {
+    await submit('CAB', 'ADDRESS', [
+      { sourceKey: `rdk-addr-a-${sfx}`, attributes: { fullText: streetA, divisionCode: townB } },
+    ])
+    expect(await registeredKey()).toBe(townB)
+    expect(await entitiesIn(townB)).toEqual([creditCode])
+    expect(await entitiesIn(townA)).toEqual([])
+    expect(await keyOf(idNumbers[0])).toBe(townB)
+    await submit('CAB', 'ADDRESS', [
+      { sourceKey: `rdk-addr-a-${sfx}`, attributes: { fullText: streetA, divisionCode: townA } },
+    ])
+    expect(await registeredKey()).toBe(townA)
   })
 
   it('is cleared when the address goes (the foreign key sets the residence to null)', async () => {
@@ -125,30 +181,45 @@ describe("a person's residence division code on the person row", () => {
         .where({ id_number: idNumbers[0] })
         .first('residence_address_id', 'residence_division_key')
       expect(row).toEqual({ residence_address_id: null, residence_division_key: null })
+      const entity = await tx('legal_entities')
+        .where({ credit_code: creditCode })
+        .first('registered_address_id', 'registered_division_key')
+      expect(entity).toEqual({ registered_address_id: null, registered_division_key: null })
     } finally {
       await tx.rollback()
     }
     expect(await keyOf(idNumbers[0])).toBe(townA)
   })
 
-  it('equals the residence address code for every person in the database', async () => {
-    const mismatches = await server.knex.raw(`
-      SELECT count(*)::int AS n FROM persons p LEFT JOIN addresses a ON a.id = p.residence_address_id
-       WHERE p.residence_division_key IS DISTINCT FROM a.division_key`)
-    expect(mismatches.rows[0].n).toBe(0)
+  it("equals its address's code on every person and legal entity in the database", async () => {
+    for (const [table, copy, address] of [
+      ['persons', 'residence_division_key', 'residence_address_id'],
+      ['persons', 'household_division_key', 'household_address_id'],
+      ['legal_entities', 'registered_division_key', 'registered_address_id'],
+    ]) {
+      const mismatches = await server.knex.raw(`
+        SELECT count(*)::int AS n FROM ${table} t LEFT JOIN addresses a ON a.id = t.${address}
+         WHERE t.${copy} IS DISTINCT FROM a.division_key`)
+      expect([table, copy, mismatches.rows[0].n]).toEqual([table, copy, 0])
+    }
   })
 
-  it('the district filter reads no address to decide which persons are in', async () => {
+  it('the division filters read no address to decide which rows are in', async () => {
     const statements: string[] = []
     const listener = (q: { sql: string }) => statements.push(q.sql)
     server.knex.on('query', listener)
     try {
       await namesIn(townA)
+      await namesIn(townA, 'householdDivisionCode')
+      await entitiesIn(townA)
     } finally {
       server.knex.off('query', listener)
     }
-    const page = statements.find((s) => /from "persons" as "p"/.test(s))
-    expect(page).toMatch(/residence_division_key" like/)
-    expect(page).not.toMatch(/join "addresses" as "ra"/i)
+    const pages = statements.filter((s) => /from "(persons|legal_entities)" as "(p|le)"/.test(s))
+    expect(pages).toHaveLength(3)
+    expect(pages[0]).toMatch(/residence_division_key" like/)
+    expect(pages[1]).toMatch(/household_division_key" like/)
+    expect(pages[2]).toMatch(/registered_division_key" like/)
+    for (const page of pages) expect(page).not.toMatch(/join "addresses" as "(ra|ha|la)"/i)
   })
 })
