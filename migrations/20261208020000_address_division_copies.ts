@@ -21,67 +21,51 @@ import type { Knex } from 'knex'
 // nor a division code pay no more than before (bench/RESULTS.md "Demo seed" has why this project
 // avoids statement triggers on the engine's small statements).
 
-const division = (column: string) => `(SELECT division_key FROM addresses WHERE id = NEW.${column})`
+/** Each copy: the table, the copy's column and the address reference it copies from. */
+const COPIES = [
+  { table: 'persons', copy: 'residence_division_key', address: 'residence_address_id' },
+  { table: 'persons', copy: 'household_division_key', address: 'household_address_id' },
+  { table: 'legal_entities', copy: 'registered_division_key', address: 'registered_address_id' },
+] as const
+const TABLES = [...new Set(COPIES.map((c) => c.table))]
+const copiesOf = (table: string) => COPIES.filter((c) => c.table === table)
 
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw(`
-    ALTER TABLE persons ADD COLUMN residence_division_key text, ADD COLUMN household_division_key text`)
-  await knex.raw('ALTER TABLE legal_entities ADD COLUMN registered_division_key text')
-  for (const [table, column, address] of [
-    ['persons', 'residence_division_key', 'residence_address_id'],
-    ['persons', 'household_division_key', 'household_address_id'],
-    ['legal_entities', 'registered_division_key', 'registered_address_id'],
-  ]) {
-    await knex.raw(`COMMENT ON COLUMN ${table}.${column} IS
+  for (const { table, copy, address } of COPIES) {
+    await knex.raw(`ALTER TABLE ${table} ADD COLUMN ${copy} text`)
+    await knex.raw(`COMMENT ON COLUMN ${table}.${copy} IS
       'addresses.division_key of ${address}, kept by triggers (read by the division filters)'`)
     await knex.raw(`
-      UPDATE ${table} t SET ${column} = a.division_key
+      UPDATE ${table} t SET ${copy} = a.division_key
         FROM addresses a WHERE a.id = t.${address} AND a.division_key IS NOT NULL`)
     // Selective prefixes (a township) read this range and sort; a district's page walks the table
     // in id order and checks the column on the row. The planner picks by the prefix's statistics.
-    await knex.raw(
-      `CREATE INDEX ${table}_${column.replace(/_key$/, '')}_idx ON ${table} (${column} text_pattern_ops, id)`,
-    )
+    await knex.raw(`CREATE INDEX ${table}_${copy.replace(/_key$/, '')}_idx ON ${table} (${copy} text_pattern_ops, id)`)
   }
-  await knex.raw(`
-    CREATE FUNCTION persons_address_divisions() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.residence_division_key := ${division('residence_address_id')};
-      NEW.household_division_key := ${division('household_address_id')};
-      RETURN NEW;
-    END $$`)
-  await knex.raw(`
-    CREATE TRIGGER persons_address_divisions_insert BEFORE INSERT ON persons
-      FOR EACH ROW EXECUTE FUNCTION persons_address_divisions()`)
-  await knex.raw(`
-    CREATE TRIGGER persons_address_divisions_update BEFORE UPDATE OF residence_address_id, household_address_id
-      ON persons FOR EACH ROW
-      WHEN (old.residence_address_id IS DISTINCT FROM new.residence_address_id
-            OR old.household_address_id IS DISTINCT FROM new.household_address_id)
-      EXECUTE FUNCTION persons_address_divisions()`)
-  await knex.raw(`
-    CREATE FUNCTION legal_entities_address_division() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      NEW.registered_division_key := ${division('registered_address_id')};
-      RETURN NEW;
-    END $$`)
-  await knex.raw(`
-    CREATE TRIGGER legal_entities_address_division_insert BEFORE INSERT ON legal_entities
-      FOR EACH ROW EXECUTE FUNCTION legal_entities_address_division()`)
-  await knex.raw(`
-    CREATE TRIGGER legal_entities_address_division_update BEFORE UPDATE OF registered_address_id
-      ON legal_entities FOR EACH ROW
-      WHEN (old.registered_address_id IS DISTINCT FROM new.registered_address_id)
-      EXECUTE FUNCTION legal_entities_address_division()`)
+  for (const table of TABLES) {
+    const copies = copiesOf(table)
+    await knex.raw(`
+      CREATE FUNCTION ${table}_address_divisions() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        ${copies.map((c) => `NEW.${c.copy} := (SELECT division_key FROM addresses WHERE id = NEW.${c.address});`).join('\n        ')}
+        RETURN NEW;
+      END $$`)
+    await knex.raw(`
+      CREATE TRIGGER ${table}_address_divisions_insert BEFORE INSERT ON ${table}
+        FOR EACH ROW EXECUTE FUNCTION ${table}_address_divisions()`)
+    await knex.raw(`
+      CREATE TRIGGER ${table}_address_divisions_update BEFORE UPDATE OF ${copies.map((c) => c.address).join(', ')}
+        ON ${table} FOR EACH ROW
+        WHEN (${copies.map((c) => `old.${c.address} IS DISTINCT FROM new.${c.address}`).join(' OR ')})
+        EXECUTE FUNCTION ${table}_address_divisions()`)
+  }
   await knex.raw(`
     CREATE FUNCTION addresses_division_copies() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
-      UPDATE persons SET residence_division_key = NEW.division_key
-        WHERE residence_address_id = NEW.id AND residence_division_key IS DISTINCT FROM NEW.division_key;
-      UPDATE persons SET household_division_key = NEW.division_key
-        WHERE household_address_id = NEW.id AND household_division_key IS DISTINCT FROM NEW.division_key;
-      UPDATE legal_entities SET registered_division_key = NEW.division_key
-        WHERE registered_address_id = NEW.id AND registered_division_key IS DISTINCT FROM NEW.division_key;
+      ${COPIES.map(
+        (c) => `UPDATE ${c.table} SET ${c.copy} = NEW.division_key
+        WHERE ${c.address} = NEW.id AND ${c.copy} IS DISTINCT FROM NEW.division_key;`,
+      ).join('\n      ')}
       RETURN NULL;
     END $$`)
   await knex.raw(`
@@ -93,12 +77,10 @@ export async function up(knex: Knex): Promise<void> {
 export async function down(knex: Knex): Promise<void> {
   await knex.raw('DROP TRIGGER addresses_division_copies ON addresses')
   await knex.raw('DROP FUNCTION addresses_division_copies()')
-  await knex.raw('DROP TRIGGER legal_entities_address_division_update ON legal_entities')
-  await knex.raw('DROP TRIGGER legal_entities_address_division_insert ON legal_entities')
-  await knex.raw('DROP FUNCTION legal_entities_address_division()')
-  await knex.raw('DROP TRIGGER persons_address_divisions_update ON persons')
-  await knex.raw('DROP TRIGGER persons_address_divisions_insert ON persons')
-  await knex.raw('DROP FUNCTION persons_address_divisions()')
-  await knex.raw('ALTER TABLE legal_entities DROP COLUMN registered_division_key')
-  await knex.raw('ALTER TABLE persons DROP COLUMN residence_division_key, DROP COLUMN household_division_key')
+  for (const table of TABLES) {
+    await knex.raw(`DROP TRIGGER ${table}_address_divisions_update ON ${table}`)
+    await knex.raw(`DROP TRIGGER ${table}_address_divisions_insert ON ${table}`)
+    await knex.raw(`DROP FUNCTION ${table}_address_divisions()`)
+  }
+  for (const { table, copy } of COPIES) await knex.raw(`ALTER TABLE ${table} DROP COLUMN ${copy}`)
 }
