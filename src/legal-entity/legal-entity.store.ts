@@ -34,7 +34,7 @@ export function legalEntityQuery(
   }
   // The registered address's division code is on the entity row (kept equal to the address's by
   // triggers: migration 20261208020000).
-  if (f.divisionCode)
+  if (f.divisionCode != null)
     q.where('le.registered_division_key', 'like', `${divisionCodePrefix(f.divisionCode, 'filter.divisionCode')}%`)
   if (f.within || f.near) q.join('addresses as la', 'la.id', 'le.registered_address_id')
   if (f.within) whereWithin(q, 'la.location', polygonParam(f.within, 'filter.within', maxVertices))

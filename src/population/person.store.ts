@@ -39,7 +39,7 @@ export function personQuery(
   // The residence's and the household's division codes are on the person row (kept equal to the
   // addresses' by triggers: migration 20261208020000), so a district's persons are read without
   // probing their addresses.
-  if (f.residenceDivisionCode)
+  if (f.residenceDivisionCode != null)
     q.where(
       'p.residence_division_key',
       'like',
@@ -52,7 +52,7 @@ export function personQuery(
     checkNear(f.residenceNear, 'filter.residenceNear')
     whereNear(q, 'ra.location', f.residenceNear)
   }
-  if (f.householdDivisionCode)
+  if (f.householdDivisionCode != null)
     q.where(
       'p.household_division_key',
       'like',

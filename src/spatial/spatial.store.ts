@@ -84,7 +84,9 @@ export function spatialQuery(
       : null
   if (f.near) checkNear(f.near, 'filter.near')
   const bbox = f.bbox ? checkBbox(f.bbox, 'filter.bbox') : null
-  const prefix = f.divisionCode ? `${escapeLike(divisionCodePrefix(f.divisionCode, 'filter.divisionCode'))}%` : null
+  // `!= null`, not truthiness: an empty code is malformed (INVALID_DIVISION_CODE), not an absent filter.
+  const prefix =
+    f.divisionCode != null ? `${escapeLike(divisionCodePrefix(f.divisionCode, 'filter.divisionCode'))}%` : null
   let search: string | null = null
   let contains: string | null = null
   if (f.textContains !== undefined && f.textContains !== null) {

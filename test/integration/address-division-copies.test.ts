@@ -204,6 +204,30 @@ describe("a person's residence division code on the person row", () => {
     }
   })
 
+  it('a malformed division code in any of the three filters is a coded 400, not a LIKE pattern or no filter', async () => {
+    // A NUL byte is refused by the input-safety check before any filter reads it.
+    for (const [bad, reason] of [
+      ['12345', 'INVALID_DIVISION_CODE'],
+      ["330106' OR '1'='1", 'INVALID_DIVISION_CODE'],
+      ['3301%', 'INVALID_DIVISION_CODE'],
+      ['', 'INVALID_DIVISION_CODE'],
+      ['330106\u0000', 'INVALID_VALUE'],
+    ]) {
+      for (const [query, field] of [
+        ['persons(filter: { residenceDivisionCode: $code })', 'filter.residenceDivisionCode'],
+        ['persons(filter: { householdDivisionCode: $code })', 'filter.householdDivisionCode'],
+        ['legalEntities(filter: { divisionCode: $code })', 'filter.divisionCode'],
+      ]) {
+        const r = await server.gql(`query($code: String!) { ${query} { nodes { id } } }`, { code: bad }, steward)
+        expect(r.data?.persons ?? r.data?.legalEntities ?? null).toBeNull()
+        expect([bad, r.errors?.[0]?.extensions]).toEqual([
+          bad,
+          expect.objectContaining({ code: 'BAD_USER_INPUT', reason, field }),
+        ])
+      }
+    }
+  })
+
   it('the division filters read no address to decide which rows are in', async () => {
     const statements: string[] = []
     const listener = (q: { sql: string }) => statements.push(q.sql)

@@ -212,6 +212,15 @@ describe('bad spatial input → BAD_USER_INPUT, reason INVALID_GEOMETRY, the fie
       reason: 'INVALID_DIVISION_CODE',
       field: 'filter.divisionCode',
     })
+    // An empty code is malformed too, not an absent filter (it used to return every address).
+    const empty = await server.gql('query($f: SpatialFilter) { addresses(filter: $f) { nodes { id } } }', {
+      f: { divisionCode: '' },
+    })
+    expect(empty.errors![0].extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'INVALID_DIVISION_CODE',
+      field: 'filter.divisionCode',
+    })
     const cursor = await server.gql('query { addresses(after: "bm9wZQ") { nodes { id } } }')
     expect(cursor.errors![0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'after' })
   })
